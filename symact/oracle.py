@@ -1,0 +1,296 @@
+"""The high-precision reference: SymPy expressions evaluated with mpmath.
+
+An expression is compiled once into a tree of closures over mpmath functions
+(no ``eval``, no ``lambdify``: user formulas reach this module too). Each value
+is computed at increasing precision until two successive precisions agree to
+well beyond the target format, then rounded once to float64 or float32.
+
+Fixed precision is not enough: at 60 digits ``log(1 + exp(-150))`` is 0. Before
+compiling, forms that cancel are rewritten (``log(1 + u)`` to ``log1p(u)``,
+``exp(u) - 1`` to ``expm1(u)``), and a result of zero or one that keeps moving
+drives the precision up (to :data:`MAX_PREC` bits) until it settles.
+"""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import Callable
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from .symbolic import normalize, one_sided_limit
+
+#: Precision ladder in bits; the last rung is a hard cap.
+START_PREC = 128
+MAX_PREC = 8192
+
+_log1p = sp.Function("log1p")
+_expm1 = sp.Function("expm1")
+
+_FUNCS: dict[type, Callable] = {
+    sp.exp: mpmath.exp,
+    sp.log: mpmath.log,
+    sp.tanh: mpmath.tanh,
+    sp.sinh: mpmath.sinh,
+    sp.cosh: mpmath.cosh,
+    sp.sin: mpmath.sin,
+    sp.cos: mpmath.cos,
+    sp.tan: mpmath.tan,
+    sp.atan: mpmath.atan,
+    sp.atanh: mpmath.atanh,
+    sp.asinh: mpmath.asinh,
+    sp.erf: mpmath.erf,
+    sp.erfc: mpmath.erfc,
+    sp.Abs: abs,
+    sp.sign: mpmath.sign,
+}
+_NAMED = {"log1p": mpmath.log1p, "expm1": mpmath.expm1}
+
+
+class OracleError(Exception):
+    """An expression the oracle cannot evaluate (an unsupported function)."""
+
+
+def stable_form(expr: sp.Expr) -> sp.Expr:
+    """Rewrite cancelling patterns into log1p/expm1 so precision is not wasted."""
+    def fix_log(e):
+        arg = e.args[0]
+        if isinstance(arg, sp.Add) and 1 in arg.args:
+            return _log1p(arg - 1)
+        return e
+
+    def fix_add(e):
+        if -1 in e.args:
+            exps = [a for a in e.args if isinstance(a, sp.exp)]
+            if exps:
+                rest = sp.Add(*[a for a in e.args if a is not exps[0] and a != -1])
+                return _expm1(exps[0].args[0]) + rest
+        return e
+
+    out = expr.replace(lambda e: isinstance(e, sp.log), fix_log)
+    return out.replace(lambda e: isinstance(e, sp.Add), fix_add)
+
+
+def _compile(expr: sp.Expr, x) -> Callable:
+    """Closure tree evaluating ``expr`` at an mpf value of ``x``.
+
+    ``x`` is a Symbol (the closure takes one mpf) or a tuple of Symbols (the
+    closure takes a tuple of mpf, one per symbol).
+    """
+    if isinstance(x, tuple):
+        if expr in x:
+            idx = x.index(expr)
+            return lambda v: v[idx]
+    elif expr == x:
+        return lambda v: v
+    if expr.is_Number or expr in (sp.pi, sp.E) or expr.is_NumberSymbol:
+        if expr.is_Integer:
+            c = int(expr)
+            return lambda v: mpmath.mpf(c)
+        if expr.is_Rational:
+            p, q = int(expr.p), int(expr.q)
+            return lambda v: mpmath.mpf(p) / q
+        if expr == sp.pi:
+            return lambda v: +mpmath.pi
+        if expr == sp.E:
+            return lambda v: +mpmath.e
+        return lambda v, e=expr: mpmath.mpf(sp.Float(e, mpmath.mp.dps + 10))
+    if isinstance(expr, sp.Add):
+        parts = [_compile(a, x) for a in expr.args]
+        return lambda v: mpmath.fsum(p(v) for p in parts)
+    if isinstance(expr, sp.Mul):
+        parts = [_compile(a, x) for a in expr.args]
+
+        def mul(v):
+            out = mpmath.mpf(1)
+            for p in parts:
+                out *= p(v)
+            return out
+
+        return mul
+    if isinstance(expr, sp.Pow):
+        base, ex = _compile(expr.base, x), expr.exp
+        if ex == sp.S.Half:
+            return lambda v: mpmath.sqrt(base(v))
+        if ex.is_Integer:
+            n = int(ex)
+            return lambda v: base(v) ** n
+        power = _compile(ex, x)
+        return lambda v: mpmath.power(base(v), power(v))
+    if isinstance(expr, sp.Piecewise):
+        branches = [(_compile(e, x), _compile_cond(c, x)) for e, c in expr.args]
+
+        def piecewise(v):
+            for e, c in branches:
+                if c(v):
+                    return e(v)
+            return mpmath.nan
+
+        return piecewise
+    if isinstance(expr, sp.Function):
+        name = type(expr).__name__
+        fn = _FUNCS.get(type(expr)) or _NAMED.get(name)
+        if fn is None:
+            raise OracleError(f"the oracle cannot evaluate {name}")
+        args = [_compile(a, x) for a in expr.args]
+        if len(args) == 1:
+            a0 = args[0]
+            return lambda v: fn(a0(v))
+        return lambda v: fn(*(a(v) for a in args))
+    raise OracleError(f"the oracle cannot evaluate {expr}")
+
+
+def _compile_cond(cond, x) -> Callable:
+    if cond in (sp.true, True):
+        return lambda v: True
+    if cond in (sp.false, False):
+        return lambda v: False
+    if isinstance(cond, sp.And):
+        parts = [_compile_cond(c, x) for c in cond.args]
+        return lambda v: all(p(v) for p in parts)
+    if isinstance(cond, sp.Or):
+        parts = [_compile_cond(c, x) for c in cond.args]
+        return lambda v: any(p(v) for p in parts)
+    if isinstance(cond, sp.Not):
+        inner = _compile_cond(cond.args[0], x)
+        return lambda v: not inner(v)
+    lhs, rhs = _compile(cond.lhs, x), _compile(cond.rhs, x)
+    ops = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+           "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+    op = ops[cond.rel_op]
+    return lambda v: op(lhs(v), rhs(v))
+
+
+_FORMATS = {np.dtype(np.float64): (53, -1074, 1024), np.dtype(np.float32): (24, -149, 128)}
+
+
+def round_to(value: mpmath.mpf, dtype) -> float:
+    """``value`` correctly rounded (to nearest, ties to even) to ``dtype``, as a Python float."""
+    bits, min_exp, max_exp = _FORMATS[np.dtype(dtype)]
+    if mpmath.isnan(value):
+        return math.nan
+    if mpmath.isinf(value):
+        return math.inf if value > 0 else -math.inf
+    if value == 0:
+        return 0.0
+    man, exp = mpmath.frexp(value)  # value = man * 2**exp, 0.5 <= |man| < 1
+    exp = int(exp)
+    if exp > max_exp:
+        return math.inf if value > 0 else -math.inf
+    # quantum: spacing of representable numbers at this magnitude (subnormals fixed)
+    quantum_exp = max(exp - bits, min_exp)
+    with mpmath.workprec(max(mpmath.mp.prec, bits + 10)):
+        scaled = mpmath.ldexp(value, -quantum_exp)
+        n = int(mpmath.nint(scaled))  # mpmath's nint rounds half to even
+    out = math.ldexp(n, quantum_exp) if abs(n) < 2**60 else float(mpmath.ldexp(n, quantum_exp))
+    if abs(out) > float(np.finfo(dtype).max):
+        return math.inf if value > 0 else -math.inf
+    return out
+
+
+class Oracle:
+    """Reference values of one scalar expression in one variable.
+
+    ``Oracle(expr, x)(v)`` gives the exact value of ``expr`` at the float ``v``
+    as a high-precision mpf; :meth:`rounded` rounds it to a dtype. Values at
+    ±inf are the symbolic one-sided limits; NaN in gives NaN out.
+    """
+
+    def __init__(self, expr: sp.Expr, x: sp.Symbol):
+        self.expr = expr
+        self.x = x
+        self._fn = _compile(stable_form(normalize(expr)), x)
+        self._limits: dict[str, float] = {}
+
+    def limit(self, at: float) -> sp.Expr:
+        point = sp.oo if at > 0 else -sp.oo
+        return one_sided_limit(self.expr, self.x, point, "-" if at > 0 else "+")
+
+    def _eval(self, v: float, prec: int):
+        with mpmath.workprec(prec):
+            try:
+                return +self._fn(mpmath.mpf(v))
+            except (ZeroDivisionError, ValueError, OverflowError):
+                return mpmath.nan
+
+    def __call__(self, v: float) -> mpmath.mpf:
+        """The value at ``v`` to well beyond float64 precision."""
+        if math.isnan(v):
+            return mpmath.nan
+        if math.isinf(v):
+            lim = self.limit(v)
+            if lim in (sp.oo, -sp.oo):
+                return mpmath.inf if lim == sp.oo else -mpmath.inf
+            if lim.is_real is False or lim.has(sp.nan, sp.zoo, sp.AccumBounds):
+                return mpmath.nan
+            with mpmath.workprec(256):
+                return mpmath.mpf(sp.Float(lim, 80))
+        prec = START_PREC
+        prev = self._eval(v, prec)
+        while prec < MAX_PREC:
+            prec *= 2
+            cur = self._eval(v, prec)
+            if _agree(prev, cur) and cur != 0:
+                return cur
+            if cur == 0 and prev == 0 and prec >= 1024:
+                return cur  # zero at 1024 bits and more: an exact zero
+            prev = cur
+        return prev
+
+    def rounded(self, v: float, dtype=np.float64) -> float:
+        return round_to(self(v), dtype)
+
+
+def _agree(a, b) -> bool:
+    if mpmath.isnan(a) or mpmath.isnan(b):
+        return mpmath.isnan(a) and mpmath.isnan(b)
+    if mpmath.isinf(a) or mpmath.isinf(b):
+        return a == b
+    if a == b:
+        return True
+    scale = max(abs(a), abs(b))
+    return abs(a - b) <= scale * mpmath.mpf(2) ** -80
+
+
+@lru_cache(maxsize=256)
+def oracle_for(expr: sp.Expr, x: sp.Symbol) -> Oracle:
+    """A cached :class:`Oracle` (expressions are hashable and immutable)."""
+    return Oracle(expr, x)
+
+
+def reference(expr: sp.Expr, x: sp.Symbol, values, dtype=np.float64) -> np.ndarray:
+    """Correctly rounded reference values of ``expr`` at each of ``values``."""
+    orc = oracle_for(expr, x)
+    flat = np.asarray(values, dtype=np.float64).ravel()
+    return np.array([orc.rounded(float(v), dtype) for v in flat], dtype=dtype).reshape(np.shape(values))
+
+
+class VectorOracle:
+    """Reference values of a vector activation's components at one input vector."""
+
+    def __init__(self, comps: list[sp.Expr], xs: list[sp.Symbol]):
+        self._fns = [_compile(stable_form(normalize(c)), tuple(xs)) for c in comps]
+
+    def _eval(self, v, prec):
+        with mpmath.workprec(prec):
+            vals = tuple(mpmath.mpf(float(t)) for t in v)
+            try:
+                return [+f(vals) for f in self._fns]
+            except (ZeroDivisionError, ValueError, OverflowError):
+                return [mpmath.nan] * len(self._fns)
+
+    def __call__(self, v) -> list:
+        prec = START_PREC
+        prev = self._eval(v, prec)
+        while prec < MAX_PREC:
+            prec *= 2
+            cur = self._eval(v, prec)
+            if all(_agree(a, b) for a, b in zip(prev, cur)) and (all(c != 0 for c in cur) or prec >= 1024):
+                return cur
+            prev = cur
+        return prev
+
+    def rounded(self, v, dtype=np.float64) -> list[float]:
+        return [round_to(c, dtype) for c in self(v)]
