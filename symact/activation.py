@@ -154,7 +154,20 @@ class Activation:
     def __call__(self, value):
         """Exact value at a point (scalar activations), e.g. ``get('step')(0)``."""
         assert not self.vector
-        return sp.piecewise_fold(self.expr.subs(self.x, sp.sympify(value)))
+        return sp.piecewise_fold(self.expr.subs(self.x, exact_number(value)))
+
+    # ------------------------------------------------------------------ numeric kernels
+    def kernel(self, x, out=None, **kwargs):
+        """The generated NumPy kernel of the activation (see :mod:`symact.kernels`)."""
+        from . import kernels
+
+        return kernels.kernel_for(self, derivative=False)(x, out=out, **kwargs)
+
+    def derivative_kernel(self, x, out=None, **kwargs):
+        """The generated NumPy kernel of the derivative (vectors: the Jacobian)."""
+        from . import kernels
+
+        return kernels.kernel_for(self, derivative=True)(x, out=out, **kwargs)
 
     def __repr__(self) -> str:
         vals = "".join(f", {k}={v}" for k, v in self.param_values.items())
