@@ -28,6 +28,7 @@ MAX_PREC = 8192
 
 _log1p = sp.Function("log1p")
 _expm1 = sp.Function("expm1")
+_erfc_fn = sp.Function("erfc_")  # unevaluated: SymPy would turn erfc(-u) back into 2 - erfc(u)
 
 _FUNCS: dict[type, Callable] = {
     sp.exp: mpmath.exp,
@@ -41,16 +42,63 @@ _FUNCS: dict[type, Callable] = {
     sp.atan: mpmath.atan,
     sp.atanh: mpmath.atanh,
     sp.asinh: mpmath.asinh,
-    sp.erf: mpmath.erf,
-    sp.erfc: mpmath.erfc,
+    sp.erf: lambda z: _erf(z),
+    sp.erfc: lambda z: _erfc(z),
     sp.Abs: abs,
     sp.sign: mpmath.sign,
 }
-_NAMED = {"log1p": mpmath.log1p, "expm1": mpmath.expm1}
+def _erfc(z):
+    """mpmath.erfc, with the asymptotic form where mpmath overflows (z > 1e8).
+
+    There erfc(z) = exp(-z**2) / (z sqrt(pi)) * (1 + O(1/z**2)), far below any
+    float format, so the leading term is exact to the last bit that matters.
+    """
+    if z > 10**8:
+        return mpmath.exp(-z * z) / (z * mpmath.sqrt(mpmath.pi))
+    if z < -(10**8):
+        return mpmath.mpf(2)
+    return mpmath.erfc(z)
+
+
+def _erf(z):
+    if abs(z) > 10**8:
+        return mpmath.sign(z) * (1 - _erfc(abs(z)))
+    return mpmath.erf(z)
+
+
+_NAMED = {"log1p": mpmath.log1p, "expm1": mpmath.expm1, "erfc_": _erfc}
 
 
 class OracleError(Exception):
     """An expression the oracle cannot evaluate (an unsupported function)."""
+
+
+class _Cancelled(Exception):
+    """A sum lost too many bits to cancellation at this precision: go higher."""
+
+
+#: bits a sum may lose to cancellation and still leave this many correct bits
+_GUARD_BITS = 100
+
+
+def _check_cancellation(terms, total) -> None:
+    """Raise :class:`_Cancelled` when ``total`` keeps fewer than _GUARD_BITS good bits.
+
+    Each term carries a relative error near 2**-prec, so the sum's absolute error is
+    about max|term| * 2**-prec; with |total| far below max|term| the relative error
+    grows by their ratio (the same bookkeeping SymPy's evalf does).
+    """
+    finite = [t for t in terms if mpmath.isfinite(t)]
+    if len(finite) < len(terms) or not finite:
+        return
+    biggest = max(abs(t) for t in finite)
+    if biggest == 0:
+        return
+    if total == 0:
+        raise _Cancelled()
+    lost = int(mpmath.log(biggest / abs(total), 2)) if biggest > abs(total) else 0
+    if mpmath.mp.prec - lost < _GUARD_BITS:
+        raise _Cancelled()
 
 
 def stable_form(expr: sp.Expr) -> sp.Expr:
@@ -69,7 +117,16 @@ def stable_form(expr: sp.Expr) -> sp.Expr:
                 return _expm1(exps[0].args[0]) + rest
         return e
 
+    def fix_erf(e):
+        erfs = [a for a in e.args if isinstance(a, sp.erf)]
+        for c in (1, -1):
+            if erfs and c in e.args:
+                rest = sp.Add(*[a for a in e.args if a is not erfs[0] and a != c])
+                return _erfc_fn(-c * erfs[0].args[0]) + rest
+        return e
+
     out = expr.replace(lambda e: isinstance(e, sp.log), fix_log)
+    out = out.replace(lambda e: isinstance(e, sp.Add) and any(isinstance(a, sp.erf) for a in e.args), fix_erf)
     return out.replace(lambda e: isinstance(e, sp.Add), fix_add)
 
 
@@ -99,7 +156,14 @@ def _compile(expr: sp.Expr, x) -> Callable:
         return lambda v, e=expr: mpmath.mpf(sp.Float(e, mpmath.mp.dps + 10))
     if isinstance(expr, sp.Add):
         parts = [_compile(a, x) for a in expr.args]
-        return lambda v: mpmath.fsum(p(v) for p in parts)
+
+        def add(v):
+            terms = [p(v) for p in parts]
+            total = mpmath.fsum(terms)
+            _check_cancellation(terms, total)
+            return total
+
+        return add
     if isinstance(expr, sp.Mul):
         parts = [_compile(a, x) for a in expr.args]
 
@@ -208,10 +272,14 @@ class Oracle:
         point = sp.oo if at > 0 else -sp.oo
         return one_sided_limit(self.expr, self.x, point, "-" if at > 0 else "+")
 
-    def _eval(self, v: float, prec: int):
+    def _eval(self, v, prec: int):
         with mpmath.workprec(prec):
             try:
                 return +self._fn(mpmath.mpf(v))
+            except _Cancelled:
+                if prec >= MAX_PREC:
+                    return mpmath.mpf(0)  # cancelled to below 2**-MAX_PREC relative: zero
+                return None
             except (ZeroDivisionError, ValueError, OverflowError):
                 return mpmath.nan
 
@@ -227,17 +295,24 @@ class Oracle:
                 return mpmath.nan
             with mpmath.workprec(256):
                 return mpmath.mpf(sp.Float(lim, 80))
+        return self.value(mpmath.mpf(v))
+
+    def value(self, v: mpmath.mpf) -> mpmath.mpf:
+        """The value at a finite mpf ``v``, raising precision until it is stable."""
         prec = START_PREC
         prev = self._eval(v, prec)
         while prec < MAX_PREC:
             prec *= 2
             cur = self._eval(v, prec)
+            if cur is None or prev is None:
+                prev = cur
+                continue
             if _agree(prev, cur) and cur != 0:
                 return cur
             if cur == 0 and prev == 0 and prec >= 1024:
-                return cur  # zero at 1024 bits and more: an exact zero
+                return cur  # zero at 1024 bits and more, with no cancellation: exact
             prev = cur
-        return prev
+        return prev if prev is not None else mpmath.mpf(0)
 
     def rounded(self, v: float, dtype=np.float64) -> float:
         return round_to(self(v), dtype)
@@ -278,6 +353,8 @@ class VectorOracle:
             vals = tuple(mpmath.mpf(float(t)) for t in v)
             try:
                 return [+f(vals) for f in self._fns]
+            except _Cancelled:
+                return [mpmath.mpf(0)] * len(self._fns) if prec >= MAX_PREC else None
             except (ZeroDivisionError, ValueError, OverflowError):
                 return [mpmath.nan] * len(self._fns)
 
@@ -287,10 +364,11 @@ class VectorOracle:
         while prec < MAX_PREC:
             prec *= 2
             cur = self._eval(v, prec)
-            if all(_agree(a, b) for a, b in zip(prev, cur)) and (all(c != 0 for c in cur) or prec >= 1024):
+            if cur is not None and prev is not None and all(_agree(a, b) for a, b in zip(prev, cur)) \
+                    and (all(c != 0 for c in cur) or prec >= 1024):
                 return cur
             prev = cur
-        return prev
+        return prev if prev is not None else [mpmath.mpf(0)] * len(self._fns)
 
     def rounded(self, v, dtype=np.float64) -> list[float]:
         return [round_to(c, dtype) for c in self(v)]

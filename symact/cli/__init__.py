@@ -1,0 +1,106 @@
+"""The ``symact`` command line: the only place that prints or exits.
+
+``main(argv) -> int`` runs in-process (tests call it directly);
+:func:`entrypoint` wraps ``sys.argv`` for the console script. Each subcommand
+lives in its own module of this package with ``add_parser(subparsers)`` and
+``run(args, out) -> int``. One place (:func:`main`) maps library errors to a
+message on stderr and an exit code: 0 all passed, 1 a test failed, 2 a usage or
+input error. No tracebacks for users.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import io
+import json
+import sys
+
+from ..errors import SymactError
+
+#: subcommand modules, in the order ``symact --help`` lists them
+COMMANDS = ["list", "show", "check", "bench", "notes", "codegen", "prove", "plot"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(SymactError):
+    """A command line that cannot be carried out as given."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, so main() owns the exit code."""
+
+    def error(self, message):
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = _Parser(prog="symact", description="Verify activation functions: symbolic facts, exact "
+                     "linearity verdicts, and numeric tests against a high-precision oracle.")
+    parser.add_argument("--version", action="version", version=f"symact {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f".{name}", __name__)
+        except ModuleNotFoundError as exc:  # a command whose module is not installed
+            if exc.name != f"{__name__}.{name}":
+                raise
+            continue
+        p = module.add_parser(sub)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None, out=None, err=None) -> int:
+    """Run the CLI with ``argv``; write results to ``out`` and errors to ``err``."""
+    out = out if out is not None else sys.stdout
+    err = err if err is not None else sys.stderr
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # --help and --version exit 0 through argparse
+            return int(exc.code or 0)
+        if not getattr(args, "_run", None):
+            parser.print_help(out)
+            return EXIT_USAGE
+        return args._run(args, out)
+    except SymactError as exc:
+        print(f"symact: error: {exc}", file=err)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("symact: interrupted", file=err)
+        return 130
+    except BrokenPipeError:  # `symact check --all | head`: the reader left
+        return 0
+
+
+def entrypoint() -> None:
+    sys.exit(main())
+
+
+def dump_json(obj, out) -> None:
+    """Print one JSON document on ``out`` (the only thing ``--json`` writes there)."""
+    json.dump(obj, out, indent=2, sort_keys=False, ensure_ascii=False, default=str)
+    out.write("\n")
+
+
+def parse_params(pairs: list[str] | None) -> dict[str, str]:
+    """``["h0=1", "alpha=0.5"]`` -> ``{"h0": "1", "alpha": "0.5"}``."""
+    params = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise UsageError(f"--param expects KEY=VALUE, got {pair!r}")
+        params[key.strip()] = value.strip()
+    return params
+
+
+def capture(argv: list[str]) -> tuple[int, str, str]:
+    """Run :func:`main` and return (exit code, stdout, stderr): for tests."""
+    out, err = io.StringIO(), io.StringIO()
+    code = main(argv, out, err)
+    return code, out.getvalue(), err.getvalue()

@@ -1,0 +1,147 @@
+"""``symact check``: facts, exact linearity verdicts and numeric tests.
+
+``symact check NAME [NAME ...] | --all`` checks catalog activations;
+``--impl``/``--grad-impl`` test a user's implementation; ``--latex``/``--expr``
+check a formula against NAME, or (without NAME) treat it as a new activation.
+Exit 0 when every test passed, 1 when one failed, 2 for a usage or input error.
+"""
+from __future__ import annotations
+
+from .. import catalog, report
+from ..facts import short
+from . import UsageError, dump_json, parse_params
+
+DTYPES = ("float64", "float32")
+
+
+def add_parser(sub):
+    p = sub.add_parser("check", help="check activations: facts, linearity verdicts, numeric tests",
+                       description=__doc__.split("\n\n")[1])
+    p.add_argument("names", nargs="*", metavar="NAME", help="catalog names or aliases")
+    p.add_argument("--all", action="store_true", help="check every catalog activation")
+    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    p.add_argument("--impl", metavar="SPEC", help="your implementation: path/file.py:function or pkg.module:function")
+    p.add_argument("--grad-impl", metavar="SPEC", help="your derivative implementation (same SPEC forms)")
+    p.add_argument("--param", action="append", metavar="KEY=VALUE", help="set a parameter, e.g. h0=1")
+    p.add_argument("--seed", type=int, default=0, help="seed for every random choice (default 0)")
+    p.add_argument("--examples", type=int, default=2000, help="random oracle points per test (default 2000)")
+    p.add_argument("--max-ulp", type=float, default=4.0, help="ULP tolerance (default 4)")
+    p.add_argument("--atol", type=float, default=None,
+                   help="absolute tolerance (default: the dtype's smallest normal number)")
+    p.add_argument("--dtype", choices=DTYPES, help="test one dtype only (default: both)")
+    p.add_argument("--latex", metavar="FORMULA", help="a LaTeX formula to check against NAME, or to check alone")
+    p.add_argument("--expr", metavar="TEXT", help='a plain-text formula such as "1/(1+exp(-x))"')
+    return p
+
+
+def _options(args) -> dict:
+    if args.examples < 0:
+        raise UsageError("--examples must be >= 0")
+    if args.max_ulp < 0 or (args.atol is not None and args.atol < 0):
+        raise UsageError("--max-ulp and --atol must be >= 0")
+    opts = {"seed": args.seed, "examples": args.examples, "max_ulp": args.max_ulp, "atol": args.atol,
+            "dtypes": (args.dtype,) if args.dtype else DTYPES}
+    if args.impl or args.grad_impl:
+        from ..impl import load_impl
+
+        opts["impl"] = load_impl(args.impl) if args.impl else None
+        opts["grad_impl"] = load_impl(args.grad_impl) if args.grad_impl else None
+    return opts
+
+
+def run(args, out) -> int:
+    if args.all and args.names:
+        raise UsageError("give activation names or --all, not both")
+    if args.latex and args.expr:
+        raise UsageError("give --latex or --expr, not both")
+    formula = args.latex is not None or args.expr is not None
+    if not (args.all or args.names or formula):
+        raise UsageError("check needs NAME, --all, --latex FORMULA or --expr TEXT")
+    names = catalog.names() if args.all else [catalog.canonical(n) for n in args.names]
+    if len(names) > 1 and (args.impl or args.grad_impl or formula):
+        raise UsageError("--impl, --grad-impl, --latex and --expr apply to one activation at a time")
+    params = parse_params(args.param)
+    opts = _options(args)  # loads --impl before any work: a bad SPEC runs nothing
+    if formula:
+        reports = [_formula_report(names[0] if names else None, args, params, opts)]
+    else:
+        reports = [report.check(n, params, **opts) for n in names]
+    if args.json:
+        dump_json(reports[0].to_dict() if len(reports) == 1 and not args.all else
+                  [r.to_dict() for r in reports], out)
+    else:
+        out.write("\n".join(render_report(r) for r in reports))
+        if len(reports) > 1:
+            bad = [r.name for r in reports if not r.ok]
+            out.write(f"\n{len(reports) - len(bad)} of {len(reports)} activations passed every test"
+                      + (f"; failed: {', '.join(bad)}" if bad else "") + "\n")
+    return 0 if all(r.ok for r in reports) else 1
+
+
+def _formula_report(name, args, params, opts):
+    from .. import formula
+
+    parsed = formula.read_formula(latex=args.latex, expr=args.expr)
+    if name is not None:
+        rep = report.check(name, params, **opts)
+        rep.tests.append(formula.formula_test(rep.activation, parsed, seed=opts["seed"]))
+        return rep
+    act = formula.activation_from_formula(parsed)
+    rep = report.check(act, params, **opts)
+    rep.extra["matches"] = formula.catalog_matches(act)
+    return rep
+
+
+# --------------------------------------------------------------------------- text
+def render_report(rep) -> str:
+    """A readable report for a person."""
+    act = rep.activation
+    lines = [f"{act.name}: {act.description}"]
+    if act.params:
+        lines.append("  parameters: " + ", ".join(f"{k} = {short(v)}" for k, v in act.param_values.items()))
+    lines.append(f"  role: {act.role} layers" if act.role != "both" else "  role: hidden and output layers")
+    lines.append(f"  f(x) = {short(act.expr)}")
+    for fact in rep.facts.items:
+        how = "" if fact.established == "symbolic" else f"  [{fact.established}]"
+        lines.append(f"  {fact.name.replace('_', ' ')}: {fact.text}{how}")
+    if act.convention_note:
+        lines.append(f"  convention: {act.convention_note}")
+    lines.append("  linearity and symmetry:")
+    for v in rep.verdicts.values():
+        text = f"    {v.property:<21} {v.verdict:<9} {v.statement}"
+        if v.witness:
+            wit = ", ".join(f"{k} = {_w(val)}" for k, val in v.witness.items())
+            text += f"; witness {wit}: {_w(v.lhs)} != {_w(v.rhs)}"
+        elif v.note:
+            text += f" ({v.note})"
+        lines.append(text)
+    lines.append(f"  => {rep.conclusion()}")
+    if rep.tests:
+        lines.append("  tests:")
+        for t in rep.tests:
+            d = t.to_dict()
+            mark = "PASS" if t.passed else "FAIL"
+            info = []
+            for key in ("verdict", "points", "max_ulp", "mean_ulp", "failing", "note", "error"):
+                if d.get(key) is not None:
+                    info.append(f"{key.replace('_', ' ')} {d[key]}")
+            lines.append(f"    {mark} {t.name}" + (f": {', '.join(map(str, info))}" if info else ""))
+            if not t.passed and d.get("worst"):
+                w = d["worst"]
+                lines.append(f"         worst x = {w.get('x')}: expected {w.get('expected')}, got {w.get('got')}"
+                             f" ({w.get('ulp')} ULP)")
+            if d.get("witness") and not t.passed:
+                lines.append(f"         witness {d['witness']}")
+    matches = rep.extra.get("matches")
+    if matches is not None:
+        lines.append("  equals: " + (", ".join(
+            m["name"] + (f"({', '.join(f'{k}={v}' for k, v in m['params'].items())})" if m.get("params") else "")
+            + f" [{m['verdict']}]" for m in matches) if matches else "no catalog activation"))
+    lines.append(f"  ok: {'yes' if rep.ok else 'NO'}")
+    return "\n".join(lines) + "\n"
+
+
+def _w(v) -> str:
+    if isinstance(v, list):
+        return "[" + ", ".join(_w(a) for a in v) + "]"
+    return short(v) if not isinstance(v, str) else v
