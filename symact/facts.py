@@ -244,7 +244,7 @@ def _scalar_facts(act: Activation) -> Facts:
         cands += [(one_sided_limit(act.expr, x, k.at, s), False) for s in "-+"]
     cands += [(act.expr.subs(x, r), True) for r in crit]
     rng, rng_numeric = _range(cands)
-    facts.add("range", rng, f"range {short(rng)}", "numeric" if (rng_numeric or numeric) else "symbolic")
+    facts.add("range", rng, f"{short(rng)}", "numeric" if (rng_numeric or numeric) else "symbolic")
     if crit:
         facts.add("critical_points", crit, "f'(x) = 0 at x = " + ", ".join(
             sp.sstr(sp.N(r, 12)) if _numeric(r) else sp.sstr(r) for r in crit),

@@ -31,6 +31,8 @@ def expr_str(expr: sp.Expr) -> str:
 
 
 class _ReadablePrinter(sp.printing.str.StrPrinter):
+    printmethod = "_symact_str"  # not "_sympystr": Indexed would print itself as x[i]
+
     def _print_Indexed(self, e):
         return f"Indexed({self._print(e.base.label)}, {', '.join(self._print(i) for i in e.indices)})"
 

@@ -18,7 +18,7 @@ import sys
 from ..errors import SymactError
 
 #: subcommand modules, in the order ``symact --help`` lists them
-COMMANDS = ["list", "show", "check", "bench", "notes", "codegen", "prove", "plot"]
+COMMANDS = ["listing", "show", "check", "bench", "notes", "codegen", "prove", "plot"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

@@ -1,4 +1,4 @@
-"""``symact list [--json]``: the catalog, one line per activation."""
+"""``symact list [--json]``: the catalog, one line per activation (module named to spare the builtin)."""
 from __future__ import annotations
 
 from .. import catalog

@@ -1,0 +1,62 @@
+"""``symact codegen NAME``: standalone code for an activation and its derivative.
+
+Prints the source for one target (see :mod:`symact.codegen`) on stdout, or
+writes it to ``-o FILE`` -- refusing to overwrite an existing file unless
+``--force``. ``--latex``/``--expr`` (a formula instead of a catalog NAME) need
+``symact.formula``; without it they are refused with a clear message.
+"""
+from __future__ import annotations
+
+import os
+
+from .. import catalog
+from ..codegen import DTYPES, TARGETS, generate
+from . import EXIT_OK, UsageError, parse_params
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser("codegen", help="generate standalone code for an activation and its derivative",
+                              description="Generate NAME(x) and NAME_grad(x) for a target language.")
+    p.add_argument("name", nargs="?", metavar="NAME", help="catalog activation (or alias)")
+    p.add_argument("--target", default="numpy", help=f"one of {', '.join(TARGETS)} (default numpy)")
+    p.add_argument("--param", action="append", metavar="KEY=VALUE", help="set a parameter (repeatable)")
+    p.add_argument("--dtype", default="float64", help="float64 (default) or float32")
+    p.add_argument("--latex", metavar="FORMULA", help="a LaTeX formula instead of NAME")
+    p.add_argument("--expr", metavar="TEXT", help="a plain-text formula instead of NAME")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    return p
+
+
+def _activation(args):
+    given = [a for a in (args.name, args.latex, args.expr) if a is not None]
+    if len(given) != 1:
+        raise UsageError("symact codegen: give exactly one of NAME, --latex FORMULA, --expr TEXT")
+    params = parse_params(args.param)
+    if args.name is not None:
+        return catalog.get(args.name, **params)
+    try:
+        from .. import formula
+    except ModuleNotFoundError:
+        raise UsageError("symact codegen: --latex/--expr need symact.formula, which is not installed "
+                         "in this version; use a catalog NAME") from None
+    parsed = formula.read_formula(latex=args.latex, expr=args.expr)
+    act = formula.activation_from_formula(parsed)
+    return act.with_params(**params) if params else act
+
+
+def run(args, out) -> int:
+    if args.target not in TARGETS:
+        raise UsageError(f"symact codegen: unknown target {args.target!r}; choose one of {', '.join(TARGETS)}")
+    if args.dtype not in DTYPES:
+        raise UsageError(f"symact codegen: unknown dtype {args.dtype!r}; choose float64 or float32")
+    if args.output and os.path.exists(args.output) and not args.force:
+        raise UsageError(f"symact codegen: {args.output} exists; pass --force to overwrite it")
+    act = _activation(args)
+    code = generate(act, args.target, args.dtype)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as fh:
+            fh.write(code.source)
+    else:
+        out.write(code.source)
+    return EXIT_OK

@@ -1,0 +1,84 @@
+"""The command line: JSON contract, exit codes, errors without tracebacks."""
+import json
+import subprocess
+import sys
+
+import pytest
+import sympy as sp
+
+import symact
+from symact.cli import capture
+
+
+def test_list_json_names_every_activation():
+    code, out, err = capture(["list", "--json"])
+    assert code == 0 and err == ""
+    assert [e["name"] for e in json.loads(out)] == symact.names()
+
+
+def test_check_json_contract_for_one_name():
+    code, out, _ = capture(["check", "relu", "--json", "--examples", "50"])
+    doc = json.loads(out)
+    assert isinstance(doc, dict)
+    for key in ("name", "expr", "derivative", "latex", "linearity", "tests", "ok"):
+        assert key in doc
+    assert set(doc["linearity"]) >= {"additivity", "homogeneity", "positive_homogeneity"}
+    assert doc["linearity"]["additivity"] == {**doc["linearity"]["additivity"], "verdict": "refuted",
+                                              "witness": {"x": "1", "y": "-1"}}
+    assert code == (0 if doc["ok"] else 1)
+
+
+def test_check_json_for_several_names_is_a_list():
+    code, out, _ = capture(["check", "identity", "step", "--json", "--examples", "50"])
+    doc = json.loads(out)
+    assert isinstance(doc, list) and [d["name"] for d in doc] == ["identity", "step"]
+
+
+@pytest.mark.parametrize("name", symact.names())
+def test_expr_and_derivative_read_back_with_sympify(name):
+    act = symact.get(name)
+    from symact.report import expr_str
+
+    for expr in (act.expr, act.derivative):
+        back = sp.sympify(expr_str(expr))
+        # plain sympify gives assumption-free symbols: map them back by name
+        mapping = {s: t for s in back.free_symbols for t in expr.free_symbols if s.name == t.name}
+        back = back.xreplace(mapping)
+        if not act.vector:
+            assert sp.simplify(back - expr) == 0, (name, expr, back)
+        else:
+            assert sp.srepr(back).replace("integer=True, ", "").count("Indexed") == sp.srepr(expr).count("Indexed")
+
+
+def test_unknown_name_exits_2_with_suggestion():
+    code, out, err = capture(["check", "sigmod"])
+    assert code == 2 and out == ""
+    assert "did you mean 'sigmoid'" in err and "Traceback" not in err
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv", [["check"], ["check", "relu", "--all"], ["check", "relu", "--param", "x"],
+                                  ["check", "elu", "--param", "beta=1"], ["show"], ["frobnicate"],
+                                  ["check", "relu", "--examples", "-3"]])
+def test_usage_errors_exit_2(argv):
+    code, _, err = capture(argv)
+    assert code == 2 and "Traceback" not in err and err.strip()
+
+
+def test_show_text_names_the_course_facts():
+    code, out, _ = capture(["show", "sigmoid"])
+    assert code == 0
+    assert "sup |f'| = 1/4" in out and "(0, 1)" in out and "not linear" in out
+    code, out, _ = capture(["show", "identity"])
+    assert "collapse" in out and "output layers" in out
+
+
+def test_step_param_changes_the_value_at_zero():
+    code, out, _ = capture(["show", "step", "--param", "h0=1", "--json"])
+    assert json.loads(out)["params"] == {"h0": "1"}
+
+
+def test_console_entry_point_and_module_run():
+    for cmd in ([sys.executable, "-m", "symact", "list"],):
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        assert res.returncode == 0 and "sigmoid" in res.stdout
