@@ -268,7 +268,7 @@ def _scalar_facts(act: Activation) -> Facts:
     sup = gentle_simplify(best[0])
     sup = sup if not _numeric(sup) else sp.N(sup, 20)
     where = best[1]
-    at_text = f"for x in {sp.sstr(where)}" if isinstance(where, sp.Interval) else f"at x = {short(where)}"
+    at_text = f"for x in {short(where)}" if isinstance(where, sp.Interval) else f"at x = {short(where)}"
     facts.add("max_slope", {"sup": sup, "at": where}, f"sup |f'| = {short(sup)} {at_text}",
               "numeric" if slope_numeric and _numeric(sup) else "symbolic")
     facts.add("vanishing_gradient", _gradient_note(sup)[0], _gradient_note(sup)[1],

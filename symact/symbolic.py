@@ -252,7 +252,9 @@ def prove_zero(expr: sp.Expr, variables=(), positive=()) -> bool:
         return True
     expr = normalize(expr)
     variables = [v for v in variables if expr.has(v)]
-    if not variables or len(variables) > 4:
+    if not variables:
+        return _is_zero(expr)
+    if len(variables) > 4:
         return False
     cases = []
     for v in variables:

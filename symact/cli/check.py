@@ -131,7 +131,11 @@ def render_report(rep) -> str:
                 lines.append(f"         worst x = {w.get('x')}: expected {w.get('expected')}, got {w.get('got')}"
                              f" ({w.get('ulp')} ULP)")
             if d.get("witness") and not t.passed:
-                lines.append(f"         witness {d['witness']}")
+                wit = ", ".join(f"{k} = {_w(v)}" for k, v in d["witness"].items()) \
+                    if isinstance(d["witness"], dict) else str(d["witness"])
+                vals = (f": expected {d['expected']}, got {d['got']}"
+                        if d.get("expected") is not None and d.get("got") is not None else "")
+                lines.append(f"         witness {wit}{vals}")
     matches = rep.extra.get("matches")
     if matches is not None:
         lines.append("  equals: " + (", ".join(

@@ -45,7 +45,7 @@ def write_review(result, out) -> None:
         if f.section != section:
             section = f.section
             print(f"\n## {section}", file=out)
-        what = " and ".join(w for w in (f"formula {f.formula!r}" if f.formula else "",
+        what = " and ".join(w for w in (f"formula $${f.formula}$$" if f.formula else "",
                                         f"code {f.code}()" if f.code else "") if w)
         recognized = f" [{f.activation}]" if f.activation else ""
         print(f"  line {f.line}: {_MARK[f.verdict]}: {what}{recognized}", file=out)
