@@ -35,13 +35,12 @@ as ambiguous.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-from pathlib import Path
 
 import sympy as sp
-from lark import Lark, Token, Tree
+from lark import Token, Tree
 from lark.exceptions import UnexpectedInput
-from lark.lexer import Lexer
+
+from . import _grammar
 
 from symact.errors import ParseError
 from symact.latex import (
@@ -132,21 +131,6 @@ def _tokenize(text: str) -> list[Token]:
     return tokens
 
 
-class _TokenListLexer(Lexer):
-    """Feeds an already tokenized list to Lark."""
-
-    def __init__(self, lexer_conf):
-        pass
-
-    def lex(self, data):  # type: ignore[override]
-        yield from data
-
-
-@lru_cache(maxsize=None)
-def _parser() -> Lark:
-    grammar = (Path(__file__).parent / "_grammar" / "expr.lark").read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", lexer=_TokenListLexer, strict=True,
-                propagate_positions=True, maybe_placeholders=False)
 
 
 def _syntax_error(exc: UnexpectedInput, text: str, tokens: list[Token]) -> ParseError:
@@ -335,7 +319,7 @@ def parse_expr(text: str) -> ParsedFormula:
         raise parse_error("the expression is empty", text, 0)
     tokens = _tokenize(text)
     try:
-        tree = _parser().parse(tokens)
+        tree = _grammar.load("expr").parse(tokens)
     except UnexpectedInput as exc:
         raise _syntax_error(exc, text, tokens) from None
     if len(tree.children) == 2:

@@ -116,14 +116,13 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import lru_cache
-from pathlib import Path
 from typing import Callable
 
 import sympy as sp
-from lark import Lark, Token, Tree
+from lark import Token, Tree
 from lark.exceptions import UnexpectedInput
-from lark.lexer import Lexer
+
+from . import _grammar
 
 from symact.errors import ParseError
 
@@ -768,21 +767,6 @@ def _tokenize(text: str) -> tuple[list[Token], int, int]:
 # --------------------------------------------------------------------------
 # Parser
 # --------------------------------------------------------------------------
-class _TokenListLexer(Lexer):
-    """Feeds an already tokenized list to Lark."""
-
-    def __init__(self, lexer_conf):  # noqa: D401 - Lark's interface
-        pass
-
-    def lex(self, data):  # type: ignore[override]
-        yield from data
-
-
-@lru_cache(maxsize=None)
-def _parser() -> Lark:
-    grammar = (Path(__file__).parent / "_grammar" / "latex.lark").read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", lexer=_TokenListLexer, strict=True,
-                propagate_positions=True, maybe_placeholders=False)
 
 
 _TOKEN_NAMES = {
@@ -850,7 +834,7 @@ def _parse_tree(text: str) -> tuple[Tree, list[Token], int]:
         raise parse_error(f"the formula is longer than {MAX_LENGTH} characters", text, MAX_LENGTH)
     tokens, start, end = _tokenize(text)
     try:
-        tree = _parser().parse(tokens)
+        tree = _grammar.load("latex").parse(tokens)
     except UnexpectedInput as exc:
         raise _syntax_error(exc, text, tokens, end) from None
     return tree, tokens, start

@@ -420,10 +420,11 @@ def test_fuzz_mutated_corpus(text):
 def test_grammar_is_built_strict():
     """Lark's strict mode turns any shift/reduce or reduce/reduce conflict into
     a build error, so a grammar that loads has exactly one reading per input."""
-    from symact.latex import _parser
+    from symact import _grammar
 
-    assert _parser().options.strict is True
-    assert _parser().options.parser == "lalr"
+    for name in ("latex", "expr"):
+        assert _grammar.load(name).options.strict is True
+        assert _grammar.load(name).options.parser == "lalr"
 
 
 def test_brace_groups_and_literal_braces():
