@@ -88,6 +88,8 @@ def _check_cancellation(terms, total) -> None:
     about max|term| * 2**-prec; with |total| far below max|term| the relative error
     grows by their ratio (the same bookkeeping SymPy's evalf does).
     """
+    if mpmath.mp.prec >= MAX_PREC:
+        return  # the last rung: the sum stands (it is below 2**-8000 of its terms)
     finite = [t for t in terms if mpmath.isfinite(t)]
     if len(finite) < len(terms) or not finite:
         return
@@ -125,7 +127,23 @@ def stable_form(expr: sp.Expr) -> sp.Expr:
                 return _erfc_fn(-c * erfs[0].args[0]) + rest
         return e
 
+    def fix_tanh(e):
+        # c - c*tanh(u)**2 -> c/cosh(u)**2 ; c*tanh(u) + c -> 2c/(1 + exp(-2u)) (either sign)
+        for a in e.args:
+            coeff, rest = a.as_coeff_Mul()
+            if isinstance(rest, sp.Pow) and isinstance(rest.base, sp.tanh) and rest.exp == 2 and -coeff in e.args:
+                others = [t for t in e.args if t is not a and t != -coeff]
+                return -coeff / sp.cosh(rest.base.args[0]) ** 2 + sp.Add(*others)
+            if isinstance(rest, sp.tanh) and coeff.is_Rational:
+                u = rest.args[0]
+                for c, form in ((coeff, 2 * coeff / (1 + sp.exp(-2 * u))), (-coeff, 2 * coeff / (1 + sp.exp(2 * u)) * -1)):
+                    if c in e.args:
+                        others = [t for t in e.args if t is not a and t != c]
+                        return form + sp.Add(*others)
+        return e
+
     out = expr.replace(lambda e: isinstance(e, sp.log), fix_log)
+    out = out.replace(lambda e: isinstance(e, sp.Add) and e.has(sp.tanh), fix_tanh)
     out = out.replace(lambda e: isinstance(e, sp.Add) and any(isinstance(a, sp.erf) for a in e.args), fix_erf)
     return out.replace(lambda e: isinstance(e, sp.Add), fix_add)
 
@@ -277,8 +295,6 @@ class Oracle:
             try:
                 return +self._fn(mpmath.mpf(v))
             except _Cancelled:
-                if prec >= MAX_PREC:
-                    return mpmath.mpf(0)  # cancelled to below 2**-MAX_PREC relative: zero
                 return None
             except (ZeroDivisionError, ValueError, OverflowError):
                 return mpmath.nan
@@ -354,7 +370,7 @@ class VectorOracle:
             try:
                 return [+f(vals) for f in self._fns]
             except _Cancelled:
-                return [mpmath.mpf(0)] * len(self._fns) if prec >= MAX_PREC else None
+                return None
             except (ZeroDivisionError, ValueError, OverflowError):
                 return [mpmath.nan] * len(self._fns)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from . import catalog, facts as facts_mod, linearity
+from . import catalog, difftest, facts as facts_mod, linearity
 from .activation import Activation
 from .results import TestResult
 
@@ -117,5 +117,5 @@ def check(name_or_act, params: dict | None = None, **test_options) -> CheckRepor
 
 
 def run_tests(act: Activation, **test_options) -> list[TestResult]:
-    """The numeric tests of a check (filled in by :mod:`symact.difftest`)."""
-    return []
+    """The numeric tests of a check: kernels and implementations against the oracle."""
+    return difftest.run_tests(act, **test_options)

@@ -82,3 +82,49 @@ def test_console_entry_point_and_module_run():
     for cmd in ([sys.executable, "-m", "symact", "list"],):
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         assert res.returncode == 0 and "sigmoid" in res.stdout
+
+
+def test_impl_spec_failures_are_usage_errors(tmp_path):
+    for spec, words in [("tests/impls/nothere.py:f", "no file"), ("tests/impls/correct.py", ":function"),
+                        ("tests/impls/correct.py:nothere", "nothere"), ("no_such_module_xyz:f", "no_such_module_xyz")]:
+        code, out, err = capture(["check", "sigmoid", "--impl", spec])
+        assert code == 2 and out == "" and "Traceback" not in err, spec
+        assert words in err.lower() or words in err, (spec, err)
+
+
+def test_impl_defect_exits_1_with_witness_and_correct_impl_exits_0():
+    code, out, _ = capture(["check", "sigmoid", "--grad-impl", "tests/impls/defective.py:sigmoid_grad_one_minus",
+                            "--json", "--examples", "200", "--dtype", "float64"])
+    doc = json.loads(out)
+    grad = next(t for t in doc["tests"] if t["name"].startswith("grad_impl"))
+    assert code == 1 and not grad["passed"] and float(grad["worst"]["x"]) > 36
+    code, out, _ = capture(["check", "sigmoid", "--impl", "tests/impls/correct.py:sigmoid_expit",
+                            "--examples", "200", "--dtype", "float64", "--json"])
+    impl = next(t for t in json.loads(out)["tests"] if t["name"].startswith("impl"))
+    # expit's subnormal tail is 1e15 ULP off, but within the default atol (smallest normal)
+    assert code == 0 and impl["passed"] and impl["max_ulp"] > 1e12
+
+
+def test_same_seed_gives_identical_json():
+    argv = ["check", "softplus", "--impl", "tests/impls/defective.py:softplus_naive", "--json",
+            "--examples", "100", "--seed", "3"]
+    assert capture(argv)[1] == capture(argv)[1]
+
+
+def test_formula_check_finds_the_course_step_at_zero():
+    code, out, _ = capture(["check", "step", "--latex",
+                            r"h(x) = \begin{cases} 1 & (x \geq 0) \\ 0 & (x < 0) \end{cases}",
+                            "--json", "--examples", "50"])
+    formula = next(t for t in json.loads(out)["tests"] if t["name"] == "formula")
+    assert code == 1 and formula["verdict"] == "refuted" and formula["witness"] == {"x": "0"}
+    code, out, _ = capture(["check", "step", "--param", "h0=1", "--examples", "50", "--latex",
+                            r"h(x) = \begin{cases} 1 & (x \geq 0) \\ 0 & (x < 0) \end{cases}"])
+    assert code == 0
+
+
+def test_hostile_formulas_are_refused_and_nothing_runs(tmp_path):
+    marker = tmp_path / "ran"
+    code, out, err = capture(["check", "--expr", f"__import__('os').system('touch {marker}')"])
+    assert code == 2 and not marker.exists() and "Traceback" not in err
+    code, _, err = capture(["check", "--latex", r"\input{/etc/passwd}"])
+    assert code == 2 and "Traceback" not in err
