@@ -1,0 +1,354 @@
+"""Benchmark and accuracy tables for the generated kernels (library code: never prints).
+
+:func:`run_bench` times, per activation (and its derivative), the symact kernel
+against its peers on the same input, round-robin over ``repeats`` (so drift and
+turbo affect every peer alike), and reports medians in ns/element with each
+peer's accuracy (max ULP against the mpmath oracle on a fixed sample of points
+that includes the tails):
+
+* ``symact``   -- :func:`symact.kernels.kernel_for`
+* ``lambdify`` -- ``sympy.lambdify`` of the same formula with module "numpy"
+* ``naive``    -- hand-written NumPy in the course's style (:data:`NAIVE`)
+* ``scipy``    -- ``scipy.special`` where it has the function (:data:`SCIPY`)
+* ``torch``    -- ``torch.nn.functional`` on the CPU, when torch is importable
+* ``copy``     -- ``np.copyto`` of the same array: the memory-bandwidth floor
+
+:func:`accuracy_table` measures each kernel against the oracle in float64 and
+float32 over bit-pattern-uniform points, a grid on [-60, 60], the kinks and the
+overflow tails (the README's accuracy table).
+"""
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import scipy.special as sc
+import sympy as sp
+
+from . import catalog, kernels
+from .oracle import reference
+from .symbolic import X
+from .ulp import smallest_normal, ulp_distance
+
+# --------------------------------------------------------------------------- peers
+_S2 = math.sqrt(2.0)
+_A = float(catalog.SELU_ALPHA)
+_L = float(catalog.SELU_SCALE)
+
+
+def _softmax(x, axis=-1):
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+#: Naive NumPy forms, as a course writes them (function, derivative or None).
+NAIVE = {
+    "step": (lambda x: np.array(x > 0, dtype=np.float64), lambda x: np.zeros_like(x)),
+    "identity": (lambda x: x.copy(), lambda x: np.ones_like(x)),
+    "sigmoid": (lambda x: 1 / (1 + np.exp(-x)), lambda x: (lambda s: (1 - s) * s)(1 / (1 + np.exp(-x)))),
+    "relu": (lambda x: np.maximum(0, x), lambda x: np.array(x > 0, dtype=np.float64)),
+    "softmax": (_softmax, None),
+    "tanh": (np.tanh, lambda x: 1 - np.tanh(x) ** 2),
+    "leaky_relu": (lambda x: np.where(x < 0, 0.01 * x, x), lambda x: np.where(x <= 0, 0.01, 1.0)),
+    "elu": (lambda x: np.where(x < 0, np.exp(x) - 1, x), lambda x: np.where(x < 0, np.exp(x), 1.0)),
+    "selu": (lambda x: _L * np.where(x < 0, _A * (np.exp(x) - 1), x),
+             lambda x: _L * np.where(x <= 0, _A * np.exp(x), 1.0)),
+    "celu": (lambda x: np.where(x < 0, np.exp(x) - 1, x), lambda x: np.where(x < 0, np.exp(x), 1.0)),
+    "gelu": (lambda x: 0.5 * x * (1 + sc.erf(x / _S2)), None),
+    "gelu_tanh": (lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3))), None),
+    "silu": (lambda x: x / (1 + np.exp(-x)), None),
+    "softplus": (lambda x: np.log(1 + np.exp(x)), lambda x: 1 / (1 + np.exp(-x))),
+    "softsign": (lambda x: x / (1 + np.abs(x)), lambda x: 1 / (1 + np.abs(x)) ** 2),
+    "mish": (lambda x: x * np.tanh(np.log(1 + np.exp(x))), None),
+    "hard_sigmoid": (lambda x: np.minimum(np.maximum(0, x + 3), 6) / 6, None),
+    "hard_swish": (lambda x: x * np.minimum(np.maximum(0, x + 3), 6) / 6, None),
+    "hard_tanh": (lambda x: np.clip(x, -1, 1), None),
+    "relu6": (lambda x: np.minimum(np.maximum(0, x), 6), None),
+    "log_sigmoid": (lambda x: -np.log(1 + np.exp(-x)), lambda x: 1 / (1 + np.exp(x))),
+    "log_softmax": (lambda x: x - np.log(np.sum(np.exp(x), axis=-1, keepdims=True)), None),
+}
+
+#: scipy.special equivalents (function, derivative or None).
+SCIPY = {
+    "sigmoid": (sc.expit, lambda x: sc.expit(x) * sc.expit(-x)),
+    "log_sigmoid": (sc.log_expit, lambda x: sc.expit(-x)),
+    "softmax": (lambda x: sc.softmax(x, axis=-1), None),
+    "log_softmax": (lambda x: sc.log_softmax(x, axis=-1), None),
+    "gelu": (lambda x: x * sc.ndtr(x), None),
+    "silu": (lambda x: x * sc.expit(x), None),
+    "softplus": (lambda x: np.logaddexp(0, x), sc.expit),
+}
+
+_TORCH = {
+    "sigmoid": "sigmoid", "relu": "relu", "tanh": "tanh", "leaky_relu": "leaky_relu", "elu": "elu",
+    "selu": "selu", "celu": "celu", "gelu": "gelu", "silu": "silu", "softplus": "softplus",
+    "softsign": "softsign", "mish": "mish", "hard_sigmoid": "hardsigmoid", "hard_swish": "hardswish",
+    "hard_tanh": "hardtanh", "relu6": "relu6", "log_sigmoid": "logsigmoid", "softmax": "softmax",
+    "log_softmax": "log_softmax",
+}
+
+
+def _torch_peer(name):
+    try:
+        import torch
+        import torch.nn.functional as F
+    except Exception:  # torch is optional
+        return None
+    if name == "gelu_tanh":
+        fn = lambda t: F.gelu(t, approximate="tanh")  # noqa: E731
+    elif name in _TORCH:
+        f = getattr(F, _TORCH[name])
+        fn = (lambda t: f(t, dim=-1)) if name in ("softmax", "log_softmax") else f
+    else:
+        return None
+    return lambda x: fn(torch.from_numpy(x)).numpy()
+
+
+def _lambdify_peer(act, derivative):
+    if act.vector:
+        return None
+    expr = act.derivative if derivative else act.expr
+    try:
+        f = sp.lambdify(X, expr, modules="numpy")
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            r = f(np.linspace(-3, 3, 7))
+        if np.shape(r) != (7,):
+            return lambda x, f=f: np.broadcast_to(f(x), x.shape).copy()
+        return f
+    except Exception:  # e.g. erf mapped to math.erf
+        return None
+
+
+# --------------------------------------------------------------------------- accuracy
+def sample_points(act, dtype=np.float64, n_bits=200, n_grid=121, seed=0) -> np.ndarray:
+    """Bit-pattern-uniform points, a grid on [-60, 60], the kinks, the tails."""
+    dt = np.dtype(dtype)
+    rng = np.random.default_rng(seed)
+    itype = np.uint64 if dt == np.float64 else np.uint32
+    bits = rng.integers(0, np.iinfo(itype).max, size=4 * n_bits, dtype=itype, endpoint=True).view(dt)
+    bits = bits[np.isfinite(bits)][:n_bits]
+    grid = np.linspace(-60, 60, n_grid)
+    kinks = []
+    for k in ([] if act.vector else act.kinks):
+        c = float(k.at)
+        kinks += [c, np.nextafter(dt.type(c), dt.type(-np.inf)), np.nextafter(dt.type(c), dt.type(np.inf))]
+    big = float(np.finfo(dt).max)
+    if dt == np.float64:
+        tails = [700, 705, 708.5, 709.78, 710, 711, 720, 740, 745.2, 1e300, big, 1e-300, 5e-324, 1e10]
+    else:
+        tails = [80, 87.3, 88.5, 88.8, 89, 103.5, 104, 1e30, big, 1e-38, 1e-45, 1e10]
+    tails = np.array(tails)
+    pts = np.concatenate([bits.astype(np.float64), grid, np.array(kinks, dtype=np.float64), tails, -tails, [0.0, -3, 3, 6, -1, 1]])
+    return np.unique(pts.astype(dt))
+
+
+def _errors(got, ref, dtype):
+    got = np.asarray(got, dtype=dtype)
+    ref = np.asarray(ref, dtype=dtype)
+    u = ulp_distance(got, ref)
+    with np.errstate(all="ignore"):
+        tiny = np.abs(got.astype(np.float64) - ref.astype(np.float64)) < smallest_normal(dtype)
+    return np.where(tiny, 0.0, u)
+
+
+def oracle_expr(expr):
+    """``expr`` with exact identities that keep the oracle's precision ladder honest.
+
+    * 1 + erf(u) -> erfc(-u) (unevaluated): the ladder stops when two precisions
+      agree; 1 + erf(u) for u < -9 loses more than 256 bits, both rungs agree on
+      the wrong value, and gelu' came out 0.3 % off at x = -19.
+    * 1 - tanh(u)^2 -> cosh(u)^-2: for gelu_tanh' at x >= 43 and mish' at large x
+      the difference cancels below 2^-MAX_PREC and the oracle gives up with 0
+      for the whole expression (the true value is 1).
+    """
+    from . import rewrite as rw
+    rules = [r for r in rw.RULES if r.name in ("erfc", "sech2")]
+    out = rw.stabilize(expr, rules)
+    out = out.replace(lambda e: isinstance(e, rw.sech2), lambda e: sp.cosh(e.args[0]) ** -2)
+    out = out.replace(lambda e: isinstance(e, rw.sech2_softplus),
+                      lambda e: sp.cosh(sp.log(1 + sp.exp(e.args[0]))) ** -2)
+    return out.replace(lambda e: isinstance(e, rw.erfc), lambda e: sp.erfc(e.args[0], evaluate=False))
+
+
+def oracle_reference(expr, pts, dtype):
+    """Reference values: the erfc form first, the literal form where that gives NaN."""
+    ref = reference(oracle_expr(expr), X, pts, dtype)
+    bad = np.isnan(ref) & ~np.isnan(pts)
+    if bad.any():
+        ref[bad] = reference(expr, X, pts[bad], dtype)
+    return ref
+
+
+def accuracy(name, derivative=False, dtype=np.float64, n_bits=200, n_grid=121, seed=0, **params):
+    """(points, ULP errors) of one kernel against the oracle."""
+    act = catalog.get(name, **params)
+    pts = sample_points(act, dtype, n_bits, n_grid, seed)
+    ref = oracle_reference(act.derivative if derivative else act.expr, pts.astype(np.float64), dtype)
+    got = kernels.kernel_for(act, derivative)(pts)
+    return pts, _errors(got, ref, dtype)
+
+
+@dataclass
+class AccuracyRow:
+    name: str
+    derivative: bool
+    dtype: str
+    max_ulp: float
+    mean_ulp: float
+    worst_x: float
+    n: int
+    max_ulp_ge_minus5: float | None = None  # gelu: at most 4 ULP promised for x >= -5
+
+
+def accuracy_table(names=None, dtypes=("float64", "float32"), n_bits=200, n_grid=121, seed=0) -> list[AccuracyRow]:
+    """Max and mean ULP per scalar activation and derivative, per dtype."""
+    rows = []
+    for name in names or catalog.names():
+        if catalog.get(name).vector:
+            continue
+        for deriv in (False, True):
+            for dt in dtypes:
+                pts, err = accuracy(name, deriv, np.dtype(dt), n_bits, n_grid, seed)
+                i = int(np.argmax(err))
+                sub = err[pts >= -5]
+                rows.append(AccuracyRow(name, deriv, dt, float(err.max()), float(err.mean()), float(pts[i]),
+                                        len(pts), float(sub.max()) if sub.size else None))
+    return rows
+
+
+def format_accuracy(rows) -> str:
+    lines = [f"{'activation':<14}{'kernel':<7}{'f64 max':>9}{'f64 mean':>9}{'f32 max':>9}{'f32 mean':>9}"]
+    by = {}
+    for r in rows:
+        by.setdefault((r.name, r.derivative), {})[r.dtype] = r
+    for (name, d), m in by.items():
+        f64, f32 = m.get("float64"), m.get("float32")
+        cell = lambda r, a: f"{getattr(r, a):9.2f}" if r else f"{'-':>9}"  # noqa: E731
+        lines.append(f"{name:<14}{'df' if d else 'f':<7}{cell(f64, 'max_ulp')}{cell(f64, 'mean_ulp')}"
+                     f"{cell(f32, 'max_ulp')}{cell(f32, 'mean_ulp')}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- timing
+@dataclass
+class PeerResult:
+    peer: str
+    ns_per_element: float | None
+    ratio_to_symact: float | None
+    max_ulp: float | None
+    note: str = ""
+
+
+@dataclass
+class BenchRow:
+    name: str
+    derivative: bool
+    peers: list[PeerResult] = field(default_factory=list)
+
+
+@dataclass
+class BenchResult:
+    size: int
+    dtype: str
+    repeats: int
+    threads: int
+    rows: list[BenchRow] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def bench_input(size, dtype, seed=0) -> np.ndarray:
+    """Seeded normal * 10, with 1% spread over +-750 (the overflow tails)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=size) * 10
+    k = size // 100
+    x[rng.integers(0, size, k)] = rng.uniform(-750, 750, k)
+    return x.astype(dtype)
+
+
+def _peer_accuracy(fn, act, derivative, vector):
+    if vector:
+        return None
+    pts = sample_points(act, np.float64, n_bits=60, n_grid=121)
+    ref = oracle_reference(act.derivative if derivative else act.expr, pts, np.float64)
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            got = np.asarray(fn(pts.copy()), dtype=np.float64)
+        return float(_errors(got, ref, np.float64).max())
+    except Exception:
+        return None
+
+
+def run_bench(names=None, size=10**7, dtype="float64", repeats=7, seed=0, derivatives=True,
+              accuracy=True) -> BenchResult:
+    """Time every kernel against its peers (see the module docstring)."""
+    dt = np.dtype(dtype)
+    x = bench_input(size, dt, seed)
+    xv = x.reshape(-1, 100) if size % 100 == 0 else x.reshape(1, -1)
+    res = BenchResult(size, dt.name, repeats, kernels.get_num_threads())
+    for name in names or catalog.names():
+        act = catalog.get(name)
+        for deriv in ((False, True) if derivatives else (False,)):
+            if act.vector and deriv:
+                continue  # Jacobians are (..., n, n): not comparable per element
+            inp = xv if act.vector else x
+            k = kernels.kernel_for(act, deriv)
+            peers = {"symact": lambda a, k=k: k(a)}
+            lam = _lambdify_peer(act, deriv)
+            if lam is not None:
+                peers["lambdify"] = lam
+            idx = 1 if deriv else 0
+            if name in NAIVE and NAIVE[name][idx] is not None:
+                peers["naive"] = NAIVE[name][idx]
+            if name in SCIPY and SCIPY[name][idx] is not None:
+                peers["scipy"] = SCIPY[name][idx]
+            tp = None if deriv else _torch_peer(name)
+            if tp is not None:
+                peers["torch"] = tp
+            buf = np.empty_like(inp)
+            peers["copy"] = lambda a, buf=buf: np.copyto(buf, a)
+            times = {p: [] for p in peers}
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                for p, f in peers.items():  # warm-up
+                    f(inp)
+                for _ in range(repeats):
+                    for p, f in peers.items():
+                        t0 = time.perf_counter()
+                        f(inp)
+                        times[p].append(time.perf_counter() - t0)
+            med = {p: float(np.median(t)) * 1e9 / inp.size for p, t in times.items()}
+            row = BenchRow(name, deriv)
+            for p in peers:
+                acc = None
+                if accuracy and p != "copy":
+                    acc = _peer_accuracy(peers[p], act, deriv, act.vector)
+                row.peers.append(PeerResult(p, med[p], med[p] / med["symact"], acc))
+            res.rows.append(row)
+    return res
+
+
+def format_bench(result: BenchResult) -> str:
+    """A text table: ns/element (ratio to symact) [max ULP] per peer."""
+    order = ["symact", "lambdify", "naive", "scipy", "torch", "copy"]
+    head = f"{'activation':<16}" + "".join(f"{p:>24}" for p in order)
+    lines = [f"size={result.size} dtype={result.dtype} repeats={result.repeats} threads={result.threads}",
+             "cells: ns/element (time / symact's) [max ULP vs oracle]", head]
+    for r in result.rows:
+        cells = {p.peer: p for p in r.peers}
+        s = f"{r.name + (chr(39) if r.derivative else ''):<16}"
+        for p in order:
+            c = cells.get(p)
+            if c is None:
+                s += f"{'-':>24}"
+                continue
+            u = "" if c.max_ulp is None else (f" [{c.max_ulp:.0f}]" if c.max_ulp < 1e6 else " [>1e6]")
+            s += f"{f'{c.ns_per_element:.2f} ({c.ratio_to_symact:.2f}x){u}':>24}"
+        lines.append(s)
+    return "\n".join(lines)

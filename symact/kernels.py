@@ -1,0 +1,1452 @@
+r"""NumPy kernels generated from the catalog's symbolic forms.
+
+``kernel_for(act, derivative)`` returns a callable ``(x, out=None, axis=-1)``.
+Nothing here is written per activation; every kernel is produced from
+``act.expr`` / ``act.derivative`` by the same pipeline:
+
+1. **Stabilize** (:mod:`symact.rewrite`): textbook forms become stable
+   primitives (expit, softplus, expm1, erfc, sech2, ...). Smooth derivatives are
+   taken from the stabilized function with the primitives' own ``fdiff``;
+   Piecewise derivatives (with the catalog's kink conventions) are stabilized
+   branch by branch, so conventions match ``act.derivative`` exactly.
+2. **Lower** to straight-line Python source of in-place ufunc calls
+   (``np.exp(a, out=F0)``) after ``sympy.cse``; scratch buffers are allocated
+   by a small register allocator and reused as soon as a value is dead. Max/Min
+   become ``np.maximum``/``np.minimum``; Piecewise becomes the default branch
+   plus masked ``np.copyto(..., where=cond)`` updates, each branch evaluated on
+   ``x`` clipped into its own interval (so ``exp`` in elu's x < 0 branch never
+   sees x > 0: no overflow, no warning) -- never ``numpy.select``.
+   Transcendental functions whose argument is a polynomial in ``x`` that cannot
+   be formed exactly (gelu's ``x/sqrt 2``, ``-x^2/2``) get the argument in
+   double-double (Dekker two-product) and a first-order correction, because
+   erfc and exp amplify the argument's rounding by ``2w^2`` and ``|w|``.
+   The source (symact's own, built from SymPy trees, never from user strings)
+   is compiled once with ``compile``/``exec``.
+3. **Run** over the flattened input in chunks of :data:`CHUNK` elements so
+   every pass of the chain stays in cache; large arrays are split over a small
+   thread pool (NumPy ufuncs release the GIL). Threads: ``os.cpu_count()``,
+   overridable with :func:`set_num_threads` or ``SYMACT_THREADS``.
+4. **Fix up rare elements** (cheap mask, then only the flagged elements):
+   non-finite inputs get the symbolic one-sided limits at +-inf and NaN; in
+   float64, intervals of x where the float64 chain was *measured* (at build
+   time, against the same chain in x87 long double) to lose accuracy -- e.g.
+   near an interior zero of silu' where two terms cancel, or where a
+   subnormal intermediate is multiplied back into the normal range -- are
+   recomputed in long double.
+
+float32 inputs are computed in float32 when the lowered form is rational and
+short (relu, hard_*: exact or <= 1.5 ULP), otherwise in float64 and rounded
+once. Other inputs (ints, lists) give float64. Kernels are cached per
+(definition, parameter values, derivative flag).
+
+Vector activations (softmax, log_softmax) are lowered from their component
+form: ``Sum(exp(x_j))`` becomes a reduction, the general max-subtraction
+identity ``x_j = t_j + m`` (``m = max_j x_j``) is applied symbolically and ``m``
+cancels, ``log(S)`` becomes ``log1p(S - 1)`` with ``S - 1`` summed without the
+leading 1, and ``t_j`` is carried in double-double. Derivatives return the
+Jacobian ``J[..., i, k] = d y_i / d x_k``.
+"""
+from __future__ import annotations
+
+import math
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.special as _sc
+import sympy as sp
+
+from . import rewrite as rw
+from .symbolic import XV, I, J, K, N, X, one_sided_limit
+
+#: Elements per chunk: every pass of a chain stays in L2.
+CHUNK = 1 << 15
+#: Arrays at least this long are split over threads.
+THREAD_MIN = 1 << 18
+
+_num_threads = int(os.environ.get("SYMACT_THREADS", "0")) or (os.cpu_count() or 1)
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def set_num_threads(n: int | None) -> None:
+    """Threads for large arrays (None: ``os.cpu_count()``; 1: no threads)."""
+    global _num_threads, _pool
+    with _pool_lock:
+        _num_threads = max(1, int(n or os.cpu_count() or 1))
+        if _pool is not None:
+            _pool.shutdown(wait=False)
+            _pool = None
+
+
+def get_num_threads() -> int:
+    return _num_threads
+
+
+class _OutputCache:
+    """Recycles large output buffers once the caller has dropped every view of them.
+
+    A fresh 80 MB ``np.empty`` costs a page fault and a kernel page-zeroing per
+    4 KiB on first touch -- measured 1-2 ns/element, more than a whole sigmoid
+    chain. Outputs of at least :data:`OUTPUT_CACHE_MIN` bytes are therefore views
+    of buffers this cache owns; a buffer is handed out again only when its
+    reference count shows that no array (or memoryview) the caller got from it
+    is alive. At most ``max_bytes`` are kept (``SYMACT_OUTPUT_CACHE_MB``, default
+    512; 0 disables); least recently used buffers are dropped first. Returned
+    arrays are ordinary writeable arrays whose ``.base`` is the cached buffer.
+    """
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self.bufs: list[np.ndarray] = []
+        self.lock = threading.Lock()
+
+    def empty(self, shape, dtype) -> np.ndarray:
+        dtype = np.dtype(dtype)
+        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        if nbytes < OUTPUT_CACHE_MIN or nbytes > self.max_bytes:
+            return np.empty(shape, dtype)
+        import sys
+        with self.lock:
+            for k in range(len(self.bufs)):
+                b = self.bufs[k]
+                # 3 = the list, ``b`` and getrefcount's argument: no caller view is alive
+                if b.nbytes == nbytes and sys.getrefcount(b) <= 3:
+                    self.bufs.append(self.bufs.pop(k))  # most recently used last
+                    return b.view(dtype).reshape(shape)
+            b = np.empty(nbytes, np.uint8)
+            self.bufs.append(b)
+            total = sum(x.nbytes for x in self.bufs)
+            k = 0
+            while total > self.max_bytes and k < len(self.bufs) - 1:
+                if sys.getrefcount(self.bufs[k]) <= 2:
+                    total -= self.bufs.pop(k).nbytes
+                else:
+                    k += 1
+            # buffers still in use by the caller are forgotten, not freed under them
+            while total > self.max_bytes and len(self.bufs) > 1:
+                total -= self.bufs.pop(0).nbytes
+            return b.view(dtype).reshape(shape)
+
+
+#: Outputs at least this large come from the output cache.
+OUTPUT_CACHE_MIN = 1 << 20
+_outputs = _OutputCache(int(float(os.environ.get("SYMACT_OUTPUT_CACHE_MB", "512")) * (1 << 20)))
+
+
+def set_output_cache(max_bytes: int) -> None:
+    """Bytes of recycled output buffers to keep (0 disables the cache)."""
+    with _outputs.lock:
+        _outputs.max_bytes = int(max_bytes)
+        _outputs.bufs.clear()
+
+
+def _get_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=_num_threads, thread_name_prefix="symact")
+        return _pool
+
+
+# --------------------------------------------------------------------------- runtime helpers
+_SPLIT = 134217729.0  # 2^27 + 1, Dekker's splitter for float64
+
+
+def _two_prod(a, b):
+    """p, e with p + e == a*b exactly (Dekker, no FMA); arrays or scalars."""
+    p = a * b
+    t = _SPLIT * a
+    ah = t - (t - a)
+    al = a - ah
+    t = _SPLIT * b
+    bh = t - (t - b)
+    bl = b - bh
+    e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    return p, e
+
+
+def _dd_poly(x, coeffs):
+    """Polynomial sum c_k x^k in double-double; coeffs [(hi, lo)] from degree 0 up."""
+    hi = np.full_like(x, coeffs[-1][0])
+    lo = np.full_like(x, coeffs[-1][1])
+    for c_hi, c_lo in reversed(coeffs[:-1]):
+        p, e = _two_prod(hi, x)
+        e = e + lo * x
+        if c_hi != 0.0:
+            s = p + c_hi
+            bb = s - p
+            err = (p - (s - bb)) + (c_hi - bb)
+            e = e + err + c_lo
+            p = s
+        hi = p + e
+        lo = e - (hi - p)
+    bad = ~np.isfinite(lo)
+    if bad.any():  # |x| so large that the splitting overflowed: plain evaluation
+        xb = x[bad]
+        hi[bad] = sum(c * xb**k for k, (c, _) in enumerate(coeffs))
+        lo[bad] = 0.0
+    return hi, lo
+
+
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+def _exp_minus_square(w):
+    """exp(-w^2) with w^2 = p + e formed exactly (Dekker): exp(-p) (1 - e)."""
+    p, e = _two_prod(w, w)
+    np.negative(p, out=p)
+    np.exp(p, out=p)
+    np.subtract(1.0, e, out=e)
+    return np.multiply(p, e, out=p)
+
+
+def _erfc_dd(wh, wl, out):
+    """erfc(wh + wl) to about an ULP; scipy is called only where it matters.
+
+    * wh <= -6: 2 (erfc(-6) = 2 - 2e-17 rounds to 2); wh >= 27.5: 0 (underflow);
+      NaN stays NaN -- one mask-free pass: ``2 [wh <= 0] + 0 wh``.
+    * -6 < wh <= 1/2: erfc(wh) - (2/sqrt pi) exp(-wh^2) wl (first-order correction);
+    * 1/2 < wh < 27.5: exp(-wh^2) (erfcx(wh) - (2/sqrt pi) wl) with wh^2 carried
+      exactly, so the tail keeps its relative accuracy.
+
+    The two middle sets are gathered with ``flatnonzero`` (scipy's erfc/erfcx
+    cost 15-40 ns an element; the saturated tails then cost nothing).
+    """
+    n = wh.shape[0]
+    with np.errstate(all="ignore"):
+        m = np.less_equal(wh, 0.0)
+        np.multiply(m, 2.0, out=out)
+        out += wh * 0.0                                   # NaN in, NaN out
+        sel = np.flatnonzero((wh > -6.0) & (wh <= 0.5))
+        if sel.size:
+            w, l = wh[sel], wl[sel]
+            r = _sc.erfc(w)
+            r -= _TWO_OVER_SQRT_PI * _exp_minus_square(w) * l
+            out[sel] = r
+        sel = np.flatnonzero((wh > 0.5) & (wh < 27.5))
+        if sel.size:
+            w, l = wh[sel], wl[sel]
+            r = _sc.erfcx(w)
+            r -= _TWO_OVER_SQRT_PI * l                    # erfc(w + l) = exp(-w^2) (erfcx(w) - 2l/sqrt pi)
+            out[sel] = r * _exp_minus_square(w)
+    return out
+
+
+def _split(x):
+    """Dekker split x = xh + xl, each half with at most 26 significant bits."""
+    t = _SPLIT * x
+    xh = t - (t - x)
+    return xh, x - xh
+
+
+def _square_dd(x):
+    """x^2 = p + e exactly (|x| < 2^995)."""
+    xh, xl = _split(x)
+    p = x * x
+    e = ((xh * xh - p) + 2.0 * xh * xl) + xl * xl
+    return p, e
+
+
+def _exp_sq(x, a, out):
+    """exp(a x^2) for a power of two a: exp(a p) (1 + a e) with x^2 = p + e exact.
+
+    |x| is capped at 2^500 (x^2 is then far past exp's overflow/underflow)."""
+    with np.errstate(all="ignore"):
+        xc = np.clip(x, -2.0**500, 2.0**500)
+        p, e = _square_dd(xc)
+        np.multiply(p, a, out=p)
+        np.exp(p, out=out)
+        e *= a
+        e += 1.0
+        out *= e
+    return out
+
+
+def _erfc_lin(x, c, c_hi, c_lo, c2, out):
+    """erfc(c x) for a constant c with c^2 a power of two (gelu's -x/sqrt 2).
+
+    w = c x is rounded; its error wl comes from Dekker's product with the split
+    constant c = c_hi + c_lo (c_hi has 26 bits), and w^2 = c^2 x^2 exactly from
+    x^2 = p + e. Then, as in :func:`_erfc_dd`: 2 or 0 or NaN in the saturated
+    tails (one mask-free pass), erfc(w) - (2/sqrt pi) exp(-w^2) wl for
+    -6 < w <= 1/2, exp(-w^2) (erfcx(w) - (2/sqrt pi) wl) for 1/2 < w < 27.5 --
+    each set gathered with ``flatnonzero`` so scipy runs only where needed.
+    """
+    with np.errstate(all="ignore"):
+        w = x * c
+        m = np.less_equal(w, 0.0)
+        np.multiply(m, 2.0, out=out)
+        out += w * 0.0                                    # NaN in, NaN out
+        for tail in (False, True):
+            sel = np.flatnonzero((w > 0.5) & (w < 27.5) if tail else (w > -6.0) & (w <= 0.5))
+            if not sel.size:
+                continue
+            xs, ws = x[sel], w[sel]
+            xh, xl = _split(xs)
+            wl = ((xh * c_hi - ws) + xh * c_lo + xl * c_hi) + xl * c_lo  # exact: c x - w (c's tail < 2^-80)
+            p, e = _square_dd(xs)
+            big_e = np.exp(-c2 * p) * (1.0 - c2 * e)     # exp(-w^2)
+            if tail:
+                r = _sc.erfcx(ws)
+                r -= _TWO_OVER_SQRT_PI * wl
+                r *= big_e
+            else:
+                r = _sc.erfc(ws)
+                r -= _TWO_OVER_SQRT_PI * big_e * wl
+            out[sel] = r
+    return out
+
+
+def _exp_dd(hi, lo, out):
+    np.exp(hi, out=out)
+    out *= 1.0 + lo
+    return out
+
+
+def _expit(a, out, t, m):
+    """1/(1+e^-a) sign split on e = exp(-|a|), mask-free: numerator max(e, [a >= 0])."""
+    np.abs(a, out=t)
+    np.negative(t, out=t)
+    np.exp(t, out=t)
+    np.add(t, 1.0, out=out)
+    np.greater_equal(a, 0.0, out=m)
+    np.maximum(t, m, out=t)               # 1 (a >= 0) or e (a < 0); NaN stays NaN
+    np.divide(t, out, out=out)
+    return out
+
+
+def _softplus(a, out, t, m):
+    """max(a, 0) + log1p(exp(-|a|))."""
+    np.abs(a, out=t)
+    np.negative(t, out=t)
+    np.exp(t, out=t)
+    np.log1p(t, out=t)
+    np.maximum(a, 0.0, out=out)
+    np.add(out, t, out=out)
+    return out
+
+
+def _tanh_softplus(a, out, t, t2, m):
+    """tanh(log(1+e^a)) = n/(n+2), n = e(e+2), e = exp(min(a, 40)).
+
+    From a = 40 on the value rounds to 1 in float64 (2/(n+2) < 2^-110), so the
+    clip changes nothing and e never overflows; for a -> -inf n/(n+2) -> 2e.
+    """
+    np.minimum(a, 40.0, out=t)
+    np.exp(t, out=t)
+    np.add(t, 2.0, out=out)
+    np.multiply(t, out, out=t)            # n
+    np.add(t, 2.0, out=out)
+    np.divide(t, out, out=out)
+    return out
+
+
+def _sech2_softplus(a, out, t, t2, m):
+    """1 - tanh(softplus(a))^2 = 4 A w / (A + w)^2, A = (1+E)^2, E = exp(-|a|),
+    w = max(E^2, [a <= 0]) (1 for a <= 0, E^2 for a > 0): mask-free, no overflow."""
+    np.abs(a, out=t)
+    np.negative(t, out=t)
+    np.exp(t, out=t)                      # E
+    np.add(t, 1.0, out=t2)
+    np.square(t2, out=t2)                 # A
+    np.square(t, out=t)
+    np.less_equal(a, 0.0, out=m)
+    np.maximum(t, m, out=t)               # w
+    np.add(t2, t, out=out)
+    np.square(out, out=out)               # (A + w)^2
+    np.multiply(t2, t, out=t2)
+    np.multiply(t2, 4.0, out=t2)
+    np.divide(t2, out, out=out)
+    return out
+
+
+def _sech2(a, out, t, m):
+    """1 - tanh(a)^2 = 4e/(1+e)^2, e = exp(-2|a|)."""
+    np.abs(a, out=t)
+    np.multiply(t, -2.0, out=t)
+    np.exp(t, out=t)
+    np.add(t, 1.0, out=out)
+    np.square(out, out=out)
+    np.divide(t, out, out=out)
+    np.multiply(out, 4.0, out=out)
+    return out
+
+
+def _exp_neg_abs(a, out):
+    np.abs(a, out=out)
+    np.negative(out, out=out)
+    np.exp(out, out=out)
+    return out
+
+
+def _erfc_plain(a, out):
+    wl = np.zeros_like(a)
+    return _erfc_dd(np.asarray(a, dtype=np.float64), wl, out)
+
+
+# name -> (helper, number of float scratch buffers, number of bool scratch buffers)
+_HELPERS = {
+    "expit": (_expit, 1, 1),
+    "softplus": (_softplus, 1, 1),
+    "tanh_softplus": (_tanh_softplus, 2, 1),
+    "sech2_softplus": (_sech2_softplus, 2, 1),
+    "sech2": (_sech2, 1, 1),
+    "exp_neg_abs": (_exp_neg_abs, 0, 0),
+}
+_UFUNCS = {
+    sp.exp: "np.exp", sp.log: "np.log", sp.tanh: "np.tanh", sp.Abs: "np.abs",
+    sp.sinh: "np.sinh", sp.cosh: "np.cosh", sp.atan: "np.arctan", sp.sin: "np.sin",
+    sp.cos: "np.cos", sp.sign: "np.sign", sp.erf: "_sc.erf",
+    rw.log1p: "np.log1p", rw.expm1: "np.expm1", rw.erfcx: "_sc.erfcx",
+}
+_SCIPY_FUNCS = (sp.erf, rw.erfc, rw.erfcx)
+
+
+# --------------------------------------------------------------------------- code generation
+def _dd_const(c) -> tuple[float, float]:
+    v = sp.Float(sp.N(c, 60), 60)
+    hi = float(v)
+    return hi, float(v - sp.Float(hi, 60))
+
+
+def _is_exact_arg(arg, x) -> bool:
+    """Is ``arg`` (a polynomial in x) formed exactly in floating point?"""
+    if arg == x or arg == -x:
+        return True
+    c, rest = arg.as_coeff_Mul()
+    if rest == x and c.is_Rational and c != 0:
+        m, e = math.frexp(abs(float(c)))
+        return m == 0.5 and sp.Rational(float(c)) == c
+    return False
+
+
+def _pow2(v) -> float | None:
+    """float(v) when v is an exact number whose magnitude is a power of two."""
+    if not (v.is_number and v.is_real) or v == 0:
+        return None
+    v = sp.nsimplify(v) if not v.is_Rational else v
+    if not v.is_Rational:
+        return None
+    f = float(v)
+    return f if math.frexp(abs(f))[0] == 0.5 and sp.Rational(f) == v else None
+
+
+def _sq_coeff(arg, x):
+    """a when arg == a x^2 with a a power of two (exp's argument for _exp_sq)."""
+    c, rest = arg.as_coeff_Mul()
+    if rest == x**2 and not arg.has(sp.Piecewise):
+        return _pow2(c)
+    return None
+
+
+def _lin_coeff(arg, x):
+    """(c, c_hi, c_lo, c^2) when arg == c x with c^2 a power of two (c itself inexact)."""
+    c = sp.simplify(arg / x)
+    if not c.is_number or not c.is_real or c == 0 or c.is_Rational:
+        return None
+    c2 = _pow2(sp.simplify(c**2))
+    if c2 is None:
+        return None
+    hi, lo = _dd_const(c)
+    t = _SPLIT * hi
+    h = t - (t - hi)
+    # split c_hi into 26-bit halves; fold c's tail (lo) into the low half
+    return (hi, h, (hi - h) + lo, c2)
+
+
+class _Gen:
+    """Straight-line in-place ufunc code for one scalar expression."""
+
+    def __init__(self, x, dd: bool):
+        self.x = x
+        self.xname = "X"
+        self.ld = False
+        self.exact: dict = {}
+        self.dd_nodes: dict = {}
+        self.dd = dd  # double-double argument corrections (float64 chains only)
+        self.lines: list[str] = []
+        self.nf = 0
+        self.nb = 0
+        self.free_f: list[str] = []
+        self.free_b: list[str] = []
+        self.consts: dict[str, object] = {}
+
+    # buffers
+    def fbuf(self) -> str:
+        if self.free_f:
+            return self.free_f.pop()
+        self.nf += 1
+        return f"F{self.nf - 1}"
+
+    def bbuf(self) -> str:
+        if self.free_b:
+            return self.free_b.pop()
+        self.nb += 1
+        return f"B{self.nb - 1}"
+
+    def release(self, v):
+        if isinstance(v, tuple) and v[1] and v[0].startswith("F") and v[0] not in self.free_f:
+            self.free_f.append(v[0])
+        elif isinstance(v, tuple) and v[1] and v[0].startswith("B") and v[0] not in self.free_b:
+            self.free_b.append(v[0])
+
+    def const(self, value) -> str:
+        name = f"C{len(self.consts)}"
+        self.consts[name] = value
+        return name
+
+    # values: float (scalar) or (name, temp)
+    def s(self, v) -> str:
+        if isinstance(v, tuple):
+            return v[0]
+        if self.ld and not float(v).is_integer():
+            return self.const(np.longdouble(str(sp.N(self.exact.get(float(v), v), 30))))
+        return repr(float(v))
+
+    def dst(self, target, args):
+        if target is not None:
+            for a in args:
+                self.release(a)
+            return (target, False)
+        for a in args:
+            if isinstance(a, tuple) and a[1] and a[0].startswith("F"):
+                for b in args:
+                    if b is not a:
+                        self.release(b)
+                return a
+        for a in args:
+            self.release(a)
+        return (self.fbuf(), True)
+
+    def scalar_to(self, value, target):
+        d = (target, False) if target is not None else (self.fbuf(), True)
+        self.lines.append(f"{d[0]}.fill({float(value)!r})")
+        return d
+
+    def copy_to(self, v, target):
+        if isinstance(v, tuple):
+            if v[0] != target:
+                self.lines.append(f"np.copyto({target}, {v[0]})")
+                self.release(v)
+            return (target, False)
+        return self.scalar_to(v, target)
+
+    # entry
+    def block(self, expr, target=None, env=None):
+        """Emit ``expr`` (with its own CSE) and return its value."""
+        env = dict(env or {})
+        if expr.has(sp.Piecewise):
+            return self.emit(expr, target, env)
+        if self.dd:
+            expr = expr.replace(lambda a: self.needs_dd(a), lambda a: self.placeholder(a))
+        reps, (red,) = sp.cse(expr, symbols=sp.numbered_symbols("_c"), optimizations=None)
+        uses = {s: 0 for s, _ in reps}
+        for _, e in reps:
+            for s in e.free_symbols & set(uses):
+                uses[s] += 1
+        for s in red.free_symbols & set(uses):
+            uses[s] += 1
+        live = {}
+        for s, e in reps:
+            v = self.emit(e, None, env)
+            if isinstance(v, tuple) and not v[1]:
+                pass
+            env[s] = (v[0], False) if isinstance(v, tuple) else v
+            live[s] = v
+            for t in e.free_symbols & set(uses):
+                uses[t] -= 1
+                if uses[t] == 0:
+                    self.release(live[t])
+        out = self.emit(red, target, env)
+        for t in red.free_symbols & set(uses):
+            uses[t] -= 1
+            if uses[t] == 0 and not (isinstance(out, tuple) and out[0] == live[t][0] if isinstance(live[t], tuple) else False):
+                self.release(live[t])
+        return out
+
+    def needs_dd(self, a) -> bool:
+        return (isinstance(a, (sp.exp, rw.erfc)) and a.args[0].free_symbols == {self.x}
+                and a.args[0].is_polynomial(self.x) and not _is_exact_arg(a.args[0], self.x))
+
+    def placeholder(self, a):
+        d = sp.Dummy("dd", real=True)
+        self.dd_nodes[d] = a
+        return d
+
+    def emit(self, e, target, env):
+        if e in self.dd_nodes:
+            return self.emit(self.dd_nodes[e], target, env)
+        if e in env:
+            v = env[e]
+            return self.copy_to(v, target) if target is not None else v
+        if e.is_Number or e.is_NumberSymbol:
+            return self.scalar_to(e, target) if target is not None else float(e)
+        if isinstance(e, sp.Add):
+            return self.add(e, target, env)
+        if isinstance(e, sp.Mul):
+            return self.mul(e, target, env)
+        if isinstance(e, sp.Pow):
+            return self.pow(e, target, env)
+        if isinstance(e, (sp.Max, sp.Min)):
+            fn = "np.maximum" if isinstance(e, sp.Max) else "np.minimum"
+            args = [self.emit(a, None, env) for a in e.args]
+            arrs = [a for a in args if isinstance(a, tuple)]
+            scal = [a for a in args if not isinstance(a, tuple)]
+            cur = arrs[0]
+            for a in arrs[1:] + scal:
+                d = self.dst(target if a is (arrs[1:] + scal)[-1] else None, [cur, a])
+                self.lines.append(f"{fn}({self.s(cur)}, {self.s(a)}, out={d[0]})")
+                cur = d
+            return cur
+        if isinstance(e, sp.Piecewise):
+            return self.piecewise(e, target, env)
+        if isinstance(e, rw.erfc):
+            return self.erfc(e, target, env)
+        if isinstance(e, sp.exp) and self.dd and _sq_coeff(e.args[0], self.x) is not None:
+            d = self.dst(target, [])
+            self.lines.append(f"_exp_sq({self.xname}, {_sq_coeff(e.args[0], self.x)!r}, {d[0]})")
+            return d
+        if isinstance(e, sp.exp) and self.dd and not _is_exact_arg(e.args[0], self.x) and e.args[0].is_polynomial(self.x):
+            hi, lo = self.dd_arg(e.args[0])
+            d = self.dst(target, [])
+            self.lines.append(f"_exp_dd({hi}, {lo}, {d[0]})")
+            return d
+        if isinstance(e, sp.Function):
+            name = type(e).__name__
+            a = self.emit(e.args[0], None, env)
+            if name in _HELPERS:
+                fn, nf, nb = _HELPERS[name]
+                scratch_f = [self.fbuf() for _ in range(nf)]
+                scratch_b = [self.bbuf() for _ in range(nb)]
+                d = (target, False) if target is not None else (self.fbuf(), True)
+                self.lines.append(f"_h_{name}({self.s(a)}, {d[0]}{''.join(', ' + b for b in scratch_f + scratch_b)})")
+                self.consts[f"_h_{name}"] = fn
+                for b in scratch_f + scratch_b:
+                    self.release((b, True))
+                self.release(a)
+                return d
+            fn = _UFUNCS.get(type(e))
+            if fn is None:
+                raise NotImplementedError(f"no NumPy lowering for {name}")
+            if not isinstance(a, tuple):
+                a = self.scalar_to(a, None)
+            d = self.dst(target, [a])
+            self.lines.append(f"{fn}({a[0]}, out={d[0]})")
+            return d
+        raise NotImplementedError(f"no NumPy lowering for {e}")
+
+    def dd_arg(self, arg):
+        poly = sp.Poly(arg, self.x)
+        deg = poly.degree()
+        coeffs = [_dd_const(poly.coeff_monomial(self.x**k)) for k in range(deg + 1)]
+        hi, lo = self.fbuf(), self.fbuf()
+        c = self.const(coeffs)
+        self.lines.append(f"{hi}[...], {lo}[...] = _dd_poly({self.xname}, {c})")
+        return hi, lo
+
+    def erfc(self, e, target, env):
+        arg = e.args[0]
+        d = self.dst(target, [])
+        lin = _lin_coeff(arg, self.x) if self.dd else None
+        if lin is not None:
+            c = self.const(lin)
+            self.lines.append(f"_erfc_lin({self.xname}, *{c}, {d[0]})")
+        elif self.dd and arg.is_polynomial(self.x) and not _is_exact_arg(arg, self.x):
+            hi, lo = self.dd_arg(arg)
+            self.lines.append(f"_erfc_dd({hi}, {lo}, {d[0]})")
+            self.release((hi, True))
+            self.release((lo, True))
+        else:
+            a = self.emit(arg, None, env)
+            if not isinstance(a, tuple):
+                a = self.scalar_to(a, None)
+            self.lines.append(f"_erfc_plain({a[0]}, {d[0]})")
+            self.release(a)
+        return d
+
+    def binop(self, fn, a, b, target):
+        d = self.dst(target, [a, b])
+        self.lines.append(f"{fn}({self.s(a)}, {self.s(b)}, out={d[0]})")
+        return d
+
+    def add(self, e, target, env):
+        const = sum((float(a) for a in e.args if a.is_number), 0.0)
+        terms = [a for a in e.args if not a.is_number]
+        # subtract negative terms instead of negating them
+        vals = []
+        for t in terms:
+            c, rest = t.as_coeff_Mul()
+            if c.is_negative:
+                vals.append((self.emit(-t, None, env), "np.subtract"))
+            else:
+                vals.append((self.emit(t, None, env), "np.add"))
+        vals.sort(key=lambda v: v[1] != "np.add")
+        cur, op = vals[0]
+        if op == "np.subtract":
+            cur = self.binop("np.negative".replace("np.negative", "np.subtract"), 0.0, cur, None) if True else cur
+        rest = vals[1:] + ([(const, "np.add")] if const else [])
+        if not rest:
+            return self.copy_to(cur, target) if target is not None else cur
+        for k, (v, op) in enumerate(rest):
+            cur = self.binop(op, cur, v, target if k == len(rest) - 1 else None)
+        return cur
+
+    def mul(self, e, target, env):
+        c, rest = e.as_coeff_Mul()
+        factors = sp.Mul.make_args(rest)
+        numeric = [f for f in factors if f.is_number]
+        if numeric:
+            exact = c * sp.Mul(*numeric)
+            c = sp.Float(sp.N(exact, 40), 40)
+            self.exact[float(c)] = exact
+            if sp.Rational(float(c)) == sp.Rational(float(c)):
+                c = sp.Float(float(c))
+            factors = [f for f in factors if not f.is_number]
+            if not factors:
+                return self.scalar_to(c, target) if target is not None else float(c)
+        num, den = [], []
+        for f in factors:
+            if isinstance(f, sp.Pow) and f.exp.is_Integer and f.exp < 0:
+                den.append(f.base ** (-f.exp))
+            else:
+                num.append(f)
+        ops = []
+        for f in num:
+            ops.append(("np.multiply", self.emit(f, None, env)))
+        for f in den:
+            ops.append(("np.divide", self.emit(f, None, env)))
+        if c.is_Float and float(c) == 1.0:
+            c = sp.S.One
+        if c.is_Float and float(c) == -1.0:
+            c = sp.S.NegativeOne
+        if c != 1:
+            if c.is_Rational and c.p in (1, -1) and c.q > 1:
+                ops.append(("np.divide", float(c.q * c.p)))
+            elif c == -1:
+                ops.append(("np.multiply", -1.0))
+            else:
+                self.exact.setdefault(float(c), c)
+                ops.append(("np.multiply", float(c)))
+        if len(ops) > 2 and not isinstance(ops[-1][1], tuple):
+            ops.insert(1, ops.pop())  # scale early: x*t/6 overflows where x/6*t does not
+        if ops[0][0] == "np.divide":
+            cur = 1.0
+        else:
+            cur = ops.pop(0)[1]
+        if not ops:
+            return self.copy_to(cur, target) if target is not None else cur
+        for k, (op, v) in enumerate(ops):
+            cur = self.binop(op, cur, v, target if k == len(ops) - 1 else None)
+        return cur
+
+    def pow(self, e, target, env):
+        b, n = e.base, e.exp
+        if n == sp.S.Half:
+            a = self.emit(b, None, env)
+            d = self.dst(target, [a])
+            self.lines.append(f"np.sqrt({self.s(a)}, out={d[0]})")
+            return d
+        if n.is_Integer and n < 0:
+            return self.mul(sp.Mul(sp.S.One, sp.Pow(b, -n), evaluate=False) ** 1 if False else 1 / sp.Pow(b, -n, evaluate=False), target, env) if n != -1 else self.binop("np.divide", 1.0, self.emit(b, None, env), target)
+        a = self.emit(b, None, env)
+        if n == 2:
+            d = self.dst(target, [a])
+            self.lines.append(f"np.square({self.s(a)}, out={d[0]})")
+            return d
+        if n == 3:
+            sq = self.fbuf()
+            self.lines.append(f"np.square({self.s(a)}, out={sq})")
+            return self.binop("np.multiply", (sq, True), a, target)
+        return self.binop("np.power", a, float(n), target)
+
+    # conditions
+    def cond(self, c) -> str:
+        m = self.bbuf()
+        s = c.as_set() if c.free_symbols == {self.x} else None
+        if isinstance(s, sp.Interval):
+            parts = []
+            if s.start != -sp.oo:
+                parts.append(("np.greater" if s.left_open else "np.greater_equal", float(s.start)))
+            if s.end != sp.oo:
+                parts.append(("np.less" if s.right_open else "np.less_equal", float(s.end)))
+            if not parts:
+                self.lines.append(f"{m}.fill(True)")
+            for k, (fn, v) in enumerate(parts):
+                if k == 0:
+                    self.lines.append(f"{fn}(X, {v!r}, out={m})")
+                else:
+                    t = self.bbuf()
+                    self.lines.append(f"{fn}(X, {v!r}, out={t})")
+                    self.lines.append(f"np.logical_and({m}, {t}, out={m})")
+                    self.free_b.append(t)
+            return m
+        if isinstance(c, (sp.And, sp.Or)):
+            fn = "np.logical_and" if isinstance(c, sp.And) else "np.logical_or"
+            first = self.cond(c.args[0])
+            for a in c.args[1:]:
+                t = self.cond(a)
+                self.lines.append(f"{fn}({first}, {t}, out={first})")
+                self.free_b.append(t)
+            self.free_b.append(m)
+            return first
+        if isinstance(c, sp.Not):
+            t = self.cond(c.args[0])
+            self.lines.append(f"np.logical_not({t}, out={t})")
+            self.free_b.append(m)
+            return t
+        if isinstance(c, sp.core.relational.Relational):
+            fns = {"<": "np.less", "<=": "np.less_equal", ">": "np.greater", ">=": "np.greater_equal",
+                   "==": "np.equal", "!=": "np.not_equal"}
+            lhs = self.emit(c.lhs, None, {})
+            rhs = self.emit(c.rhs, None, {})
+            self.lines.append(f"{fns[c.rel_op]}({self.s(lhs)}, {self.s(rhs)}, out={m})")
+            self.release(lhs)
+            self.release(rhs)
+            return m
+        raise NotImplementedError(f"condition {c}")
+
+    def indicator(self, part) -> str | None:
+        """A bool buffer for ``x in part`` (an Interval or a one-point set), else None."""
+        m = self.bbuf()
+        if isinstance(part, sp.FiniteSet) and len(part) == 1:
+            self.lines.append(f"np.equal(X, {float(next(iter(part)))!r}, out={m})")
+            return m
+        if not isinstance(part, sp.Interval):
+            self.free_b.append(m)
+            return None
+        tests = []
+        if part.start != -sp.oo:
+            tests.append(("np.greater" if part.left_open else "np.greater_equal", float(part.start)))
+        if part.end != sp.oo:
+            tests.append(("np.less" if part.right_open else "np.less_equal", float(part.end)))
+        if not tests:
+            self.lines.append(f"{m}.fill(True)")
+        for k, (fn, v) in enumerate(tests):
+            if k == 0:
+                self.lines.append(f"{fn}(X, {v!r}, out={m})")
+            else:
+                t = self.bbuf()
+                self.lines.append(f"{fn}(X, {v!r}, out={t})")
+                self.lines.append(f"np.logical_and({m}, {t}, out={m})")
+                self.free_b.append(t)
+        return m
+
+    def piecewise(self, pw, target, env):
+        """Piecewise without masked copies where the pieces are intervals of x.
+
+        Each piece k is evaluated on x clipped into its own interval I_k, then
+        ``out = sum_k g_k(clip_k(x)) * [x in I_k]`` -- exact, since one term is
+        the value and the others are +-0 (NaN propagates through g_k(NaN) * 0).
+        Constant pieces need only their indicator; pieces that are 0 vanish. If
+        every piece is 0 at the boundaries it shares (elu, leaky_relu), the
+        clipped pieces are 0 outside their interval and the indicators are
+        dropped: ``out = sum_k g_k(clip_k(x))``. Other conditions fall back to
+        masked copies.
+        """
+        pieces = list(pw.args)
+        prior = sp.false
+        parts, domains = [], []
+        for e, c in pieces:
+            active = sp.And(c, sp.Not(prior))
+            try:
+                s = active.as_set() if active.free_symbols <= {self.x} else None
+            except Exception:  # pragma: no cover - nonlinear conditions
+                s = None
+            parts.append(s)
+            domains.append((s.inf, s.sup) if s is not None and s is not sp.S.EmptySet else (-sp.oo, sp.oo))
+            prior = sp.Or(prior, c)
+        simple = all(s is sp.S.EmptySet or isinstance(s, sp.Interval)
+                     or (isinstance(s, sp.FiniteSet) and len(s) == 1) for s in parts if s is not None)
+        if self.xname != "X" or not simple or any(s is None for s in parts):
+            return self.piecewise_masked(pw, target, env, domains)
+        live = [k for k, s in enumerate(parts) if s is not sp.S.EmptySet]
+        bounds = {float(v) for k in live for v in (parts[k].inf, parts[k].sup) if v.is_finite}
+        zero_at_bounds = all(
+            all(sp.simplify(rw.to_standard(pieces[k][0]).subs(self.x, b)) == 0 for b in bounds
+                if parts[k].inf <= b <= parts[k].sup)
+            for k in live) and not any(isinstance(parts[k], sp.FiniteSet) for k in live)
+        res = (target, False) if target is not None else (self.fbuf(), True)
+        first = True
+        for k in live:
+            e = pieces[k][0]
+            if e.is_number and float(e) == 0.0:
+                continue
+            if e.is_number:
+                m = self.indicator(parts[k])
+                if first:
+                    self.lines.append(f"np.multiply({m}, {float(e)!r}, out={res[0]})")
+                else:
+                    t = self.fbuf()
+                    self.lines.append(f"np.multiply({m}, {float(e)!r}, out={t})")
+                    self.lines.append(f"np.add({res[0]}, {t}, out={res[0]})")
+                    self.free_f.append(t)
+                self.free_b.append(m)
+                first = False
+                continue
+            # every branch on x clipped into its interval: 0 outside (zero_at_bounds), finite always
+            v = self.branch(e, domains[k], res[0] if first else None, env, always_clip=True)
+            if not isinstance(v, tuple):
+                v = self.scalar_to(v, None)
+            if not zero_at_bounds:
+                m = self.indicator(parts[k])
+                self.lines.append(f"np.multiply({v[0]}, {m}, out={v[0]})")
+                self.free_b.append(m)
+            if not first:
+                self.lines.append(f"np.add({res[0]}, {v[0]}, out={res[0]})")
+                self.release(v)
+            first = False
+        if first:
+            self.lines.append(f"{res[0]}.fill(0.0)")
+        return res
+
+    def piecewise_masked(self, pw, target, env, domains):
+        res = (target, False) if target is not None else (self.fbuf(), True)
+        pieces = list(pw.args)
+        order = list(range(len(pieces)))
+        last = order[-1]
+        self.branch(pieces[last][0], domains[last], res[0], env)
+        for k in reversed(order[:-1]):
+            e, c = pieces[k]
+            m = self.cond(c)
+            if e.is_number:
+                self.lines.append(f"np.copyto({res[0]}, {float(e)!r}, where={m})")
+            else:
+                v = self.branch(e, domains[k], None, env)
+                self.lines.append(f"np.copyto({res[0]}, {self.s(v)}, where={m})")
+                self.release(v)
+            self.free_b.append(m)
+        return res
+
+    def branch(self, e, dom, target, env, always_clip=False):
+        lo, hi = dom
+        if e.is_number:
+            return self.scalar_to(e, target) if target is not None else self.scalar_to(e, None)
+        needs_clip = (always_clip or any(isinstance(f, sp.Function) and not isinstance(f, (sp.Abs, sp.Max, sp.Min))
+                                         for f in e.atoms(sp.Function))) and (lo != -sp.oo or hi != sp.oo)
+        if not needs_clip:
+            return self.block(e, target, env)
+        xc = self.fbuf()
+        lo_s = "-np.inf" if lo == -sp.oo else repr(float(lo))
+        hi_s = "np.inf" if hi == sp.oo else repr(float(hi))
+        self.lines.append(f"np.clip(X, {lo_s}, {hi_s}, out={xc})")
+        sym = sp.Dummy("xc", real=True)
+        sub = _Gen(sym, self.dd)
+        # reuse this generator's allocator: emit with x renamed
+        saved, saved_name = self.x, self.xname
+        self.x, self.xname = sym, xc
+        env2 = dict(env)
+        env2[sym] = (xc, False)
+        v = self.block(e.subs(saved, sym), target, env2)
+        self.x, self.xname = saved, saved_name
+        self.free_f.append(xc)
+        return v
+
+
+# --------------------------------------------------------------------------- compiled kernels
+_NS = {"np": np, "_sc": _sc, "_exp_dd": _exp_dd, "_erfc_dd": _erfc_dd, "_erfc_plain": _erfc_plain,
+       "_erfc_lin": _erfc_lin, "_exp_sq": _exp_sq,
+       "_dd_poly": _dd_poly}
+
+
+@dataclass
+class _Chain:
+    """A compiled straight-line chain: fn(X, OUT, *float_bufs, *bool_bufs)."""
+
+    source: str
+    fn: object
+    nf: int
+    nb: int
+
+    def run(self, x, out, dtype):
+        n = x.shape[0]
+        fb = [np.empty(n, dtype) for _ in range(self.nf)]
+        bb = [np.empty(n, np.bool_) for _ in range(self.nb)]
+        self.fn(x, out, *fb, *bb)
+        return out
+
+
+def _compile_chain(expr, dd: bool, name: str, ld: bool = False) -> _Chain:
+    gen = _Gen(X, dd)
+    gen.ld = ld
+    env = {X: ("X", False)}
+    if expr.has(_T):  # the shared exp(-|x|) of an exp-rational form, computed once
+        t = gen.emit(rw.exp_neg_abs(X), None, env)
+        env[_T] = (t[0], False)
+    gen.block(expr, "OUT", env)
+    args = ["X", "OUT"] + [f"F{k}" for k in range(gen.nf)] + [f"B{k}" for k in range(gen.nb)]
+    body = "\n".join("    " + ln for ln in gen.lines) or "    pass"
+    src = f"def {name}({', '.join(args)}):\n{body}\n"
+    ns = dict(_NS)
+    ns.update(gen.consts)
+    exec(compile(src, f"<symact kernel {name}>", "exec"), ns)  # symact's own generated source
+    return _Chain(src, ns[name], gen.nf, gen.nb)
+
+
+def _is_rational_form(expr) -> bool:
+    return not any(isinstance(f, sp.Function) and not isinstance(f, (sp.Abs, sp.Max, sp.Min))
+                   for f in expr.atoms(sp.Function)) and sp.count_ops(expr) <= 8
+
+
+def _float_limit(expr, at):
+    try:
+        lim = one_sided_limit(expr, X, sp.oo if at > 0 else -sp.oo, "-" if at > 0 else "+")
+    except Exception:
+        return math.nan
+    if lim == sp.oo:
+        return math.inf
+    if lim == -sp.oo:
+        return -math.inf
+    if lim.is_real is False or lim.has(sp.nan, sp.zoo, sp.AccumBounds):
+        return math.nan
+    return float(lim)
+
+
+@dataclass
+class ScalarKernel:
+    """A generated scalar kernel; call it like ``kernel(x, out=None)``."""
+
+    expr: sp.Expr           # the reference expression (act.expr or act.derivative)
+    stable: sp.Expr         # the stabilized form that was lowered
+    chain64: _Chain
+    chain32: _Chain | None  # float32-native chain (rational forms only)
+    chain_ld: _Chain | None  # long double chain for measured fix-up intervals
+    limits: tuple[float, float]
+    fix_nonfinite: bool = True
+    ld_intervals: list = field(default_factory=list)
+
+    @property
+    def source(self) -> str:
+        return self.chain64.source
+
+    def _block(self, x, out, cdt):
+        """x: contiguous compute-dtype block (<= CHUNK); out: the result block."""
+        chain = self.chain32 if cdt == np.float32 else self.chain64
+        n = x.shape[0]
+        sc = _scratch(cdt)
+        fl, bl = sc.f(chain.nf + 1), sc.b(chain.nb + 2)
+        target = out if out.dtype == cdt else fl[chain.nf][:n]
+        fb = [b[:n] for b in fl[:chain.nf]]
+        bb = [b[:n] for b in bl[:chain.nb]]
+        chain.fn(x, target, *fb, *bb)
+        if self.fix_nonfinite or (cdt == np.float64 and self.ld_intervals):
+            lo, hi = x.min(), x.max()        # NaN propagates: then the range is unknown
+            known = lo == lo and hi == hi
+            if cdt == np.float64 and self.ld_intervals:
+                hot = [iv for iv in self.ld_intervals if not known or (hi >= iv[0] and lo <= iv[1])]
+                if hot:
+                    self._ld_fix(x, target, hot, bl[chain.nb][:n], bl[chain.nb + 1][:n])
+            if self.fix_nonfinite and not (known and -np.inf < lo and hi < np.inf):
+                bad = np.flatnonzero(~np.isfinite(x))
+                xb = x[bad]
+                target[bad] = np.where(np.isnan(xb), np.nan, np.where(xb > 0, self.limits[1], self.limits[0]))
+        if target is not out:
+            np.copyto(out, target, casting="unsafe")
+
+    def _ld_fix(self, x, target, hot, mask, m2):
+        """Recompute, in long double, only the elements in the hot intervals."""
+        for k, (a, b) in enumerate(hot):
+            dst = mask if k == 0 else m2
+            if a == -np.inf:
+                np.less_equal(x, b, out=dst)
+            elif b == np.inf:
+                np.greater_equal(x, a, out=dst)
+            else:  # |x - mid| <= half-width: two passes
+                np.greater_equal(x, a, out=dst)
+                np.logical_and(dst, x <= b, out=dst)
+            if k:
+                np.logical_or(mask, m2, out=mask)
+        idx = np.flatnonzero(mask)
+        if not idx.size:
+            return
+        xs = x[idx]
+        res = np.empty(xs.shape, np.longdouble)
+        self.chain_ld.run(xs.astype(np.longdouble), res, np.longdouble)
+        target[idx] = res
+
+    def __call__(self, x, out=None, axis=-1):
+        xa = np.asarray(x)
+        if xa.dtype == np.float32:
+            rdt = np.dtype(np.float32)
+            cdt = np.dtype(np.float32) if self.chain32 is not None else np.dtype(np.float64)
+        else:
+            rdt = cdt = np.dtype(np.float64)
+        if self.stable.is_number and out is None and xa.dtype.kind == "f":
+            return self._constant(xa, rdt)
+        if out is None:
+            out = _outputs.empty(xa.shape, rdt)
+        elif out.shape != xa.shape:
+            raise ValueError(f"out has shape {out.shape}, expected {xa.shape}")
+        xc = np.ascontiguousarray(xa, dtype=cdt).reshape(-1)
+        direct = out.flags.c_contiguous and out.dtype == rdt and not np.shares_memory(out, xc)
+        res = out.reshape(-1) if direct else np.empty(xc.shape, rdt)
+        self._run(xc, res, cdt)
+        if not direct:
+            np.copyto(out, res.reshape(xa.shape), casting="unsafe")
+        return out
+
+    def _constant(self, xa, rdt):
+        """A constant kernel (step', identity'): np.zeros/np.full, then only the
+        non-finite inputs -- found by one summation pass -- get their limits/NaN."""
+        c = float(self.stable)
+        out = np.zeros(xa.shape, rdt) if c == 0 else np.full(xa.shape, c, rdt)
+        with np.errstate(all="ignore"):
+            total = np.add.reduce(xa, axis=None, dtype=np.float64)
+        if not math.isfinite(total):
+            flat = out.reshape(-1)
+            xf = xa.reshape(-1)
+            bad = np.flatnonzero(~np.isfinite(xf))
+            xb = xf[bad]
+            flat[bad] = np.where(np.isnan(xb), np.nan, np.where(xb > 0, self.limits[1], self.limits[0]))
+        return out
+
+    def _range(self, xc, res, cdt, start, stop):
+        with np.errstate(all="ignore"):
+            for i in range(start, stop, CHUNK):
+                j = min(i + CHUNK, stop)
+                self._block(xc[i:j], res[i:j], cdt)
+
+    def _run(self, xc, res, cdt):
+        """One contiguous range per thread (the caller's thread takes the last)."""
+        n = xc.shape[0]
+        nt = _num_threads
+        if n >= THREAD_MIN and nt > 1:
+            per = -(-n // nt)
+            per = -(-per // CHUNK) * CHUNK
+            starts = list(range(0, n, per))
+            pool = _get_pool()
+            futs = [pool.submit(self._range, xc, res, cdt, s, min(s + per, n)) for s in starts[:-1]]
+            self._range(xc, res, cdt, starts[-1], n)
+            for f in futs:
+                f.result()
+        elif n:
+            self._range(xc, res, cdt, 0, n)
+
+
+class _Scratch:
+    """One thread's block-sized scratch buffers, shared by every kernel it runs."""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+        self._f: list = []
+        self._b: list = []
+
+    def f(self, k):
+        while len(self._f) < k:
+            self._f.append(np.empty(CHUNK, self.dtype))
+        return self._f
+
+    def b(self, k):
+        while len(self._b) < k:
+            self._b.append(np.empty(CHUNK, np.bool_))
+        return self._b
+
+
+_tls = threading.local()
+
+
+def _scratch(dtype) -> _Scratch:
+    d = getattr(_tls, "scratch", None)
+    if d is None:
+        d = _tls.scratch = {}
+    sc = d.get(dtype)
+    if sc is None or sc._f and sc._f[0].shape[0] != CHUNK:
+        sc = d[dtype] = _Scratch(dtype)
+    return sc
+
+
+def _ld_intervals(chain64: _Chain, chain_ld: _Chain) -> list[tuple[float, float]]:
+    """Intervals of x where the float64 chain measurably loses to long double."""
+    lin = np.linspace(-60, 60, 120001)
+    tail = np.append(np.geomspace(60, 1e300, 4000), np.finfo(np.float64).max)
+    xs = np.unique(np.concatenate([lin, tail, -tail, np.linspace(-760, 760, 15201)]))
+    with np.errstate(all="ignore"):
+        got = chain64.run(xs, np.empty_like(xs), np.float64)
+        ref = chain_ld.run(xs.astype(np.longdouble), np.empty(xs.shape, np.longdouble), np.longdouble)
+    ref64 = ref.astype(np.float64)
+    from .ulp import ulp_distance
+    err = ulp_distance(got, ref64)
+    tiny = np.abs(got - ref64) < np.finfo(np.float64).smallest_normal
+    bad = (err > 3.0) & ~tiny & np.isfinite(ref64)
+    if not bad.any():
+        return []
+    idx = np.nonzero(bad)[0]
+    out = []
+    lo = hi = idx[0]
+    for k in idx[1:]:
+        if xs[k] - xs[hi] <= 0.5 or k - hi <= 2:
+            hi = k
+        else:
+            out.append((lo, hi))
+            lo = hi = k
+    out.append((lo, hi))
+    ivs = []
+    last = len(xs) - 1
+    for a, b in out:
+        ivs.append([-np.inf if a == 0 else float(xs[max(a - 2, 0)]), np.inf if b == last else float(xs[min(b + 2, last)])])
+    while len(ivs) > 8:  # merge the two closest neighbours (never drop one)
+        k = min(range(len(ivs) - 1), key=lambda i: ivs[i + 1][0] - ivs[i][1])
+        ivs[k:k + 2] = [[ivs[k][0], ivs[k + 1][1]]]
+    return [tuple(v) for v in ivs]
+
+
+def _hot_width(ivs) -> float:
+    """Total width of the hot intervals inside [-60, 60] (where data lives)."""
+    return sum(max(0.0, min(b, 60.0) - max(a, -60.0)) for a, b in ivs)
+
+
+def _measure(chain64: _Chain, chain_ld: _Chain) -> tuple[float, float]:
+    """(mean, max) ULP of a float64 chain against its own long-double evaluation.
+
+    Points where the chain gives a non-finite value but long double does not
+    count as 1e6 ULP (an exp-rational form that overflows is rejected).
+    """
+    xs = np.concatenate([np.linspace(-40, 40, 8001), np.geomspace(1e-300, 1e3, 2000),
+                         [709.0, 710.0, 745.0, 746.0, 1e5, 1e300, 1.7e308]])
+    xs = np.concatenate([xs, -xs])
+    with np.errstate(all="ignore"):
+        got = chain64.run(xs, np.empty_like(xs), np.float64)
+        ref = chain_ld.run(xs.astype(np.longdouble), np.empty(xs.shape, np.longdouble), np.longdouble)
+    from .ulp import ulp_distance
+    ref64 = ref.astype(np.float64)
+    err = ulp_distance(got, ref64)
+    err = np.where(np.isfinite(err), np.minimum(err, 1e6), 1e6)
+    err[np.abs(got - ref64) < np.finfo(np.float64).smallest_normal] = 0.0
+    err[np.isnan(ref64)] = 0.0
+    return float(err.mean()), float(err.max())
+
+
+#: The shared e = exp(-|x|) of exp-rational candidates (see :func:`exp_rational`).
+_T = sp.Symbol("T_exp_neg_abs_x", positive=True)
+_EXP_RATIONAL_OK = (rw.expit, rw.tanh_softplus, rw.sech2_softplus, rw.sech2, rw.exp_neg_abs)
+
+
+def exp_rational(stable: sp.Expr) -> list[sp.Expr]:
+    """Forms of ``stable`` rational in x and e = exp(-|x|), one branch per sign of x.
+
+    Applies when every transcendental is exp (or a primitive built from it) of an
+    integer multiple of x. With exp(x) = e on x < 0 and 1/e on x >= 0, each
+    branch becomes a rational function of (e, x) -- ``cancel`` puts the whole
+    expression over one denominator, which removes the cancellation between
+    terms that each carry their own exp (silu', mish'), and the kernel needs one
+    exp for all primitives. Branch values are finite (e in [0, 1]); if both
+    branches agree the Piecewise is dropped (sigmoid' = e/(1+e)^2).
+    Candidates: factored, and numerator/denominator in Horner form in e.
+    """
+    fns = {type(f) for f in stable.atoms(sp.Function)}
+    if not fns or not fns <= set(_EXP_RATIONAL_OK) | {sp.exp} or stable.has(sp.Piecewise):
+        return []
+    std = rw.to_standard(stable).rewrite(sp.exp)
+    forms = {"factor": [], "horner": []}
+    for sgn in (1, -1):
+        bad = []
+
+        def rep(a, sgn=sgn, bad=bad):
+            k = sp.simplify(sp.expand(a.args[0]) / X)
+            if k.is_Integer:
+                return _T ** (sgn * k)
+            bad.append(a)
+            return a
+
+        e = std.replace(lambda a: isinstance(a, sp.exp), rep)
+        e = sp.powsimp(sp.expand_power_base(e, force=True), force=True)
+        e = e.replace(lambda a: isinstance(a, sp.exp), rep)
+        if bad or e.has(sp.exp, sp.log, sp.tanh) or e.free_symbols - {X, _T}:
+            return []
+        c = sp.cancel(e)
+        num, den = sp.fraction(c)
+        forms["factor"].append(sp.factor(c))
+        h = lambda p: sp.horner(sp.expand(p), wrt=_T) if sp.expand(p).has(_T) else p  # noqa: E731
+        forms["horner"].append(h(num) / h(den))
+    out = []
+    for neg, pos in forms.values():
+        f = neg if sp.simplify(neg - pos) == 0 else sp.Piecewise((neg, X < 0), (pos, True))
+        if f not in out:
+            out.append(f)
+    return out
+
+
+def _cost(chain: _Chain) -> int:
+    """Rough cost of a chain in array passes (transcendental calls weigh 4)."""
+    heavy = ("np.exp", "np.expm1", "np.log", "np.log1p", "np.tanh", "_sc.", "_h_expit", "_h_softplus",
+             "_h_tanh_softplus", "_h_sech2", "_h_exp_neg_abs", "_erfc", "_exp_dd")
+    lines = chain.source.splitlines()[1:]
+    return sum(4 if any(h in ln for h in heavy) else 1 for ln in lines) + sum(
+        6 for ln in lines if "_h_" in ln)
+
+
+def candidates(stable: sp.Expr) -> list[sp.Expr]:
+    """Equal forms of ``stable`` to choose from by measured error."""
+    out = [stable]
+    if not stable.has(sp.Piecewise):
+        for f in (sp.factor_terms, lambda e: sp.expand(e, deep=False)):
+            try:
+                c = f(stable)
+            except Exception:  # pragma: no cover
+                continue
+            if c not in out:
+                out.append(c)
+    return out
+
+
+#: Per kernel: each candidate's measured error, hot (long-double) width and cost.
+CHOICES: dict[str, list[dict]] = {}
+
+
+def build_scalar(expr: sp.Expr, stable: sp.Expr, name: str = "kernel") -> ScalarKernel:
+    """Generate, choose by measured error, and probe one scalar kernel."""
+    import warnings
+
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _build_scalar(expr, stable, name)
+
+
+def _build_scalar(expr, stable, name):
+    stable = sp.piecewise_fold(stable)
+    cands = candidates(stable) + exp_rational(stable)
+    if len(cands) > 1 and not stable.has(*_SCIPY_FUNCS):
+        # Choose by measured error, then by cost: a form that needs no long-double
+        # fix-up (max <= 3 ULP against its own long-double evaluation) and is the
+        # cheapest of those; else the most accurate form.
+        scored = []
+        for c in cands:
+            c64 = _compile_chain(c, dd=True, name=name)
+            cld = _compile_chain(c, dd=False, name=name, ld=True)
+            mean, mx = _measure(c64, cld)
+            width = _hot_width(_ld_intervals(c64, cld))
+            scored.append((width > 1.0, _cost(c64), mean, mx, width, c))
+        CHOICES[name] = [dict(form=str(t[5]), mean_ulp=t[2], max_ulp=t[3], hot_width=t[4], cost=t[1])
+                         for t in scored]
+        stable = min(scored, key=lambda t: t[:3])[5]
+    chain64 = _compile_chain(stable, dd=True, name=name)
+    chain32 = _compile_chain(stable, dd=False, name=name + "_f32") if _is_rational_form(stable) else None
+    has_scipy = stable.has(*_SCIPY_FUNCS)
+    chain_ld = None if has_scipy or _is_rational_form(stable) else _compile_chain(stable, dd=False, name=name + "_ld", ld=True)
+    lims = (_float_limit(expr, -1), _float_limit(expr, 1))
+    k = ScalarKernel(expr, stable, chain64, chain32, chain_ld, lims)
+    if chain_ld is not None:
+        k.ld_intervals = _ld_intervals(chain64, chain_ld)
+    # does the chain already give the limits and NaN? then skip the fix-up
+    probe = np.array([-np.inf, np.inf, np.nan])
+    k.fix_nonfinite = False
+    got = k(probe)
+    want = np.array([lims[0], lims[1], np.nan])
+    k.fix_nonfinite = not np.array_equal(got, want, equal_nan=True)
+    if chain32 is not None:
+        got32 = k(probe.astype(np.float32))
+        k.fix_nonfinite |= not np.array_equal(got32, want.astype(np.float32), equal_nan=True)
+    return k
+
+
+# --------------------------------------------------------------------------- vector kernels
+class VectorKernel:
+    """Softmax-like kernels from the component form, with max subtraction."""
+
+    def __init__(self, act, derivative: bool):
+        self.act = act
+        self.derivative = derivative
+        expr = act.derivative if derivative else act.expr
+        S, T, TK, SM1, D = sp.symbols("S t_i t_k Sm1 delta", real=True)
+        m = sp.Symbol("m", real=True)
+        ssum = sp.Sum(sp.exp(XV[J]), (J, 1, N))
+        e = expr.subs(ssum, S)
+        if e.has(sp.Sum):
+            raise NotImplementedError(f"{act.name}: only Sum(exp(x_j)) reductions are lowered")
+        e = e.subs(sp.KroneckerDelta(I, K), D).subs({XV[I]: T + m, XV[K]: TK + m, S: sp.exp(m) * (1 + SM1)})
+        e = sp.expand_log(sp.powsimp(sp.expand(e, power_exp=True)), force=True)
+        e = sp.simplify(e)
+        if e.has(m):
+            raise NotImplementedError(f"{act.name}: max subtraction did not cancel")
+        e = rw.stabilize(e)
+        # exp(t) with t carried in double-double: exp(t_hi) (1 + t_lo)
+        TL, TKL = sp.symbols("t_i_lo t_k_lo", real=True)
+        e = e.replace(lambda a: isinstance(a, sp.exp), lambda a: a * (1 + a.args[0].subs({T: TL, TK: TKL}).diff(TL) * TL
+                                                                   + a.args[0].diff(TK) * TKL) if a.args[0].has(T, TK) else a)
+        e = e.subs(T, T + TL) if not e.has(sp.exp) else e
+        # delta - e_k first (exact on the diagonal of the max element), then + Sm1 delta
+        Q = sp.Symbol("q", real=True)
+        e = e.subs(D - (1 + TKL) * sp.exp(TK), Q)
+        self.stable = e
+        syms = (T, TL, TK, TKL, SM1, D, Q)
+        mods = [{"log1p": np.log1p, "expm1": np.expm1, "expit": lambda a: _expit_np(a)}, "numpy"]
+        self.fn = sp.lambdify(syms, e, modules=mods)
+        self.symbols = syms
+
+    def __call__(self, x, out=None, axis=-1):
+        xa = np.asarray(x)
+        rdt = np.dtype(np.float32) if xa.dtype == np.float32 else np.dtype(np.float64)
+        xv = np.moveaxis(np.asarray(xa, dtype=np.float64), axis, -1)
+        with np.errstate(all="ignore"):
+            res = self._compute(xv)
+        if not self.derivative:
+            res = np.moveaxis(res, -1, axis)
+        elif axis not in (-1, xa.ndim - 1):
+            res = np.moveaxis(res, (-2, -1), (axis if axis >= 0 else axis - 1, axis if axis >= 0 else axis - 1))
+        if out is None:
+            return np.ascontiguousarray(res, dtype=rdt)
+        np.copyto(out, res, casting="unsafe")
+        return out
+
+    def _compute(self, xv):
+        n = xv.shape[-1]
+        m = np.max(xv, axis=-1, keepdims=True)
+        finite_m = np.where(np.isfinite(m), m, 0.0)
+        th = xv - finite_m
+        tl = (xv - (th + finite_m))  # exact TwoSum error of x - m (|m| >= |t| region)
+        bb = th - xv
+        tl = (xv - (th - bb)) - (finite_m + bb)
+        tl = np.where(np.isfinite(tl), tl, 0.0)
+        e = np.exp(th) * (1 + tl)
+        top = th == 0
+        e_rest = np.where(top, 0.0, e)
+        sm1 = e_rest.sum(axis=-1, keepdims=True) + (top.sum(axis=-1, keepdims=True) - 1)
+        if not self.derivative:
+            r = self.fn(th, tl, th, tl, sm1, 1.0, 1.0 - e)
+            return np.broadcast_to(r, xv.shape).astype(np.float64)
+        eye = np.eye(n)
+        q = eye - e[..., None, :]
+        r = self.fn(th[..., :, None], tl[..., :, None], th[..., None, :], tl[..., None, :], sm1[..., None], eye, q)
+        return np.broadcast_to(r, xv.shape + (n,)).astype(np.float64)
+
+
+def _expit_np(a):
+    a = np.asarray(a, dtype=np.float64)
+    out = np.empty_like(a)
+    return _expit(a, out, np.empty_like(a), np.empty(a.shape, np.bool_))
+
+
+# --------------------------------------------------------------------------- entry point
+def stable_expr(act, derivative: bool) -> sp.Expr:
+    """The stabilized SymPy form a scalar kernel is generated from."""
+    if not derivative:
+        return rw.stabilize(act.expr)
+    d = act.derivative
+    if d.has(sp.Piecewise):
+        return rw.stabilize(d)
+    cand = rw.stable_derivative(act.expr, X)
+    # the derivative of the stabilized form must equal act.derivative
+    for v in (sp.Rational(-13, 10), sp.Rational(7, 10), sp.Rational(22, 10)):
+        if abs(complex((rw.to_standard(cand) - d).subs(X, v).evalf(30))) > 1e-20:
+            return rw.stabilize(d)
+    return cand
+
+
+def kernel_for(act, derivative: bool = False):
+    """The generated kernel ``(x, out=None, axis=-1) -> ndarray`` for ``act``."""
+    key = (act.name, act.definition, tuple(sorted((k, str(v)) for k, v in act.param_values.items())),
+           bool(derivative))
+    k = _CACHE.get(key)
+    if k is None:
+        if act.vector:
+            k = VectorKernel(act, derivative)
+        else:
+            expr = act.derivative if derivative else act.expr
+            k = build_scalar(expr, stable_expr(act, derivative), name=f"{act.name}{'_d' if derivative else ''}")
+        _CACHE[key] = k
+    return k
+
+
+_CACHE: dict = {}

@@ -1,0 +1,161 @@
+"""Generated NumPy kernels: accuracy against the mpmath oracle, semantics, conventions."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import symact.catalog as catalog
+from symact import kernels
+from symact.bench import accuracy, oracle_reference
+from symact.oracle import VectorOracle
+from symact.ulp import smallest_normal, ulp_distance
+
+SCALAR = [n for n in catalog.names() if not catalog.get(n).vector]
+VECTOR = [n for n in catalog.names() if catalog.get(n).vector]
+MAX_ULP = 4.0
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("derivative", [False, True], ids=["f", "df"])
+@pytest.mark.parametrize("name", SCALAR)
+def test_accuracy_floor(name, derivative, dtype):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pts, err = accuracy(name, derivative, np.dtype(dtype), n_bits=120, n_grid=121, seed=1)
+    print(f"\n{name}{chr(39) if derivative else ''} {dtype}: max {err.max():.1f} ULP, mean {err.mean():.3f} ULP")
+    bad = pts[err > MAX_ULP]
+    assert bad.size == 0, f"{name} {'derivative ' if derivative else ''}{dtype}: >4 ULP at {bad[:10]} ({err.max()} ULP)"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("derivative", [False, True], ids=["f", "df"])
+@pytest.mark.parametrize("name", SCALAR)
+def test_accuracy_exhaustive(name, derivative, dtype):
+    pts, err = accuracy(name, derivative, np.dtype(dtype), n_bits=3000, n_grid=2401, seed=7)
+    assert err.max() <= MAX_ULP, f"max {err.max()} ULP at {pts[np.argmax(err)]}"
+
+
+@pytest.mark.parametrize("name", catalog.names())
+def test_dtype_shape_out(name):
+    act = catalog.get(name)
+    x = np.linspace(-5, 5, 24).reshape(2, 3, 4)
+    for dt in (np.float64, np.float32):
+        y = act.kernel(x.astype(dt))
+        assert y.dtype == dt and y.shape == x.shape
+        out = np.empty(x.shape, dt)
+        r = act.kernel(x.astype(dt), out=out)
+        assert r is out and np.array_equal(out, y, equal_nan=True)
+    assert act.kernel([1, 2, 3]).dtype == np.float64
+    assert act.kernel(np.arange(4)).dtype == np.float64
+    if not act.vector:
+        y0 = act.kernel(np.float64(0.5))
+        assert np.shape(y0) == () and np.isclose(float(y0), float(act.expr.subs(act.x, sp.Rational(1, 2))))
+        assert act.derivative_kernel(x).shape == x.shape
+
+
+@pytest.mark.parametrize("name", SCALAR)
+def test_inf_nan_and_no_warnings(name):
+    act = catalog.get(name)
+    x64 = np.array([np.inf, -np.inf, np.nan, 1e308, -1e308, 800, -800, 0.0])
+    x32 = np.array([np.inf, -np.inf, np.nan, 3e38, -3e38, 800, -800, 0.0], dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for deriv in (False, True):
+            k = kernels.kernel_for(act, deriv)
+            expr = act.derivative if deriv else act.expr
+            for x in (x64, x32):
+                y = k(x)
+                assert y.dtype == x.dtype
+                ref = oracle_reference(expr, x64[:2], x.dtype)
+                assert np.array_equal(y[:2], ref, equal_nan=True), (name, deriv, y[:2], ref)
+                assert np.isnan(y[2])
+
+
+def test_large_array_threads_match_small():
+    act = catalog.get("sigmoid")
+    x = np.random.default_rng(0).normal(size=kernels.THREAD_MIN * 2 + 17) * 10
+    big = act.kernel(x)
+    kernels.set_num_threads(1)
+    try:
+        one = act.kernel(x)
+    finally:
+        kernels.set_num_threads(None)
+    assert np.array_equal(big, one)
+    assert np.array_equal(big[:1000], act.kernel(x[:1000]))
+
+
+def test_in_place_aliasing():
+    x = np.linspace(-3, 3, 11)
+    want = catalog.get("silu").kernel(x)
+    y = x.copy()
+    catalog.get("silu").kernel(y, out=y)
+    assert np.array_equal(y, want)
+
+
+def test_kink_conventions():
+    g = catalog.get
+    assert g("relu").derivative_kernel(0.0) == 0
+    assert g("relu6").derivative_kernel(0.0) == 0 and g("relu6").derivative_kernel(6.0) == 0
+    assert g("hard_tanh").derivative_kernel(-1.0) == 0 and g("hard_tanh").derivative_kernel(1.0) == 0
+    assert g("hard_sigmoid").derivative_kernel(-3.0) == 0 and g("hard_sigmoid").derivative_kernel(3.0) == 0
+    assert g("hard_swish").derivative_kernel(-3.0) == 0 and g("hard_swish").derivative_kernel(3.0) == 1
+    assert g("step").kernel(0.0) == 0 and g("step", h0=1).kernel(0.0) == 1
+    assert np.array_equal(g("step").derivative_kernel(np.array([-1.0, 0, 1])), [0, 0, 0])
+    assert g("leaky_relu").derivative_kernel(0.0) == 0.01
+    assert g("leaky_relu", negative_slope=0.2).derivative_kernel(0.0) == 0.2
+    assert g("leaky_relu", negative_slope=0.2).kernel(-1.0) == -0.2
+
+
+def test_sigmoid_tails():
+    s = catalog.get("sigmoid")
+    assert s.kernel(-710.0) > 0  # a subnormal, not 0
+    assert s.derivative_kernel(40.0) > 0  # (1 - s) s is 0 from 37.43 on
+    assert catalog.get("silu").kernel(-np.inf) == 0
+
+
+def _vector_ref(act, v, derivative):
+    n = len(v)
+    xs, comps = act.components(n)
+    if derivative:
+        comps = [sp.diff(c, xk) for c in comps for xk in xs]
+    return np.array(VectorOracle(comps, xs).rounded(v)).reshape((n, n) if derivative else (n,))
+
+
+@pytest.mark.parametrize("name", VECTOR)
+def test_vector_kernels(name):
+    act = catalog.get(name)
+    rng = np.random.default_rng(3)
+    vecs = [rng.normal(size=5) * 10, np.array([1000.0, 999.0, -1000.0, 0.0]), np.array([-800.0, -801.0, -799.5]),
+            np.array([3.0, 3.0, 1e-3])]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for v in vecs:
+            for deriv in (False, True):
+                got = (act.derivative_kernel if deriv else act.kernel)(v)
+                ref = _vector_ref(act, v, deriv)
+                err = ulp_distance(got, ref)
+                err[np.abs(got - ref) < smallest_normal(np.float64)] = 0
+                if deriv:
+                    # known gap: the diagonal y_i (1 - y_i) for a dominant y_i ~ 1 is only
+                    # normwise accurate (S - e_i cancels); hold it to 4 eps * max|J|
+                    err[np.abs(got - ref) <= 4 * 2.0**-52 * np.abs(ref).max()] = 0
+                assert err.max() <= MAX_ULP, (name, deriv, v, got, ref)
+
+
+@pytest.mark.parametrize("name", VECTOR)
+def test_vector_axis_and_jacobian_shape(name):
+    act = catalog.get(name)
+    x = np.random.default_rng(4).normal(size=(2, 3, 4))
+    for axis in (-1, 0, 1):
+        y = act.kernel(x, axis=axis)
+        ref = np.moveaxis(act.kernel(np.moveaxis(x, axis, -1)), -1, axis)
+        assert y.shape == x.shape and np.allclose(y, ref)
+    J = act.derivative_kernel(x)
+    assert J.shape == (2, 3, 4, 4)
+    assert act.kernel(x.astype(np.float32)).dtype == np.float32
+    if name == "softmax":
+        assert np.allclose(act.kernel(x).sum(-1), 1)
