@@ -31,7 +31,7 @@ _expm1 = sp.Function("expm1")
 _erfc_fn = sp.Function("erfc_")  # unevaluated: SymPy would turn erfc(-u) back into 2 - erfc(u)
 
 _FUNCS: dict[type, Callable] = {
-    sp.exp: mpmath.exp,
+    sp.exp: lambda u: _exp(u),
     sp.log: mpmath.log,
     sp.tanh: mpmath.tanh,
     sp.sinh: mpmath.sinh,
@@ -47,6 +47,22 @@ _FUNCS: dict[type, Callable] = {
     sp.Abs: abs,
     sp.sign: mpmath.sign,
 }
+def _exp(u):
+    """mpmath.exp, fast for huge |u| (gelu at x = 1e300 asks for exp(-5e599)).
+
+    e**u = 2**n * 2**f with u / ln 2 = n + f, computed with log2|u| extra bits so
+    that f keeps the working precision; mpmath's own path is slow there.
+    """
+    if not mpmath.isfinite(u) or abs(u) < 10**4:
+        return mpmath.exp(u)
+    extra = int(mpmath.log(abs(u), 2)) + 20
+    with mpmath.workprec(mpmath.mp.prec + extra):
+        t = u / mpmath.ln2
+        n = int(mpmath.floor(t))
+        f = t - n
+        return mpmath.ldexp(mpmath.power(2, f), n)
+
+
 def _erfc(z):
     """mpmath.erfc, with the asymptotic form where mpmath overflows (z > 1e8).
 
@@ -54,7 +70,7 @@ def _erfc(z):
     float format, so the leading term is exact to the last bit that matters.
     """
     if z > 10**8:
-        return mpmath.exp(-z * z) / (z * mpmath.sqrt(mpmath.pi))
+        return _exp(-z * z) / (z * mpmath.sqrt(mpmath.pi))
     if z < -(10**8):
         return mpmath.mpf(2)
     return mpmath.erfc(z)
