@@ -2,8 +2,8 @@
 
 Prints the source for one target (see :mod:`symact.codegen`) on stdout, or
 writes it to ``-o FILE`` -- refusing to overwrite an existing file unless
-``--force``. ``--latex``/``--expr`` (a formula instead of a catalog NAME) need
-``symact.formula``; without it they are refused with a clear message.
+``--force``. ``--latex``/``--expr`` generate code for a formula instead of a
+catalog NAME (read by symact's own parsers, never evaluated).
 """
 from __future__ import annotations
 

@@ -1,0 +1,924 @@
+r"""Standalone derivative code for an activation: NumPy, Python, C, PyTorch, JAX, LaTeX.
+
+``generate(act, target, dtype="float64", name=None) -> GeneratedCode`` writes one
+self-contained source file that defines ``NAME(x)`` and ``NAME_grad(x)``.
+Nothing is written per activation; every file comes out of one pipeline:
+
+1. **Stable forms.** The function and its derivative are taken from
+   :func:`symact.kernels.stable_expr` -- the same rewrites as the NumPy kernels
+   (expit/softplus sign splits, expm1, log1p, erfc, sech2, ...), so kink
+   conventions are exactly those of ``act.derivative``.
+2. **Branches.** Max/Min/Abs are rewritten to Piecewise and folded to one
+   top-level Piecewise whose conditions are intervals of x (:class:`Branch`).
+   C and Python test them in an if/else chain; NumPy, PyTorch and JAX compute
+   every branch on x *clipped into its own interval* (elu's exp never sees
+   x > 0) and select with ``where`` -- so no overflow, no RuntimeWarning and
+   no NaN gradient through the unselected branch (the jnp.where trap).
+3. **Double-double arguments.** A transcendental g(u) whose argument u is a
+   polynomial in x that floating point cannot form exactly (gelu's x/sqrt 2,
+   gelu' 's -x^2/2, gelu_tanh's cubic) is replaced by g(H) + g'(H) L where
+   H + L = u to ~2^-100 comes from a small Horner helper with Dekker/FMA
+   products: erfc and exp amplify the argument's rounding by 2u^2 and |u|.
+4. **CSE and printing.** Each branch goes through ``sympy.cse`` (named
+   intermediates ``t0, t1, ...``) and a printer from :mod:`symact.printers`.
+   Stable primitives print as calls of small helpers emitted only when used.
+5. **Infinities.** Unless every branch is a polynomial, ``x = +-inf`` returns
+   the symbolic one-sided limit (computed here with
+   :func:`symact.symbolic.one_sided_limit`) instead of inf*0.
+
+Vector activations (softmax, log_softmax) take the max-subtraction form of
+:class:`symact.kernels.VectorKernel` (x_j = t_j + m, t in double-double,
+Sum exp = e^m (1 + Sm1)); each target prints that expression inside a small
+fixed prologue. Their ``NAME_grad`` returns the Jacobian ``J[..., i, k]``.
+
+Targets and their dtypes: NumPy computes in float64 and rounds once to the
+requested dtype; C emits ``double`` functions and, with ``float32``, also
+``NAMEf``/``NAME_gradf`` in float with the f-suffixed libm functions; PyTorch
+and JAX compute in the input's dtype; Python uses floats (float64 only).
+"""
+from __future__ import annotations
+
+import functools
+import keyword
+import math
+import re
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from . import __version__
+from . import kernels
+from . import rewrite as rw
+from .printers import (CodegenError, CPrinter, JaxPrinter, LatexOut, MathPrinter, NumpyCodePrinter,
+                       TorchPrinter, fold_constants)
+from .oracle import oracle_for
+from .symbolic import X, one_sided_limit
+
+TARGETS = ("numpy", "python", "c", "torch", "jax", "latex")
+DTYPES = ("float64", "float32")
+
+#: names a generated identifier must not take, per target (keywords, library names, helpers)
+_PY_RESERVED = set(keyword.kwlist) | {"math", "np", "numpy", "torch", "jax", "jnp", "abs", "max", "min",
+                                      "float", "sum", "len", "range", "list", "zip"}
+_C_RESERVED = {
+    "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum",
+    "extern", "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return",
+    "short", "signed", "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned", "void",
+    "volatile", "while", "_Bool", "_Complex", "_Imaginary", "main", "fma", "fmax", "fmin", "fabs",
+    "exp", "exp2", "expm1", "log", "log1p", "log2", "log10", "pow", "sqrt", "cbrt", "hypot", "sin", "cos",
+    "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "erf",
+    "erfc", "tgamma", "lgamma", "ceil", "floor", "round", "trunc", "isinf", "isnan", "isfinite",
+    "nan", "copysign", "ldexp", "frexp", "modf", "fmod", "remainder", "signbit",
+}
+
+
+def identifier(name: str, target: str) -> str:
+    """``name`` made a valid identifier of ``target`` (``-`` -> ``_``; clashes get ``_act``)."""
+    ident = re.sub(r"\W", "_", name)
+    if not ident or ident[0].isdigit():
+        ident = "f_" + ident
+    reserved = _C_RESERVED if target == "c" else _PY_RESERVED
+    stems = {ident, ident + "_grad", ident + "f", ident + "_gradf"}
+    if stems & reserved or ident.startswith(("_", "symact_")):
+        ident += "_act"
+    return ident
+
+
+# --------------------------------------------------------------------------- target-neutral plan
+@dataclass
+class DD:
+    """H + L = polynomial(x) in double-double; coefficients (hi, lo), highest degree first."""
+
+    hi: sp.Symbol
+    lo: sp.Symbol
+    coeffs: list[tuple[float, float]]
+
+
+@dataclass
+class Branch:
+    """One piece: taken where ``cond`` (a SymPy set of x; None = default) holds."""
+
+    expr: sp.Expr
+    cond: sp.Set | None
+    domain: tuple[float, float]          # where the piece is active (clip here)
+    dds: list[DD] = field(default_factory=list)
+
+
+@dataclass
+class ScalarForm:
+    reference: sp.Expr
+    stable: sp.Expr
+    branches: list[Branch]
+    limits: tuple[float, float] | None   # values at -inf, +inf when a guard is needed
+    tails: tuple[float | None, float | None] = (None, None)  # x <= -T0 / x >= T1 give the limit
+
+
+def _split(c) -> tuple[float, float]:
+    v = sp.N(c, 60)
+    hi = float(v)
+    return hi, float(sp.N(v - sp.Rational(hi), 30))
+
+
+def _exact_arg(u, x) -> bool:
+    if u in (x, -x) or not u.has(x):
+        return True
+    c, rest = u.as_coeff_Mul()
+    if rest == x and c.is_Rational and c != 0:
+        p = abs(c)
+        return (p.p & (p.p - 1)) == 0 and (p.q & (p.q - 1)) == 0  # a power of two
+    return False
+
+
+def _dd_transform(expr: sp.Expr, x: sp.Symbol, tag: str):
+    """Replace g(u) (u an inexact polynomial in x) by g(H) + g'(H) L."""
+    dds: dict[sp.Expr, DD] = {}
+
+    def pick(e):
+        if not (isinstance(e, sp.Function) and len(e.args) == 1):
+            return False
+        u = e.args[0]
+        return u.is_polynomial(x) and not _exact_arg(u, x)
+
+    def repl(e):
+        u = e.args[0]
+        if -u in dds:
+            d, s = dds[-u], -1
+        else:
+            if u not in dds:
+                k = len(dds)
+                coeffs = list(sp.Poly(u, x).all_coeffs())
+                dds[u] = DD(sp.Symbol(f"H{tag}{k}", real=True), sp.Symbol(f"L{tag}{k}", real=True), coeffs)
+            d, s = dds[u], 1
+        y = sp.Dummy("y", real=True)
+        g = e.func
+        return g(s * d.hi) + sp.diff(g(y), y).subs(y, s * d.hi) * (s * d.lo)
+
+    new = expr.replace(pick, repl)
+    return new, list(dds.values())
+
+
+def _interval(cond) -> sp.Set:
+    s = cond.as_set()
+    if isinstance(s, sp.Interval) or (isinstance(s, sp.FiniteSet) and len(s) == 1):
+        return s
+    raise CodegenError(f"condition {cond} is not an interval of x")
+
+
+def _float(v) -> float:
+    if v == sp.oo:
+        return float("inf")
+    if v == -sp.oo:
+        return float("-inf")
+    return float(v)
+
+
+def scalar_form(reference: sp.Expr, stable: sp.Expr) -> ScalarForm:
+    x = X
+    s = sp.piecewise_fold(stable.replace(lambda e: isinstance(e, (sp.Max, sp.Min, sp.Abs)),
+                                         lambda e: e.rewrite(sp.Piecewise)))
+    pieces = list(s.args) if isinstance(s, sp.Piecewise) else [(s, sp.true)]
+    branches = []
+    prior = sp.false
+    for k, (e, c) in enumerate(pieces):
+        active = sp.And(c, sp.Not(prior)).as_set() if c is not sp.true else sp.Not(prior).as_set()
+        prior = sp.Or(prior, c)
+        if active is sp.S.EmptySet:
+            continue
+        full = active in (sp.S.UniversalSet, sp.S.Reals)
+        dom = (float("-inf"), float("inf")) if full else (_float(active.inf), _float(active.sup))
+        cond = None if (c is sp.true or k == len(pieces) - 1) else _interval(c)
+        e2, dds = _dd_transform(e, x, str(len(branches)))
+        if not dds and e2.is_polynomial(x) and not e2.is_number:
+            e2 = sp.factor(e2)  # x/6 + 1/2 -> (x + 3)/6: exact at the kink's neighbours
+        branches.append(Branch(fold_constants(e2), cond, dom, dds))
+        if cond is None:
+            break
+    polynomial = all(b.expr.is_polynomial(x) and not b.dds for b in branches)
+    limits = None
+    if not polynomial:
+        lims = []
+        for at, side in ((-sp.oo, "+"), (sp.oo, "-")):
+            v = one_sided_limit(reference, x, at, side)
+            if v.has(sp.nan, sp.zoo, sp.AccumBounds) or v.is_extended_real is False:
+                raise CodegenError(f"no limit of {reference} at {at}")
+            lims.append(_float(v))
+        limits = tuple(lims)
+    tails = (None, None)
+    if limits is not None and any(b.dds for b in branches):
+        tails = tuple(_saturation(reference, sgn, lim) for sgn, lim in ((-1, limits[0]), (1, limits[1])))
+    return ScalarForm(reference, stable, branches, limits, tails)
+
+
+def _saturation(reference: sp.Expr, sign: int, limit: float) -> float | None:
+    """Smallest T = 2^k (0 <= k <= 40) beyond which f(sign*x) rounds to ``limit``.
+
+    Why: a double-double argument polynomial (gelu_tanh's cubic) overflows
+    long before |x| reaches the largest double, and then a factor that has
+    already underflowed to 0 meets one that is inf (NaN).  Where the correctly
+    rounded value *is* the limit the generated code returns the limit itself.
+    Evidence: the oracle rounds to the limit at 2^j * {1, 1.25, 1.5, 1.75} for
+    every j in [k, k + 12] -- far past the point where the tail's leading term
+    (exp(-c x^2), exp(-c x^3)) has dropped below 2^-1075 -- and the generated
+    files are tested at 1e10, 1e300 and the largest double.
+    """
+    if not math.isfinite(limit):
+        return None
+    orc = oracle_for(reference, X)
+
+    @functools.lru_cache(maxsize=None)
+    def at_limit(k):
+        return all(orc.rounded(sign * m * 2.0**k) == limit for m in (1.0, 1.25, 1.5, 1.75))
+
+    for k in range(0, 41):
+        if all(at_limit(j) for j in range(k, k + 13)):
+            return 2.0**k
+    return None
+
+
+@dataclass
+class Plan:
+    act: object
+    f: ScalarForm | None
+    df: ScalarForm | None
+    vec_f: tuple | None = None   # (expr, symbols) from kernels.VectorKernel
+    vec_df: tuple | None = None
+
+
+def plan(act) -> Plan:
+    if act.vector:
+        kf, kd = kernels.VectorKernel(act, False), kernels.VectorKernel(act, True)
+        return Plan(act, None, None, (kf.stable, kf.symbols), (kd.stable, kd.symbols))
+    return Plan(act, scalar_form(act.expr, kernels.stable_expr(act, False)),
+                scalar_form(act.derivative, kernels.stable_expr(act, True)))
+
+
+# --------------------------------------------------------------------------- output
+@dataclass
+class GeneratedCode:
+    target: str
+    name: str            # identifier of the function in the output
+    source: str
+    mapping: dict        # catalog name -> identifier (shown in the header)
+
+
+def _cse(expr):
+    reps, (red,) = sp.cse(expr, symbols=sp.numbered_symbols("t"), optimizations=None)
+    return reps, red
+
+
+def _header_lines(act, target, ident, dtype, notes: list[str]) -> list[str]:
+    params = ", ".join(f"{k}={v}" for k, v in act.param_values.items())
+    lines = [f"{act.name}{f' ({params})' if params else ''}: generated by symact {__version__} "
+             f"(symact codegen --target {target}{' --dtype ' + dtype if dtype != 'float64' else ''})",
+             f"  f(x)  = {sp.sstr(act.expr)}", f"  f'(x) = {sp.sstr(act.derivative)}"]
+    if act.conventions_bound:
+        conv = ", ".join(f"f'({k}) = {side}-hand slope" for k, side in act.conventions_bound.items())
+        lines.append(f"  kink convention: {conv}")
+    if ident != act.name:
+        lines.append(f"  name: {act.name} -> {ident}")
+    lines += [f"  {n}" for n in notes]
+    return lines
+
+
+def generate(act, target: str = "numpy", dtype: str = "float64", name: str | None = None) -> GeneratedCode:
+    """The source of one target for ``act`` (see the module docstring)."""
+    if target not in TARGETS:
+        raise CodegenError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
+    if dtype not in DTYPES:
+        raise CodegenError(f"unknown dtype {dtype!r}; choose float64 or float32")
+    if target == "python" and dtype != "float64":
+        raise CodegenError("the python target computes with Python floats: float64 only")
+    ident = identifier(name or act.name, target)
+    if target == "latex":
+        return GeneratedCode(target, ident, _latex(act), {act.name: ident})
+    src = EMITTERS[target](act, plan(act), ident, dtype)
+    return GeneratedCode(target, ident, src, {act.name: ident})
+
+
+def _latex(act) -> str:
+    p = LatexOut()
+    head = [f"% {ln}" for ln in _header_lines(act, "latex", act.name, "float64", [])]
+    if act.vector:
+        f_l, d_l = "y_i", r"\frac{\partial y_i}{\partial x_k}"
+    else:
+        f_l, d_l = "f(x)", "f'(x)"
+    return "\n".join(head + ["\\[", f"{f_l} = {p.doprint(act.expr)}", "\\]", "\\[",
+                             f"{d_l} = {p.doprint(act.derivative)}", "\\]", ""])
+
+
+# --------------------------------------------------------------------------- emitters
+def _coeff_split(c, single: bool) -> tuple[float, float]:
+    import numpy as np
+    if not single:
+        return _split(c)
+    hi = np.float32(float(sp.N(c, 40)))
+    return float(hi), float(np.float32(float(sp.N(c - sp.Rational(float(hi)), 40))))
+
+
+def _indent(lines, n):
+    return [" " * n + ln if ln else ln for ln in lines]
+
+
+def _interval_parts(s: sp.Set, var: str, num) -> list[str]:
+    if isinstance(s, sp.FiniteSet):
+        return [f"{var} == {num(float(next(iter(s))))}"]
+    parts = []
+    if s.inf != -sp.oo:
+        parts.append(f"{var} {'>' if s.left_open else '>='} {num(float(s.inf))}")
+    if s.sup != sp.oo:
+        parts.append(f"{var} {'<' if s.right_open else '<='} {num(float(s.sup))}")
+    return parts or ["True"]
+
+
+def _branch_body(b: Branch, printer, assign, dd_line, var="x", tag="", single=False):
+    """Lines computing branch ``b`` (dd arguments, CSE intermediates) and its result text."""
+    lines = [dd_line(d, var, single) for d in b.dds]
+    expr = b.expr.subs(X, sp.Symbol(var, real=True)) if var != "x" else b.expr
+    reps, (red,) = sp.cse([expr], symbols=sp.numbered_symbols(f"t{tag}"), optimizations=None)
+    for s, v in reps:
+        lines.append(assign(str(s), printer.doprint(v)))
+    return lines, printer.doprint(red)
+
+
+def _needs_clip(b: Branch) -> bool:
+    return b.domain != (float("-inf"), float("inf")) and not b.expr.is_polynomial(X)
+
+
+# ---- Python-family helper sources ({M}: module; written once, emitted only when used)
+_VEC_HELPERS = {
+    "expit": '''def _expit(u):
+    """1/(1 + exp(-u)) split on the sign: e = exp(-|u|) never overflows."""
+    e = {M}.exp(-{M}.abs(u))
+    return {M}.where(u >= 0, 1.0 + 0.0 * e, e) / (1.0 + e)''',
+    "softplus": '''def _softplus(u):
+    """log(1 + exp(u)) = max(u, 0) + log1p(exp(-|u|))."""
+    return {M}.where(u > 0, u, 0.0 * u) + {M}.log1p({M}.exp(-{M}.abs(u)))''',
+    "tanh_softplus": '''def _tanh_softplus(u):
+    """tanh(softplus(u)) = n/(n + 2), n = e^u (e^u + 2); for u > 0 in s = e^-u."""
+    e = {M}.exp(-{M}.abs(u))
+    pos = u > 0
+    n = {M}.where(pos, 1.0 + 2.0 * e, e * (e + 2.0))
+    return n / (n + {M}.where(pos, 2.0 * e * e, 2.0 + 0.0 * e))''',
+    "sech2_softplus": '''def _sech2_softplus(u):
+    """1 - tanh(softplus(u))^2 = 4 A w / (A + w)^2, A = (1 + e)^2, w = 1 or e^2."""
+    e = {M}.exp(-{M}.abs(u))
+    a = (1.0 + e) * (1.0 + e)
+    w = {M}.where(u > 0, e * e, 1.0 + 0.0 * e)
+    return 4.0 * a * w / ((a + w) * (a + w))''',
+    "sech2": '''def _sech2(u):
+    """1 - tanh(u)^2 = 4e/(1 + e)^2, e = exp(-2|u|)."""
+    e = {M}.exp(-2.0 * {M}.abs(u))
+    return 4.0 * e / ((1.0 + e) * (1.0 + e))''',
+    "exp_neg_abs": '''def _exp_neg_abs(u):
+    return {M}.exp(-{M}.abs(u))''',
+    "erfc": '''_ERFC = np.frompyfunc(math.erfc, 1, 1)
+
+
+def _erfc(u):
+    """erfc elementwise through the C library's erfc (NumPy has none)."""
+    return np.asarray(_ERFC(u), dtype=np.float64)''',
+    "dd": '''def _dd_horner(x, coeffs):
+    """(hi, lo) with hi + lo = sum c x^k to ~2^-100; coeffs (hi, lo) highest degree first."""
+    split = 134217729.0 if x.dtype == {M}.float64 else 4097.0
+    hi = {M}.full_like(x, coeffs[0][0])
+    lo = {M}.full_like(x, coeffs[0][1])
+    plain = hi
+    for c_hi, c_lo in coeffs[1:]:
+        p = hi * x                          # Dekker: p + e == hi * x exactly
+        t = split * hi
+        ah = t - (t - hi)
+        al = hi - ah
+        t = split * x
+        bh = t - (t - x)
+        bl = x - bh
+        e = ((ah * bh - p) + ah * bl + al * bh) + al * bl + lo * x
+        s = p + c_hi                        # TwoSum(p, c_hi)
+        bb = s - p
+        e = e + ((p - (s - bb)) + (c_hi - bb)) + c_lo
+        hi = s + e
+        lo = e - (hi - s)
+        plain = plain * x + c_hi
+    ok = {M}.isfinite(lo)                   # |x| so large that the split overflowed
+    return {M}.where(ok, hi, plain), {M}.where(ok, lo, 0.0)''',
+}
+
+_MATH_HELPERS = {
+    "expit": '''def _expit(u):
+    """1/(1 + exp(-u)) split on the sign: e = exp(-|u|) never overflows."""
+    e = math.exp(-abs(u))
+    return (1.0 if u >= 0 else e) / (1.0 + e)''',
+    "softplus": '''def _softplus(u):
+    """log(1 + exp(u)) = max(u, 0) + log1p(exp(-|u|))."""
+    return max(u, 0.0) + math.log1p(math.exp(-abs(u)))''',
+    "tanh_softplus": '''def _tanh_softplus(u):
+    """tanh(softplus(u)) = n/(n + 2), n = e^u (e^u + 2); for u > 0 in s = e^-u."""
+    e = math.exp(-abs(u))
+    if u > 0:
+        n = 1.0 + 2.0 * e
+        return n / (n + 2.0 * e * e)
+    n = e * (e + 2.0)
+    return n / (n + 2.0)''',
+    "sech2_softplus": '''def _sech2_softplus(u):
+    """1 - tanh(softplus(u))^2 = 4 A w / (A + w)^2, A = (1 + e)^2, w = 1 or e^2."""
+    e = math.exp(-abs(u))
+    a = (1.0 + e) * (1.0 + e)
+    w = e * e if u > 0 else 1.0
+    return 4.0 * a * w / ((a + w) * (a + w))''',
+    "sech2": '''def _sech2(u):
+    """1 - tanh(u)^2 = 4e/(1 + e)^2, e = exp(-2|u|)."""
+    e = math.exp(-2.0 * abs(u))
+    return 4.0 * e / ((1.0 + e) * (1.0 + e))''',
+    "exp_neg_abs": '''def _exp_neg_abs(u):
+    return math.exp(-abs(u))''',
+    "dd": '''def _dd_horner(x, coeffs):
+    """(hi, lo) with hi + lo = sum c x^k to ~2^-100; coeffs (hi, lo) highest degree first."""
+    hi, lo = coeffs[0]
+    plain = hi
+    for c_hi, c_lo in coeffs[1:]:
+        p = hi * x                          # Dekker: p + e == hi * x exactly
+        t = 134217729.0 * hi
+        ah = t - (t - hi)
+        al = hi - ah
+        t = 134217729.0 * x
+        bh = t - (t - x)
+        bl = x - bh
+        e = ((ah * bh - p) + ah * bl + al * bh) + al * bl + lo * x
+        s = p + c_hi                        # TwoSum(p, c_hi)
+        bb = s - p
+        e = e + ((p - (s - bb)) + (c_hi - bb)) + c_lo
+        hi = s + e
+        lo = e - (hi - s)
+        plain = plain * x + c_hi
+    if not math.isfinite(lo):               # |x| so large that the split overflowed
+        return plain, 0.0
+    return hi, lo''',
+}
+
+_C_HELPERS = {
+    "expit": '''static T symact_expitF(T u)
+{
+    /* 1/(1 + exp(-u)) split on the sign: e = exp(-|u|) never overflows */
+    const T e = expF(-fabsF(u));
+    return (u >= 0 ? 1 : e) / (1 + e);
+}''',
+    "softplus": '''static T symact_softplusF(T u)
+{
+    /* log(1 + exp(u)) = max(u, 0) + log1p(exp(-|u|)) */
+    return (u > 0 ? u : 0) + log1pF(expF(-fabsF(u)));
+}''',
+    "tanh_softplus": '''static T symact_tanh_softplusF(T u)
+{
+    /* tanh(softplus(u)) = n/(n + 2), n = e^u (e^u + 2); for u > 0 in s = e^-u */
+    const T e = expF(-fabsF(u));
+    if (u > 0) {
+        const T n = 1 + 2 * e;
+        return n / (n + 2 * e * e);
+    } else {
+        const T n = e * (e + 2);
+        return n / (n + 2);
+    }
+}''',
+    "sech2_softplus": '''static T symact_sech2_softplusF(T u)
+{
+    /* 1 - tanh(softplus(u))^2 = 4 A w / (A + w)^2, A = (1 + e)^2, w = 1 or e^2 */
+    const T e = expF(-fabsF(u));
+    const T a = (1 + e) * (1 + e);
+    const T w = u > 0 ? e * e : 1;
+    return 4 * a * w / ((a + w) * (a + w));
+}''',
+    "sech2": '''static T symact_sech2F(T u)
+{
+    /* 1 - tanh(u)^2 = 4e/(1 + e)^2, e = exp(-2|u|) */
+    const T e = expF(-2 * fabsF(u));
+    return 4 * e / ((1 + e) * (1 + e));
+}''',
+    "exp_neg_abs": '''static T symact_exp_neg_absF(T u)
+{
+    return expF(-fabsF(u));
+}''',
+    "dd": '''static void symact_dd_hornerF(T x, const T *c_hi, const T *c_lo, int n, T *hi, T *lo)
+{
+    /* hi + lo = sum c x^k to about twice the working precision (fma products) */
+    T h = c_hi[0], l = c_lo[0], plain = c_hi[0];
+    int k;
+    for (k = 1; k < n; k++) {
+        const T p = h * x;
+        T e = fmaF(h, x, -p) + l * x;
+        const T s = p + c_hi[k];
+        const T bb = s - p;
+        e += ((p - (s - bb)) + (c_hi[k] - bb)) + c_lo[k];
+        h = s + e;
+        l = e - (h - s);
+        plain = plain * x + c_hi[k];
+    }
+    if (!isfinite(l)) {
+        h = plain;
+        l = 0;
+    }
+    *hi = h;
+    *lo = l;
+}''',
+}
+
+
+def _helper_order(used):
+    order = ["dd", "erfc", "expit", "softplus", "tanh_softplus", "sech2_softplus", "sech2", "exp_neg_abs"]
+    return [h for h in order if h in used]
+
+
+# ---- vectorized Python-family targets (numpy, torch, jax)
+@dataclass(frozen=True)
+class _Lib:
+    target: str
+    M: str
+    printer: type
+    imports: str
+    inf: str
+
+    def clip(self, var, lo, hi, num):
+        if self.target == "torch":
+            args = ([f"min={num(lo)}"] if lo != float("-inf") else []) + ([f"max={num(hi)}"] if hi != float("inf") else [])
+            return f"torch.clamp({var}, {', '.join(args)})"
+        if lo == float("-inf"):
+            return f"{self.M}.minimum({var}, {num(hi)})"
+        if hi == float("inf"):
+            return f"{self.M}.maximum({var}, {num(lo)})"
+        return f"{self.M}.clip({var}, {num(lo)}, {num(hi)})"
+
+
+_LIBS = {
+    "numpy": _Lib("numpy", "np", NumpyCodePrinter, "import math\nimport numpy as np", "np.inf"),
+    "torch": _Lib("torch", "torch", TorchPrinter, "import torch", "float('inf')"),
+    "jax": _Lib("jax", "jnp", JaxPrinter, "import jax\nimport jax.numpy as jnp", "jnp.inf"),
+}
+
+
+def _tail_guards(form: ScalarForm):
+    """(threshold, comparison, limit) for each side where the value saturates."""
+    out = []
+    for t, side, v in ((form.tails[0], "<=", form.limits and form.limits[0]),
+                       (form.tails[1], ">=", form.limits and form.limits[1])):
+        if t is not None:
+            out.append((-t if side == "<=" else t, side, v))
+    return out
+
+
+def _num_py(v: float) -> str:
+    return repr(float(v))
+
+
+def _lim(v, inf):
+    if v == float("inf"):
+        return inf
+    if v == float("-inf"):
+        return "-" + inf
+    if v != v:
+        return "float('nan')"
+    return repr(v)
+
+
+def _dd_py(d: DD, var, single=False):
+    coeffs = ", ".join(f"({_num_py(h)}, {_num_py(l)})" for h, l in (_coeff_split(c, False) for c in d.coeffs))
+    return f"{d.hi}, {d.lo} = _dd_horner({var}, ({coeffs},))"
+
+
+def _vec_scalar_fn(lib: _Lib, fname, form: ScalarForm, printer, doc, dtype_line, ret):
+    M = lib.M
+    lines = [f"def {fname}(x):", f'    """{doc}"""', f"    {dtype_line}"]
+    body, results = [], []
+    for k, b in enumerate(form.branches):
+        var = "x"
+        label = " and ".join(_interval_parts(b.cond, "x", _num_py)) if b.cond is not None else "otherwise"
+        body.append(f"# branch {k}: {label}")
+        if _needs_clip(b):
+            var = f"xc{k}"
+            body.append(f"{var} = {lib.clip('x', b.domain[0], b.domain[1], _num_py)}  # x clipped into the branch")
+        if b.dds:
+            printer.used.add("dd")
+        bl, res = _branch_body(b, printer, lambda s, v: f"{s} = {v}", _dd_py, var, tag=f"{k}_")
+        body += bl
+        if b.expr.is_number:
+            res = f"{M}.full_like(x, {res})"
+        body.append(f"b{k} = {res}")
+        results.append(b)
+    n = len(form.branches)
+    body.append(f"r = b{n - 1}")
+    for k in reversed(range(n - 1)):
+        cond = " & ".join(f"({p})" for p in _interval_parts(form.branches[k].cond, "x", _num_py))
+        body.append(f"r = {M}.where({cond}, b{k}, r)")
+    if form.limits is not None:
+        lo, hi = (_lim(v, lib.inf) for v in form.limits)
+        body.append(f"r = {M}.where({M}.isinf(x), {M}.where(x > 0, {hi}, {lo}), r)  # limits at +-inf")
+        for t, side, v in _tail_guards(form):
+            body.append(f"r = {M}.where(x {side} {_num_py(t)}, {_lim(v, lib.inf)}, r)  # rounds to the limit here")
+    body.append(f"return {ret}")
+    if lib.target == "numpy":
+        lines.append('    with np.errstate(all="ignore"):')
+        lines += _indent(body, 8)
+    else:
+        lines += _indent(body, 4)
+    return lines
+
+
+_VEC_PROLOGUE = {
+    "numpy": ("np.amax(x, axis=-1, keepdims=True)", "np.sum({a}, axis=-1, keepdims=True)", "np.eye({n})"),
+    "jax": ("jnp.max(x, axis=-1, keepdims=True)", "jnp.sum({a}, axis=-1, keepdims=True)", "jnp.eye({n}, dtype=x.dtype)"),
+    "torch": ("torch.amax(x, dim=-1, keepdim=True)", "torch.sum({a}, dim=-1, keepdim=True)",
+              "torch.eye({n}, dtype=x.dtype)"),
+}
+
+
+def _shift_helper(lib: _Lib) -> str:
+    mx, sm, _ = _VEC_PROLOGUE[lib.target]
+    M = lib.M
+    return f'''def _shift(x):
+    """x - max(x) = t_hi + t_lo exactly; e = exp(t); Sm1 = sum(e) - 1 without the leading 1."""
+    m = {mx}
+    m = {M}.where({M}.isfinite(m), m, 0.0 * m)
+    t = x - m
+    bb = t - x
+    lo = (x - (t - bb)) - (m + bb)
+    lo = {M}.where({M}.isfinite(lo), lo, 0.0 * lo)
+    e = {M}.exp(t) * (1.0 + lo)
+    top = t == 0
+    sm1 = {sm.format(a=f"{M}.where(top, 0.0 * e, e)")} + ({sm.format(a=f"top.to(x.dtype)" if lib.target == "torch" else "top.astype(x.dtype)")} - 1.0)
+    return t, lo, e, sm1'''
+
+
+def _vec_vector_fns(lib: _Lib, ident, p: Plan, printer, dtype_line):
+    _, _, eye = _VEC_PROLOGUE[lib.target]
+    M = lib.M
+    out = []
+    for deriv, (expr, syms) in ((False, p.vec_f), (True, p.vec_df)):
+        fname = f"{'_' + ident + '_value' if lib.target in ('torch', 'jax') and not deriv else ident}{'_grad' if deriv else ''}"
+        names = {s: sp.Symbol(s.name, real=True) for s in syms}
+        e = fold_constants(expr.xreplace(names))
+        reps, (red,) = sp.cse([e], symbols=sp.numbered_symbols("t"), optimizations=None)
+        used = {s.name for s in e.free_symbols}
+        doc = "Jacobian J[..., i, k] = d y_i / d x_k along the last axis" if deriv else "along the last axis"
+        lines = [f"def {fname}(x):", f'    """{p.act.name}{chr(39) if deriv else ""}: {doc}."""', f"    {dtype_line}"]
+        body = ["t, t_lo, e, Sm1 = _shift(x)"]
+        if deriv:
+            body += ["t_i, t_i_lo = t[..., :, None], t_lo[..., :, None]",
+                     "t_k, t_k_lo = t[..., None, :], t_lo[..., None, :]",
+                     "Sm1 = Sm1[..., None]", f"delta = {eye.format(n='x.shape[-1]')}",
+                     "q = delta - e[..., None, :]"]
+        else:
+            body += ["t_i, t_i_lo = t, t_lo", "delta = 1.0", "q = 1.0 - e"]
+        body = [ln for ln in body if not re.match(r"^(delta|q|t_k, t_k_lo) =", ln)
+                or ln.split(" =")[0].split(", ")[0] in used]
+        body += [f"{s} = {printer.doprint(v)}" for s, v in reps]
+        body.append(f"r = {printer.doprint(red)}")
+        shape = "x.shape + (x.shape[-1],)" if deriv else "x.shape"
+        ret = f"{M}.broadcast_to(r, {shape})"
+        if lib.target == "numpy":
+            ret = f"np.array({ret}, dtype=DTYPE)"
+        body.append(f"return {ret}")
+        if lib.target == "numpy":
+            lines.append('    with np.errstate(all="ignore"):')
+            lines += _indent(body, 8)
+        else:
+            lines += _indent(body, 4)
+        out.append(lines)
+    return out
+
+
+def _emit_vectorized(target):
+    lib = _LIBS[target]
+
+    def emit(act, p: Plan, ident, dtype):
+        printer = lib.printer()
+        fns = []
+        notes = []
+        if target == "numpy":
+            dtype_line = "x = np.asarray(x, dtype=np.float64)"
+            notes.append(f"computes in float64, returns {dtype}")
+        elif target == "torch":
+            dtype_line = f"x = torch.as_tensor(x, dtype=x.dtype if torch.is_tensor(x) and x.is_floating_point() else torch.{dtype})"
+            notes.append("computes in the tensor's dtype; NAME is differentiable through a torch.autograd.Function")
+        else:
+            dtype_line = "x = jnp.asarray(x, dtype=x.dtype if hasattr(x, 'dtype') and jnp.issubdtype(x.dtype, jnp.floating) else None)"
+            notes.append("computes in the array's dtype (float64 needs jax.config.update('jax_enable_x64', True));"
+                         " NAME carries a jax.custom_jvp")
+        value_name = ident if target == "numpy" else f"_{ident}_value"
+        if act.vector:
+            fns = _vec_vector_fns(lib, ident, p, printer, dtype_line)
+            printer.used.add("shift")
+        else:
+            for deriv, form in ((False, p.f), (True, p.df)):
+                fname = f"{ident}_grad" if deriv else value_name
+                ret = "r.astype(DTYPE)" if target == "numpy" else "r"
+                doc = f"{act.name}{chr(39) if deriv else ''}(x) elementwise"
+                fns.append(_vec_scalar_fn(lib, fname, form, printer, doc, dtype_line, ret))
+        header = _header_lines(act, target, ident, dtype, notes)
+        out = ['"""' + header[0], *header[1:], '"""', lib.imports, ""]
+        if target == "numpy":
+            out += [f"DTYPE = np.{dtype}", ""]
+        for h in _helper_order(printer.used):
+            src = _VEC_HELPERS[h] if h != "erfc" or target == "numpy" else None
+            if src is not None:
+                out += ["", src.replace("{M}", lib.M), ""]
+        if "shift" in printer.used:
+            out += ["", _shift_helper(lib), ""]
+        for f in fns:
+            out += ["", *f, ""]
+        out += _wrappers(target, act, ident)
+        return "\n".join(out).rstrip() + "\n"
+
+    return emit
+
+
+def _wrappers(target, act, ident):
+    if target == "torch":
+        bwd = ("torch.einsum('...i,...ik->...k', g, {i}_grad(x))" if act.vector else "g * {i}_grad(x)").format(i=ident)
+        return ["", f"class _{ident}_fn(torch.autograd.Function):",
+                f'    """{act.name} whose backward is the derived derivative."""', "",
+                "    @staticmethod", "    def forward(ctx, x):", "        ctx.save_for_backward(x)",
+                f"        return _{ident}_value(x)", "", "    @staticmethod", "    def backward(ctx, g):",
+                "        (x,) = ctx.saved_tensors", f"        return {bwd}", "", "",
+                f"def {ident}(x):", f'    """{act.name}(x), differentiable with the derived derivative."""',
+                f"    return _{ident}_fn.apply(torch.as_tensor(x))"]
+    if target == "jax":
+        tan = ("jnp.einsum('...ik,...k->...i', {i}_grad(x), t)" if act.vector else "{i}_grad(x) * t").format(i=ident)
+        return ["", "@jax.custom_jvp", f"def {ident}(x):",
+                f'    """{act.name}(x); its JVP uses the derived derivative."""', f"    return _{ident}_value(x)", "",
+                "", f"@{ident}.defjvp", f"def _{ident}_jvp(primals, tangents):", "    (x,), (t,) = primals, tangents",
+                f"    return {ident}(x), {tan}"]
+    return []
+
+
+# ---- python (math)
+def _emit_python(act, p: Plan, ident, dtype):
+    printer = MathPrinter()
+    fns = []
+    if act.vector:
+        for deriv, (expr, syms) in ((False, p.vec_f), (True, p.vec_df)):
+            e = fold_constants(expr.xreplace({s: sp.Symbol(s.name, real=True) for s in syms}))
+            used = {s.name for s in e.free_symbols}
+            reps, (red,) = sp.cse([e], symbols=sp.numbered_symbols("t"), optimizations=None)
+            inner = [f"{s} = {printer.doprint(v)}" for s, v in reps] + [f"row.append({printer.doprint(red)})" if deriv
+                                                                        else f"out.append({printer.doprint(red)})"]
+            lines = [f"def {ident}{'_grad' if deriv else ''}(x):",
+                     f'    """{act.name}{chr(39) + " Jacobian J[i][k] = d y_i / d x_k" if deriv else ""} of a list of floats."""',
+                     "    sh, Sm1 = _shift([float(v) for v in x])", "    out = []", "    for i, (t_i, t_i_lo, e_i) in enumerate(sh):"]
+            if deriv:
+                lines += ["        row = []", "        for k, (t_k, t_k_lo, e_k) in enumerate(sh):"]
+                pre = ["delta = 1.0 if i == k else 0.0"] if ("delta" in used or "q" in used) else []
+                pre += ["q = delta - e_k"] if "q" in used else []
+                lines += _indent(pre + inner, 12) + ["        out.append(row)"]
+            else:
+                pre = (["delta = 1.0"] if "delta" in used else []) + (["q = 1.0 - e_i"] if "q" in used else [])
+                lines += _indent(pre + inner, 8)
+            lines.append("    return out")
+            fns.append(lines)
+        printer.used.add("shift")
+    else:
+        for deriv, form in ((False, p.f), (True, p.df)):
+            lines = [f"def {ident}{'_grad' if deriv else ''}(x):",
+                     f'    """{act.name}{chr(39) if deriv else ""}(x) of a float."""', "    x = float(x)"]
+            if form.limits is not None:
+                lo, hi = (_lim(v, "math.inf") for v in form.limits)
+                lines += ["    if math.isinf(x):", f"        return {hi} if x > 0 else {lo}"]
+                for t, side, v in _tail_guards(form):
+                    lines += [f"    if x {side} {_num_py(t)}:  # rounds to the limit here", f"        return {_lim(v, 'math.inf')}"]
+            for k, b in enumerate(form.branches):
+                if b.dds:
+                    printer.used.add("dd")
+                bl, res = _branch_body(b, printer, lambda s, v: f"{s} = {v}", _dd_py, "x", tag=f"{k}_")
+                if b.expr.is_number:
+                    res = _num_py(float(b.expr))
+                if b.cond is not None:
+                    lines.append(f"    if {' and '.join(_interval_parts(b.cond, 'x', _num_py))}:")
+                    lines += _indent(bl + [f"return {res}"], 8)
+                else:
+                    lines += _indent(bl + [f"return {res}"], 4)
+            fns.append(lines)
+    header = _header_lines(act, "python", ident, dtype, ["Python floats, standard library math only"])
+    out = ['"""' + header[0], *header[1:], '"""', "import math", ""]
+    for h in _helper_order(printer.used):
+        out += ["", _MATH_HELPERS[h], ""]
+    if "shift" in printer.used:
+        out += ["", '''def _shift(x):
+    """(t_hi, t_lo, e = exp(t)) per element with t = x - max(x) exact; Sm1 = sum(e) - 1."""
+    m = max(x) if x else 0.0
+    if not math.isfinite(m):
+        m = 0.0
+    sh = []
+    for v in x:
+        t = v - m
+        bb = t - v
+        lo = (v - (t - bb)) - (m + bb)
+        if not math.isfinite(lo):
+            lo = 0.0
+        sh.append((t, lo, math.exp(t) * (1.0 + lo)))
+    rest = math.fsum(e for t, lo, e in sh if t != 0)
+    return sh, rest + (sum(1 for t, lo, e in sh if t == 0) - 1.0)''', ""]
+    for f in fns:
+        out += ["", *f, ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+# ---- C99
+def _emit_c(act, p: Plan, ident, dtype):
+    variants = [False] + ([True] if dtype == "float32" else [])
+    used_all: dict[bool, set] = {}
+    fns = []
+    for single in variants:
+        T = "float" if single else "double"
+        F = "f" if single else ""
+        printer = CPrinter(single=single)
+        num = printer._num
+        inf = "INFINITY"
+        if act.vector:
+            fns += _c_vector(act, p, ident, printer, T, F)
+            printer.used.add("shift")
+        else:
+            for deriv, form in ((False, p.f), (True, p.df)):
+                lines = [f"{T} {ident}{'_grad' if deriv else ''}{F}({T} x)", "{"]
+                if form.limits is not None:
+                    lo, hi = (_lim(v, inf).replace("float('nan')", "NAN") if v == v else "NAN" for v in form.limits)
+                    lo, hi = (s if s in ("INFINITY", "-INFINITY", "NAN") else num(float(s)) for s in (lo, hi))
+                    lines.append(f"    if (isinf(x)) return x > 0 ? {hi} : {lo};")
+                    for t, side, v in _tail_guards(form):
+                        lines.append(f"    if (x {side} {num(t)}) return {num(v)};  /* rounds to the limit here */")
+
+                def dd_line(d, var, single_, T=T, F=F, num=num):
+                    cs = [_coeff_split(c, single_) for c in d.coeffs]
+                    his = ", ".join(num(h) for h, _ in cs)
+                    los = ", ".join(num(lo_) for _, lo_ in cs)
+                    return (f"static const {T} {d.hi}_c[] = {{{his}}}, {d.lo}_c[] = {{{los}}};\n"
+                            f"{T} {d.hi}, {d.lo};\nsymact_dd_horner{F}({var}, {d.hi}_c, {d.lo}_c, {len(cs)}, "
+                            f"&{d.hi}, &{d.lo});")
+                for k, b in enumerate(form.branches):
+                    if b.dds:
+                        printer.used.add("dd")
+                    bl, res = _branch_body(b, printer, lambda s, v, T=T: f"const {T} {s} = {v};",
+                                           lambda d, var, s_: dd_line(d, var, single), "x", tag=f"{k}_", single=single)
+                    bl = [ln for chunk in bl for ln in chunk.split("\n")]
+                    if b.cond is not None:
+                        cond = " && ".join(f"{c}" for c in _interval_parts(b.cond, "x", num))
+                        lines += [f"    if ({cond}) {{"] + _indent(bl + [f"return {res};"], 8) + ["    }"]
+                    else:
+                        lines += _indent(bl + [f"return {res};"], 4)
+                lines.append("}")
+                fns.append(lines)
+        used_all[single] = set(printer.used)
+    header = _header_lines(act, "c", ident, dtype, ["C99; needs only <math.h>" + (" and <stddef.h> (size_t)" if act.vector else "")
+                                                    + "; link with -lm"])
+    out = ["/* " + header[0], *[" * " + h for h in header[1:]], " */", "#include <math.h>"]
+    if act.vector:
+        out.append("#include <stddef.h>")
+    out.append("")
+    for single in variants:
+        T, F = ("float", "f") if single else ("double", "")
+        for h in _helper_order(used_all[single]):
+            src = _C_HELPERS[h].replace("symact_" + h + "F", "symact_" + h + F)
+            src = re.sub(r"\b(exp|fabs|log1p|fma)F\b", lambda m: m.group(1) + F, src)
+            src = src.replace("dd_hornerF", "dd_horner" + F)
+            out += ["", re.sub(r"\bT\b", T, src), ""]
+        if "shift" in used_all[single]:
+            out += ["", f'''static void symact_shift{F}({T} x, {T} m, {T} *t, {T} *lo, {T} *e)
+{{
+    /* t + lo = x - m exactly; e = exp(t + lo) */
+    const {T} bb = (*t = x - m) - x;
+    *lo = (x - (*t - bb)) - (m + bb);
+    if (!isfinite(*lo))
+        *lo = 0;
+    *e = exp{F}(*t) * (1 + *lo);
+}}''', ""]
+    for f in fns:
+        out += ["", *f, ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _c_vector(act, p: Plan, ident, printer, T, F):
+    fns = []
+    for deriv, (expr, syms) in ((False, p.vec_f), (True, p.vec_df)):
+        e = fold_constants(expr.xreplace({s: sp.Symbol(s.name, real=True) for s in syms}))
+        used = {s.name for s in e.free_symbols}
+        reps, (red,) = sp.cse([e], symbols=sp.numbered_symbols("t"), optimizations=None)
+        inner = [f"const {T} {s} = {printer.doprint(v)};" for s, v in reps]
+        lines = [f"void {ident}{'_grad' if deriv else ''}{F}(const {T} *x, {T} *{'jac' if deriv else 'y'}, size_t n)", "{",
+                 f"    {T} m = -INFINITY, rest = 0, top = 0, Sm1;", "    size_t i;" if not deriv else "    size_t i, k;",
+                 "    for (i = 0; i < n; i++)", "        if (x[i] > m)", "            m = x[i];",
+                 "    if (!isfinite(m))", "        m = 0;", "    for (i = 0; i < n; i++) {",
+                 f"        {T} t, lo, e;", f"        symact_shift{F}(x[i], m, &t, &lo, &e);",
+                 "        if (t == 0)", "            top += 1;", "        else", "            rest += e;", "    }",
+                 "    Sm1 = rest + (top - 1);", "    for (i = 0; i < n; i++) {",
+                 f"        {T} t_i, t_i_lo, e_i;", f"        symact_shift{F}(x[i], m, &t_i, &t_i_lo, &e_i);"]
+        if deriv:
+            lines += ["        for (k = 0; k < n; k++) {", f"            {T} t_k, t_k_lo, e_k;",
+                      f"            symact_shift{F}(x[k], m, &t_k, &t_k_lo, &e_k);"]
+            pre = ([f"const {T} delta = i == k ? 1 : 0;"] if ("delta" in used or "q" in used) else [])
+            pre += [f"const {T} q = delta - e_k;"] if "q" in used else []
+            lines += _indent(pre + inner + [f"jac[i * n + k] = {printer.doprint(red)};"], 12) + ["        }"]
+        else:
+            pre = ([f"const {T} delta = 1;"] if "delta" in used else []) + ([f"const {T} q = 1 - e_i;"] if "q" in used else [])
+            lines += _indent(pre + inner + [f"y[i] = {printer.doprint(red)};"], 8)
+        lines += ["    }", "}"]
+        fns.append(lines)
+    return fns
+
+
+EMITTERS = {"numpy": _emit_vectorized("numpy"), "torch": _emit_vectorized("torch"), "jax": _emit_vectorized("jax"),
+            "python": _emit_python, "c": _emit_c}
