@@ -13,6 +13,9 @@ that includes the tails):
 * ``torch``    -- ``torch.nn.functional`` on the CPU, when torch is importable
 * ``copy``     -- ``np.copyto`` of the same array: the memory-bandwidth floor
 
+:func:`floor_checks` compares the medians with the performance floor of issue 3
+(:data:`FLOORS`, :data:`COPY_FLOORS`); :func:`format_bench` prints both.
+
 :func:`accuracy_table` measures each kernel against the oracle in float64 and
 float32 over bit-pattern-uniform points, a grid on [-60, 60], the kinks and the
 overflow tails (the README's accuracy table).
@@ -334,21 +337,64 @@ def run_bench(names=None, size=10**7, dtype="float64", repeats=7, seed=0, deriva
     return res
 
 
-def format_bench(result: BenchResult) -> str:
-    """A text table: ns/element (ratio to symact) [max ULP] per peer."""
-    order = ["symact", "lambdify", "naive", "scipy", "torch", "copy"]
-    head = f"{'activation':<16}" + "".join(f"{p:>24}" for p in order)
-    lines = [f"size={result.size} dtype={result.dtype} repeats={result.repeats} threads={result.threads}",
-             "cells: ns/element (time / symact's) [max ULP vs oracle]", head]
+#: The performance floor (issue 3): peer -> minimum (peer time / symact time).
+FLOORS = {"naive": 1.0, "scipy": 1.0, "lambdify": 1.25}
+#: symact time at most this multiple of the copy baseline.
+COPY_FLOORS = {("sigmoid", False): 4.0, ("relu", False): 1.5}
+
+
+@dataclass
+class FloorCheck:
+    name: str
+    derivative: bool
+    floor: str
+    required: float
+    measured: float
+    met: bool
+
+
+def floor_checks(result: BenchResult) -> list[FloorCheck]:
+    """Each floor that applies to a row, with the measured ratio."""
+    out = []
     for r in result.rows:
         cells = {p.peer: p for p in r.peers}
-        s = f"{r.name + (chr(39) if r.derivative else ''):<16}"
+        for peer, need in FLOORS.items():
+            c = cells.get(peer)
+            if c is not None and c.ns_per_element is not None:
+                out.append(FloorCheck(r.name, r.derivative, f"{peer} / symact >= {need:g}", need,
+                                      c.ratio_to_symact, c.ratio_to_symact >= need))
+        lim = COPY_FLOORS.get((r.name, r.derivative))
+        if lim is not None and "copy" in cells:
+            ratio = cells["symact"].ns_per_element / cells["copy"].ns_per_element
+            out.append(FloorCheck(r.name, r.derivative, f"symact / copy <= {lim:g}", lim, ratio, ratio <= lim))
+    return out
+
+
+def format_bench(result: BenchResult) -> str:
+    """Text tables: per row, each peer's ns/element, time relative to symact and
+    max ULP (vs the oracle, float64); then the floors that are not met."""
+    order = ["symact", "lambdify", "naive", "scipy", "torch", "copy"]
+    w = 19
+    head = f"{'activation':<14}" + "".join(f"{p:>{w}}" for p in order)
+    lines = [f"size={result.size} dtype={result.dtype} repeats={result.repeats} (medians, peers round-robin) "
+             f"threads={result.threads}",
+             "cell: ns/element  x(peer time / symact time)  [max ULP vs mpmath oracle; - = not measured]", head]
+    for r in result.rows:
+        cells = {p.peer: p for p in r.peers}
+        s = f"{r.name + (chr(39) if r.derivative else ''):<14}"
         for p in order:
             c = cells.get(p)
             if c is None:
-                s += f"{'-':>24}"
+                s += f"{'.':>{w}}"
                 continue
-            u = "" if c.max_ulp is None else (f" [{c.max_ulp:.0f}]" if c.max_ulp < 1e6 else " [>1e6]")
-            s += f"{f'{c.ns_per_element:.2f} ({c.ratio_to_symact:.2f}x){u}':>24}"
+            u = "" if c.max_ulp is None else (f"[{c.max_ulp:.0f}]" if c.max_ulp < 1e4 else "[>1e4]")
+            s += f"{f'{c.ns_per_element:.2f} x{c.ratio_to_symact:.2f}{u:>7}':>{w}}"
         lines.append(s)
+    checks = floor_checks(result)
+    bad = [c for c in checks if not c.met]
+    lines.append("")
+    lines.append(f"floors: {len(checks) - len(bad)}/{len(checks)} met"
+                 + ("" if not bad else "; not met:"))
+    for c in bad:
+        lines.append(f"  {c.name + (chr(39) if c.derivative else ''):<14}{c.floor:<24} measured {c.measured:.2f}")
     return "\n".join(lines)

@@ -9,42 +9,60 @@ Nothing here is written per activation; every kernel is produced from
    taken from the stabilized function with the primitives' own ``fdiff``;
    Piecewise derivatives (with the catalog's kink conventions) are stabilized
    branch by branch, so conventions match ``act.derivative`` exactly.
-2. **Lower** to straight-line Python source of in-place ufunc calls
-   (``np.exp(a, out=F0)``) after ``sympy.cse``; scratch buffers are allocated
-   by a small register allocator and reused as soon as a value is dead. Max/Min
-   become ``np.maximum``/``np.minimum``; Piecewise becomes the default branch
-   plus masked ``np.copyto(..., where=cond)`` updates, each branch evaluated on
-   ``x`` clipped into its own interval (so ``exp`` in elu's x < 0 branch never
-   sees x > 0: no overflow, no warning) -- never ``numpy.select``.
-   Transcendental functions whose argument is a polynomial in ``x`` that cannot
-   be formed exactly (gelu's ``x/sqrt 2``, ``-x^2/2``) get the argument in
-   double-double (Dekker two-product) and a first-order correction, because
-   erfc and exp amplify the argument's rounding by ``2w^2`` and ``|w|``.
-   The source (symact's own, built from SymPy trees, never from user strings)
-   is compiled once with ``compile``/``exec``.
-3. **Run** over the flattened input in chunks of :data:`CHUNK` elements so
-   every pass of the chain stays in cache; large arrays are split over a small
-   thread pool (NumPy ufuncs release the GIL). Threads: ``os.cpu_count()``,
-   overridable with :func:`set_num_threads` or ``SYMACT_THREADS``.
-4. **Fix up rare elements** (cheap mask, then only the flagged elements):
-   non-finite inputs get the symbolic one-sided limits at +-inf and NaN; in
-   float64, intervals of x where the float64 chain was *measured* (at build
-   time, against the same chain in x87 long double) to lose accuracy -- e.g.
-   near an interior zero of silu' where two terms cancel, or where a
-   subnormal intermediate is multiplied back into the normal range -- are
-   recomputed in long double.
+2. **Choose a form** by measurement. Candidates: the stable form, its
+   ``factor_terms``/``expand``, and -- when every transcendental is exp (or a
+   primitive built on it) of an integer multiple of x -- *exp-rational* forms
+   (:func:`exp_rational`): with e = exp(-|x|) computed once, each sign branch is
+   one rational function of (e, x) over a common denominator (``cancel``;
+   factored or Horner). That needs one exp for all primitives and removes the
+   cancellation between terms that carry their own exp (silu', mish'). Each
+   candidate is compiled, measured against its own long-double evaluation, and
+   the cheapest one whose hot intervals (below) total < 1 unit of x wins.
+3. **Lower** to straight-line Python source of in-place ufunc calls
+   (``np.exp(a, out=F0)``) after ``sympy.cse``; scratch buffers come from a
+   small register allocator. No masked copies (``copyto(where=)`` costs
+   ~4.5 ns/element on random masks): Max/Min with constant bounds become one
+   ``np.clip``; an interval Piecewise is ``sum_k g_k(clip_k(x)) [x in I_k]``
+   -- each branch on x clipped into its interval (exp never overflows, no
+   warning), blended by 0/1 indicators (exact: one term is the value, the
+   others +-0; NaN propagates); pieces that vanish at their shared boundaries
+   (elu, leaky_relu) need no indicator, constant pieces only the indicator.
+   Transcendentals whose argument is a polynomial in x that cannot be formed
+   exactly get it in double-double: erfc(c x) with c^2 a power of two (gelu)
+   uses Dekker products and an exact c^2 x^2 (:func:`_erfc_lin`), calling
+   scipy's erfc / erfcx only on the elements that are not saturated;
+   exp(a x^2) with a a power of two uses exact x^2 (:func:`_exp_sq`). The
+   source (symact's own, built from SymPy trees, never from user strings) is
+   compiled once with ``compile``/``exec``.
+4. **Run** over the flattened input in blocks of :data:`CHUNK` elements (every
+   pass stays in L2) with per-thread scratch buffers shared by all kernels;
+   arrays of at least :data:`THREAD_MIN` elements are split into one
+   contiguous range per thread (NumPy ufuncs release the GIL; the calling
+   thread takes the last range). Threads: ``os.cpu_count()``, overridable with
+   :func:`set_num_threads` or ``SYMACT_THREADS``. Outputs of a megabyte or
+   more come from a recycling cache (:class:`_OutputCache`): a fresh 80 MB
+   ``np.empty`` costs 1-2 ns/element in page faults, more than a whole chain.
+5. **Fix up rare elements** only where needed: per block, ``min``/``max``
+   (NaN-propagating) tell whether non-finite inputs exist (then they get the
+   symbolic one-sided limits at +-inf and NaN) and which *hot intervals*
+   overlap the block. Hot intervals are where the float64 chain was measured
+   at build time to lose more than 3 ULP against the same chain in x87 long
+   double (near an interior zero, e.g. silu' at x = -1.28); only their
+   elements are gathered (``flatnonzero``) and recomputed in long double.
 
 float32 inputs are computed in float32 when the lowered form is rational and
 short (relu, hard_*: exact or <= 1.5 ULP), otherwise in float64 and rounded
-once. Other inputs (ints, lists) give float64. Kernels are cached per
-(definition, parameter values, derivative flag).
+once. Other inputs (ints, lists) give float64. Constant kernels (step',
+identity') are ``np.zeros``/``np.full`` plus the non-finite fix-up. Kernels
+are cached per (definition, parameter values, derivative flag).
 
 Vector activations (softmax, log_softmax) are lowered from their component
 form: ``Sum(exp(x_j))`` becomes a reduction, the general max-subtraction
 identity ``x_j = t_j + m`` (``m = max_j x_j``) is applied symbolically and ``m``
-cancels, ``log(S)`` becomes ``log1p(S - 1)`` with ``S - 1`` summed without the
-leading 1, and ``t_j`` is carried in double-double. Derivatives return the
-Jacobian ``J[..., i, k] = d y_i / d x_k``.
+cancels, ``log(S)`` becomes ``log1p(S - 1)`` with ``S - 1`` summed without one
+maximal element, and ``t_j`` is carried in double-double. The forward pass runs
+over row blocks (threads for large inputs) and reuses ``exp(t_j)(1 + t_lo)``
+from the sum. Derivatives return the Jacobian ``J[..., i, k] = d y_i / d x_k``.
 """
 from __future__ import annotations
 
@@ -168,6 +186,35 @@ def _two_prod(a, b):
     return p, e
 
 
+#: Helpers that allocate temporaries work in pieces of this many elements:
+#: glibc serves blocks >= 128 KiB with mmap, so larger temporaries page-fault
+#: on every call (measured: softmax 11.5 -> 38 ns/element at 256 KiB blocks).
+SUB = 1 << 13
+
+
+def _pieces(fn):
+    """Apply ``fn(*arrays, out)`` to SUB-element slices of equally long 1-d arrays."""
+    def run(*args):
+        n = args[0].shape[0]
+        if n <= SUB:
+            return fn(*args)
+        for i in range(0, n, SUB):
+            fn(*[a[i:i + SUB] if isinstance(a, np.ndarray) and a.ndim == 1 and a.shape[0] == n else a
+                 for a in args])
+        return args[-1]
+    run.__name__ = fn.__name__
+    run.__doc__ = fn.__doc__
+    return run
+
+
+def _dd_poly_into(x, coeffs, hi, lo):
+    """hi, lo = _dd_poly(x, coeffs), written in place."""
+    h, l = _dd_poly(x, coeffs)
+    hi[...] = h
+    lo[...] = l
+    return lo
+
+
 def _dd_poly(x, coeffs):
     """Polynomial sum c_k x^k in double-double; coeffs [(hi, lo)] from degree 0 up."""
     hi = np.full_like(x, coeffs[-1][0])
@@ -215,7 +262,6 @@ def _erfc_dd(wh, wl, out):
     The two middle sets are gathered with ``flatnonzero`` (scipy's erfc/erfcx
     cost 15-40 ns an element; the saturated tails then cost nothing).
     """
-    n = wh.shape[0]
     with np.errstate(all="ignore"):
         m = np.less_equal(wh, 0.0)
         np.multiply(m, 2.0, out=out)
@@ -272,7 +318,8 @@ def _erfc_lin(x, c, c_hi, c_lo, c2, out):
     constant c = c_hi + c_lo (c_hi has 26 bits), and w^2 = c^2 x^2 exactly from
     x^2 = p + e. Then, as in :func:`_erfc_dd`: 2 or 0 or NaN in the saturated
     tails (one mask-free pass), erfc(w) - (2/sqrt pi) exp(-w^2) wl for
-    -6 < w <= 1/2, exp(-w^2) (erfcx(w) - (2/sqrt pi) wl) for 1/2 < w < 27.5 --
+    -6 < w <= 1/2, exp(-u^2) (erfcx(w) (1 + 2 w wl) - (2/sqrt pi) wl) with the
+    exact u^2 = c^2 x^2 for 1/2 < w < 27.5 --
     each set gathered with ``flatnonzero`` so scipy runs only where needed.
     """
     with np.errstate(all="ignore"):
@@ -289,8 +336,9 @@ def _erfc_lin(x, c, c_hi, c_lo, c2, out):
             wl = ((xh * c_hi - ws) + xh * c_lo + xl * c_hi) + xl * c_lo  # exact: c x - w (c's tail < 2^-80)
             p, e = _square_dd(xs)
             big_e = np.exp(-c2 * p) * (1.0 - c2 * e)     # exp(-w^2)
-            if tail:
+            if tail:  # exp(-u^2) erfcx(u), u = w + wl: erfcx(w) + (2 w erfcx(w) - 2/sqrt pi) wl
                 r = _sc.erfcx(ws)
+                r *= 1.0 + 2.0 * ws * wl
                 r -= _TWO_OVER_SQRT_PI * wl
                 r *= big_e
             else:
@@ -324,7 +372,7 @@ def _softplus(a, out, t, m):
     np.negative(t, out=t)
     np.exp(t, out=t)
     np.log1p(t, out=t)
-    np.maximum(a, 0.0, out=out)
+    np.clip(a, 0.0, np.inf, out=out)      # max(a, 0): clip is the fast scalar form
     np.add(out, t, out=out)
     return out
 
@@ -335,7 +383,7 @@ def _tanh_softplus(a, out, t, t2, m):
     From a = 40 on the value rounds to 1 in float64 (2/(n+2) < 2^-110), so the
     clip changes nothing and e never overflows; for a -> -inf n/(n+2) -> 2e.
     """
-    np.minimum(a, 40.0, out=t)
+    np.clip(a, -np.inf, 40.0, out=t)
     np.exp(t, out=t)
     np.add(t, 2.0, out=out)
     np.multiply(t, out, out=t)            # n
@@ -590,6 +638,13 @@ class _Gen:
             return self.mul(e, target, env)
         if isinstance(e, sp.Pow):
             return self.pow(e, target, env)
+        if isinstance(e, (sp.Max, sp.Min)) and self.clip_form(e) is not None:
+            inner, lo, hi = self.clip_form(e)
+            a = self.emit(inner, None, env)
+            d = self.dst(target, [a])
+            bound = lambda v: repr(v) if math.isfinite(v) else ("np.inf" if v > 0 else "-np.inf")  # noqa: E731
+            self.lines.append(f"np.clip({self.s(a)}, {bound(lo)}, {bound(hi)}, out={d[0]})")
+            return d
         if isinstance(e, (sp.Max, sp.Min)):
             fn = "np.maximum" if isinstance(e, sp.Max) else "np.minimum"
             args = [self.emit(a, None, env) for a in e.args]
@@ -638,13 +693,40 @@ class _Gen:
             return d
         raise NotImplementedError(f"no NumPy lowering for {e}")
 
+    @staticmethod
+    def clip_form(e):
+        """(inner, lo, hi) when e is Max(u, c), Min(u, c) or a nesting of them with
+        constant bounds: one np.clip pass (np.maximum with a scalar is ~3x slower)."""
+        lo, hi = -math.inf, math.inf
+        cur = e
+        while isinstance(cur, (sp.Max, sp.Min)):
+            nums = [a for a in cur.args if a.is_number]
+            rest = [a for a in cur.args if not a.is_number]
+            if len(rest) != 1 or len(nums) != 1:
+                return None
+            c = float(nums[0])
+            if isinstance(cur, sp.Max):
+                if c > lo and c <= hi:
+                    lo = c
+                elif c > hi:
+                    return None
+            else:
+                if c < hi and c >= lo:
+                    hi = c
+                elif c < lo:
+                    return None
+            cur = rest[0]
+        if lo == -math.inf and hi == math.inf:
+            return None
+        return cur, lo, hi
+
     def dd_arg(self, arg):
         poly = sp.Poly(arg, self.x)
         deg = poly.degree()
         coeffs = [_dd_const(poly.coeff_monomial(self.x**k)) for k in range(deg + 1)]
         hi, lo = self.fbuf(), self.fbuf()
         c = self.const(coeffs)
-        self.lines.append(f"{hi}[...], {lo}[...] = _dd_poly({self.xname}, {c})")
+        self.lines.append(f"_dd_poly_into({self.xname}, {c}, {hi}, {lo})")
         return hi, lo
 
     def erfc(self, e, target, env):
@@ -865,7 +947,7 @@ class _Gen:
         live = [k for k, s in enumerate(parts) if s is not sp.S.EmptySet]
         bounds = {float(v) for k in live for v in (parts[k].inf, parts[k].sup) if v.is_finite}
         zero_at_bounds = all(
-            all(sp.simplify(rw.to_standard(pieces[k][0]).subs(self.x, b)) == 0 for b in bounds
+            all(sp.simplify(rw.to_standard(pieces[k][0]).subs(self.x, b)).is_zero is True for b in bounds
                 if parts[k].inf <= b <= parts[k].sup)
             for k in live) and not any(isinstance(parts[k], sp.FiniteSet) for k in live)
         res = (target, False) if target is not None else (self.fbuf(), True)
@@ -876,7 +958,9 @@ class _Gen:
                 continue
             if e.is_number:
                 m = self.indicator(parts[k])
-                if first:
+                if first and float(e) == 1.0:
+                    self.lines.append(f"np.copyto({res[0]}, {m})")   # bool -> 0.0/1.0
+                elif first:
                     self.lines.append(f"np.multiply({m}, {float(e)!r}, out={res[0]})")
                 else:
                     t = self.fbuf()
@@ -933,7 +1017,6 @@ class _Gen:
         hi_s = "np.inf" if hi == sp.oo else repr(float(hi))
         self.lines.append(f"np.clip(X, {lo_s}, {hi_s}, out={xc})")
         sym = sp.Dummy("xc", real=True)
-        sub = _Gen(sym, self.dd)
         # reuse this generator's allocator: emit with x renamed
         saved, saved_name = self.x, self.xname
         self.x, self.xname = sym, xc
@@ -946,9 +1029,9 @@ class _Gen:
 
 
 # --------------------------------------------------------------------------- compiled kernels
-_NS = {"np": np, "_sc": _sc, "_exp_dd": _exp_dd, "_erfc_dd": _erfc_dd, "_erfc_plain": _erfc_plain,
-       "_erfc_lin": _erfc_lin, "_exp_sq": _exp_sq,
-       "_dd_poly": _dd_poly}
+_NS = {"np": np, "_sc": _sc, "_exp_dd": _exp_dd, "_erfc_dd": _pieces(_erfc_dd), "_erfc_plain": _erfc_plain,
+       "_erfc_lin": _pieces(_erfc_lin), "_exp_sq": _pieces(_exp_sq),
+       "_dd_poly": _dd_poly, "_dd_poly_into": _pieces(_dd_poly_into)}
 
 
 @dataclass
@@ -1026,7 +1109,7 @@ class ScalarKernel:
         chain = self.chain32 if cdt == np.float32 else self.chain64
         n = x.shape[0]
         sc = _scratch(cdt)
-        fl, bl = sc.f(chain.nf + 1), sc.b(chain.nb + 2)
+        fl, bl = sc.f(chain.nf + 1), sc.b(chain.nb + 3)
         target = out if out.dtype == cdt else fl[chain.nf][:n]
         fb = [b[:n] for b in fl[:chain.nf]]
         bb = [b[:n] for b in bl[:chain.nb]]
@@ -1037,7 +1120,7 @@ class ScalarKernel:
             if cdt == np.float64 and self.ld_intervals:
                 hot = [iv for iv in self.ld_intervals if not known or (hi >= iv[0] and lo <= iv[1])]
                 if hot:
-                    self._ld_fix(x, target, hot, bl[chain.nb][:n], bl[chain.nb + 1][:n])
+                    self._ld_fix(x, target, hot, bl[chain.nb][:n], bl[chain.nb + 1][:n], bl[chain.nb + 2][:n])
             if self.fix_nonfinite and not (known and -np.inf < lo and hi < np.inf):
                 bad = np.flatnonzero(~np.isfinite(x))
                 xb = x[bad]
@@ -1045,7 +1128,7 @@ class ScalarKernel:
         if target is not out:
             np.copyto(out, target, casting="unsafe")
 
-    def _ld_fix(self, x, target, hot, mask, m2):
+    def _ld_fix(self, x, target, hot, mask, m2, m3):
         """Recompute, in long double, only the elements in the hot intervals."""
         for k, (a, b) in enumerate(hot):
             dst = mask if k == 0 else m2
@@ -1053,9 +1136,10 @@ class ScalarKernel:
                 np.less_equal(x, b, out=dst)
             elif b == np.inf:
                 np.greater_equal(x, a, out=dst)
-            else:  # |x - mid| <= half-width: two passes
+            else:
                 np.greater_equal(x, a, out=dst)
-                np.logical_and(dst, x <= b, out=dst)
+                np.less_equal(x, b, out=m3)
+                np.logical_and(dst, m3, out=dst)
             if k:
                 np.logical_or(mask, m2, out=mask)
         idx = np.flatnonzero(mask)
@@ -1091,7 +1175,11 @@ class ScalarKernel:
         """A constant kernel (step', identity'): np.zeros/np.full, then only the
         non-finite inputs -- found by one summation pass -- get their limits/NaN."""
         c = float(self.stable)
-        out = np.zeros(xa.shape, rdt) if c == 0 else np.full(xa.shape, c, rdt)
+        if c == 0:
+            out = np.zeros(xa.shape, rdt)            # calloc: pages are mapped lazily
+        else:
+            out = _outputs.empty(xa.shape, rdt)
+            out.fill(c)
         with np.errstate(all="ignore"):
             total = np.add.reduce(xa, axis=None, dtype=np.float64)
         if not math.isfinite(total):
@@ -1186,6 +1274,12 @@ def _ld_intervals(chain64: _Chain, chain_ld: _Chain) -> list[tuple[float, float]
     last = len(xs) - 1
     for a, b in out:
         ivs.append([-np.inf if a == 0 else float(xs[max(a - 2, 0)]), np.inf if b == last else float(xs[min(b + 2, last)])])
+    k = 0
+    while k < len(ivs) - 1:  # one detection pass instead of several for close intervals
+        if ivs[k + 1][0] - ivs[k][1] < 1.0:
+            ivs[k:k + 2] = [[ivs[k][0], ivs[k + 1][1]]]
+        else:
+            k += 1
     while len(ivs) > 8:  # merge the two closest neighbours (never drop one)
         k = min(range(len(ivs) - 1), key=lambda i: ivs[i + 1][0] - ivs[i][1])
         ivs[k:k + 2] = [[ivs[k][0], ivs[k + 1][1]]]
@@ -1277,9 +1371,27 @@ def _cost(chain: _Chain) -> int:
         6 for ln in lines if "_h_" in ln)
 
 
+def abs_merge(stable: sp.Expr) -> list[sp.Expr]:
+    """``[g(|x|)]`` when ``stable`` is Piecewise((l(x), x < 0), (r(x), True)) with
+    l(-|x|) == r(|x|): one branch-free form (softsign' = (1 + |x|)^-2). The
+    identity makes the pieces agree at 0, so the kink convention is kept."""
+    if not isinstance(stable, sp.Piecewise) or len(stable.args) != 2 or stable.args[1][1] != sp.true:
+        return []
+    (left, cond), (right, _) = stable.args
+    if cond not in (X < 0, X <= 0):
+        return []
+    a = sp.Symbol("a_abs", nonnegative=True)
+    lf, rf = left.subs(X, -a), right.subs(X, a)
+    try:
+        same = sp.simplify(rw.to_standard(lf) - rw.to_standard(rf)) == 0
+    except Exception:  # pragma: no cover
+        return []
+    return [rf.subs(a, sp.Abs(X))] if same else []
+
+
 def candidates(stable: sp.Expr) -> list[sp.Expr]:
     """Equal forms of ``stable`` to choose from by measured error."""
-    out = [stable]
+    out = [stable] + abs_merge(stable)
     if not stable.has(sp.Piecewise):
         for f in (sp.factor_terms, lambda e: sp.expand(e, deep=False)):
             try:
@@ -1317,7 +1429,8 @@ def _build_scalar(expr, stable, name):
             cld = _compile_chain(c, dd=False, name=name, ld=True)
             mean, mx = _measure(c64, cld)
             width = _hot_width(_ld_intervals(c64, cld))
-            scored.append((width > 1.0, _cost(c64), mean, mx, width, c))
+            # a hot interval inside [-60, 60] costs a detection pass or two per block
+            scored.append((width > 1.0, _cost(c64) + (8 if width > 0 else 0), mean, mx, width, c))
         CHOICES[name] = [dict(form=str(t[5]), mean_ulp=t[2], max_ulp=t[3], hot_width=t[4], cost=t[1])
                          for t in scored]
         stable = min(scored, key=lambda t: t[:3])[5]
@@ -1374,11 +1487,17 @@ class VectorKernel:
         mods = [{"log1p": np.log1p, "expm1": np.expm1, "expit": lambda a: _expit_np(a)}, "numpy"]
         self.fn = sp.lambdify(syms, e, modules=mods)
         self.symbols = syms
+        # forward: exp(t_i) (1 + t_i_lo) is the E the row sum was made of -- reuse it
+        E = sp.Symbol("E_i", positive=True)
+        fwd = e.subs(sp.exp(T) * (1 + TL), E)
+        self.fn_fwd = None if fwd.free_symbols - {T, TL, SM1, E} else sp.lambdify((T, TL, SM1, E), fwd, modules=mods)
 
     def __call__(self, x, out=None, axis=-1):
         xa = np.asarray(x)
         rdt = np.dtype(np.float32) if xa.dtype == np.float32 else np.dtype(np.float64)
         xv = np.moveaxis(np.asarray(xa, dtype=np.float64), axis, -1)
+        if not self.derivative and self.fn_fwd is not None and xv.ndim >= 1 and xv.size:
+            return self._forward(xa, xv, rdt, out, axis)
         with np.errstate(all="ignore"):
             res = self._compute(xv)
         if not self.derivative:
@@ -1389,6 +1508,60 @@ class VectorKernel:
             return np.ascontiguousarray(res, dtype=rdt)
         np.copyto(out, res, casting="unsafe")
         return out
+
+    def _forward(self, xa, xv, rdt, out, axis):
+        """Rows in L2-sized blocks (and over the thread pool); no full-size temporaries."""
+        n = xv.shape[-1]
+        rows = xv.reshape(-1, n)                         # copies only if xv is not row-contiguous
+        res = _outputs.empty(rows.shape, np.float64) if rdt == np.float64 else np.empty(rows.shape)
+        step = max(1, (SUB * 2 - 1) // max(n, 1))   # temporaries below glibc's mmap threshold
+
+        def run(r0, r1):
+            with np.errstate(all="ignore"):
+                for i in range(r0, r1, step):
+                    j = min(i + step, r1)
+                    self._forward_block(rows[i:j], res[i:j])
+
+        R = rows.shape[0]
+        nt = _num_threads
+        if rows.size >= THREAD_MIN and nt > 1 and R > 1:
+            per = -(-R // nt)
+            starts = list(range(0, R, per))
+            futs = [_get_pool().submit(run, s0, min(s0 + per, R)) for s0 in starts[:-1]]
+            run(starts[-1], R)
+            for f in futs:
+                f.result()
+        else:
+            run(0, R)
+        res = np.moveaxis(res.reshape(xv.shape), -1, axis)
+        if out is None:
+            return res if rdt == np.float64 and res.flags.c_contiguous else np.ascontiguousarray(res, dtype=rdt)
+        np.copyto(out, res, casting="unsafe")
+        return out
+
+    def _forward_block(self, x, out):
+        """Forward pass over a (rows, n) block with finite maxima; else :meth:`_compute`.
+
+        t = x - m (m = row max) with its TwoSum error tl; e = exp(t) (1 + tl);
+        Sm1 = the row sum of e with one maximal element (e = 1 exactly) zeroed,
+        so Sm1 keeps its own low bits (no 1 + tiny rounding).
+        """
+        r = np.arange(x.shape[0])
+        top = x.argmax(axis=-1)                        # NaN rows: argmax finds the NaN
+        m = x[r, top][:, None]
+        if not np.isfinite(m).all():
+            out[...] = self._compute(x)
+            return
+        t = np.subtract(x, m)
+        bb = t - x
+        tl = x - (t - bb)
+        tl -= m + bb                                   # exact x - m = t + tl
+        e = np.exp(t)
+        e *= 1.0 + tl
+        e[r, top] = 0.0
+        sm1 = e.sum(axis=-1, keepdims=True)
+        e[r, top] = 1.0
+        out[...] = self.fn_fwd(t, tl, sm1, e)
 
     def _compute(self, xv):
         n = xv.shape[-1]

@@ -159,3 +159,76 @@ def test_vector_axis_and_jacobian_shape(name):
     assert act.kernel(x.astype(np.float32)).dtype == np.float32
     if name == "softmax":
         assert np.allclose(act.kernel(x).sum(-1), 1)
+
+
+# --------------------------------------------------------------------------- generator and runtime invariants
+@pytest.mark.parametrize("name", SCALAR)
+def test_no_masked_copies(name):
+    """Interval Piecewise lowers to clipped branches and 0/1 indicators, never where= copies."""
+    act = catalog.get(name)
+    for deriv in (False, True):
+        assert "where=" not in kernels.kernel_for(act, deriv).source
+
+
+def test_exp_rational_forms_equal_the_stable_form():
+    """Every exp-rational candidate is the same function (checked in mpmath, not by the generator)."""
+    import mpmath
+
+    from symact import rewrite as rw
+    from symact.symbolic import X
+
+    checked = 0
+    for name in SCALAR:
+        act = catalog.get(name)
+        for deriv in (False, True):
+            stable = kernels.stable_expr(act, deriv)
+            for form in kernels.exp_rational(stable):
+                for v in (-7.25, -0.5, 0.0, 0.75, 3.5):
+                    want = sp.N(rw.to_standard(stable).subs(X, sp.Rational(v)), 30)
+                    got = sp.N(form.subs(kernels._T, sp.exp(-abs(sp.Rational(v)))).subs(X, sp.Rational(v)), 30)
+                    assert mpmath.almosteq(complex(got), complex(want), 1e-25), (name, deriv, v, form)
+                checked += 1
+    assert checked >= 6  # sigmoid', silu, silu', mish, mish', tanh', ...
+
+
+def test_output_cache_never_hands_out_a_live_buffer():
+    x = np.random.default_rng(5).normal(size=kernels.OUTPUT_CACHE_MIN // 8 + 3)
+    k = catalog.get("sigmoid").kernel
+    a = k(x)
+    b = k(x)
+    assert not np.shares_memory(a, b)
+    view = b[5:9]
+    del b
+    c = k(x)                      # b's buffer is still referenced by ``view``
+    assert not np.shares_memory(c, view) and not np.shares_memory(c, a)
+    keep = view.copy()
+    c[...] = -1.0
+    assert np.array_equal(view, keep)
+    addr = a.__array_interface__["data"][0]
+    del a
+    d = k(x)                      # a's buffer is free again: reused, with correct values
+    assert d.__array_interface__["data"][0] == addr
+    assert np.array_equal(d, np.concatenate([k(x[:1000]), k(x[1000:])]))
+
+
+def test_constant_kernels_propagate_nan_and_limits():
+    for name in ("step", "identity"):
+        x = np.array([np.nan, np.inf, -np.inf, 1.0, 0.0])
+        y = catalog.get(name).derivative_kernel(x)
+        assert np.isnan(y[0]) and np.array_equal(y[1:], np.full(4, y[3]))
+
+
+@pytest.mark.parametrize("name", VECTOR)
+def test_vector_blocks_and_threads_match_reference_path(name):
+    """The blocked/threaded forward pass equals the direct path row by row."""
+    act = catalog.get(name)
+    k = kernels.kernel_for(act, False)
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(kernels.THREAD_MIN // 50 + 7, 50)) * 30
+    x[3, 7] = np.inf
+    x[11] = -np.inf
+    x[19, 2] = np.nan
+    got = act.kernel(x)
+    with np.errstate(all="ignore"):
+        want = k._compute(x)
+    assert np.array_equal(got, want, equal_nan=True)
