@@ -13,7 +13,7 @@ from typing import Mapping
 
 import sympy as sp
 
-from . import symbolic
+from . import cache, symbolic
 from .errors import ParameterError
 
 ROLES = ("hidden", "output", "both")
@@ -141,10 +141,14 @@ class Activation:
     @cached_property
     def derivative(self) -> sp.Expr:
         """f'(x) with the kink conventions; for vectors d y_i / d x_k."""
-        if self.vector:
-            d = sp.diff(self.expr, symbolic.XV[symbolic.K])
-            return sp.simplify(symbolic.kronecker_sums(d))
-        return symbolic.differentiate(self.expr, self.x, self.conventions_bound)
+        def compute():
+            if self.vector:
+                d = sp.diff(self.expr, symbolic.XV[symbolic.K])
+                return sp.simplify(symbolic.kronecker_sums(d))
+            return symbolic.differentiate(self.expr, self.x, self.conventions_bound)
+
+        key = (sp.srepr(self.expr), repr(sorted((sp.srepr(k), v) for k, v in self.conventions_bound.items())))
+        return cache.cached("derivative", key, compute)
 
     def components(self, n: int):
         """Vector activations only: (symbols, component expressions) for length n."""

@@ -63,7 +63,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from . import strategies
+from . import cache, strategies
 from .activation import Activation
 from .errors import SymactError
 from .oracle import VectorOracle, oracle_for, round_to
@@ -100,7 +100,11 @@ def expected(expr: sp.Expr, x: sp.Symbol, values, dtype) -> np.ndarray:
     dt = np.dtype(dtype)
     flat = np.asarray(values, dtype=np.float64).ravel()
     mp = _MP_CACHE.setdefault((expr, x), {})
-    rd = _ROUND_CACHE.setdefault((expr, x, dt.name), {})
+    disk_key = (sp.srepr(expr), sp.srepr(x), dt.name)
+    if (expr, x, dt.name) not in _ROUND_CACHE:  # first use in this process: read the disk cache
+        _ROUND_CACHE[(expr, x, dt.name)] = dict(cache.load("oracle-values", disk_key) or {})
+    rd = _ROUND_CACHE[(expr, x, dt.name)]
+    before = len(rd)
     orc = None
     out = np.empty(flat.shape, dtype=dt)
     for i, v in enumerate(flat.tolist()):
@@ -116,6 +120,8 @@ def expected(expr: sp.Expr, x: sp.Symbol, values, dtype) -> np.ndarray:
                 m = mp[k] = orc(v)
             r = rd[k] = round_to(m, dt)
         out[i] = r
+    if len(rd) > before:
+        cache.store("oracle-values", disk_key, rd)
     _cache_guard()
     return out.reshape(np.shape(values))
 

@@ -20,6 +20,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
+from . import cache
 from .symbolic import normalize, one_sided_limit
 
 #: Precision ladder in bits; the last rung is a hard cap.
@@ -33,9 +34,9 @@ _erfc_fn = sp.Function("erfc_")  # unevaluated: SymPy would turn erfc(-u) back i
 _FUNCS: dict[type, Callable] = {
     sp.exp: lambda u: _exp(u),
     sp.log: mpmath.log,
-    sp.tanh: mpmath.tanh,
-    sp.sinh: mpmath.sinh,
-    sp.cosh: mpmath.cosh,
+    sp.tanh: lambda u: _tanh(u),
+    sp.sinh: lambda u: _sinh(u),
+    sp.cosh: lambda u: _cosh(u),
     sp.sin: mpmath.sin,
     sp.cos: mpmath.cos,
     sp.tan: mpmath.tan,
@@ -61,6 +62,24 @@ def _exp(u):
         n = int(mpmath.floor(t))
         f = t - n
         return mpmath.ldexp(mpmath.power(2, f), n)
+
+
+def _cosh(u):
+    if mpmath.isfinite(u) and abs(u) >= 10**4:  # e**-|u| is below any working precision
+        return _exp(abs(u)) / 2
+    return mpmath.cosh(u)
+
+
+def _sinh(u):
+    if mpmath.isfinite(u) and abs(u) >= 10**4:
+        return mpmath.sign(u) * _exp(abs(u)) / 2
+    return mpmath.sinh(u)
+
+
+def _tanh(u):
+    if mpmath.isfinite(u) and abs(u) >= 10**4:
+        return mpmath.sign(u) * (1 - 2 * _exp(-2 * abs(u)))
+    return mpmath.tanh(u)
 
 
 def _erfc(z):
@@ -300,11 +319,17 @@ class Oracle:
         self.expr = expr
         self.x = x
         self._fn = _compile(stable_form(normalize(expr)), x)
-        self._limits: dict[str, float] = {}
+        self._limits: dict[str, sp.Expr] = {}
 
     def limit(self, at: float) -> sp.Expr:
-        point = sp.oo if at > 0 else -sp.oo
-        return one_sided_limit(self.expr, self.x, point, "-" if at > 0 else "+")
+        """The symbolic limit at +inf (``at`` > 0) or -inf, cached in memory and on disk."""
+        side = "oo" if at > 0 else "-oo"
+        if side not in self._limits:
+            point = sp.oo if at > 0 else -sp.oo
+            self._limits[side] = cache.cached(
+                "limit", (sp.srepr(self.expr), side),
+                lambda: one_sided_limit(self.expr, self.x, point, "-" if at > 0 else "+"))
+        return self._limits[side]
 
     def _eval(self, v, prec: int):
         with mpmath.workprec(prec):

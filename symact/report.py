@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from . import catalog, difftest, facts as facts_mod, linearity
+from . import cache, catalog, difftest, facts as facts_mod, linearity
 from .activation import Activation
 from .results import TestResult
 
@@ -96,7 +96,10 @@ class CheckReport:
 
 def analyze(act: Activation) -> CheckReport:
     """Facts and verdicts for ``act`` (the symbolic half of a check)."""
-    return CheckReport(act, facts_mod.derive(act), linearity.verdicts(act))
+    key = cache.activation_key(act)
+    facts = cache.cached("facts", key, lambda: facts_mod.derive(act))
+    verdicts = cache.cached("verdicts", key, lambda: linearity.verdicts(act))
+    return CheckReport(act, facts, verdicts)
 
 
 def resolve(name_or_act, params: dict | None = None) -> Activation:
