@@ -49,6 +49,11 @@ Nothing here is written per activation; every kernel is produced from
    at build time to lose more than 3 ULP against the same chain in x87 long
    double (near an interior zero, e.g. silu' at x = -1.28); only their
    elements are gathered (``flatnonzero``) and recomputed in long double.
+   Kernels that call scipy (erfc: no long-double twin) are measured against
+   the mpmath oracle around the simple roots of their expression instead; where
+   the terms cancel (gelu' at x = -0.7518), the elements near the root are
+   recomputed as (x - r) q(x) with r in double-double and q a piecewise
+   polynomial fitted in mpmath at build time (:class:`RootPoly`, :func:`root_polys`).
 
 float32 inputs are computed in float32 when the lowered form is rational and
 short (relu, hard_*: exact or <= 1.5 ULP), otherwise in float64 and rounded
@@ -1099,6 +1104,7 @@ class ScalarKernel:
     limits: tuple[float, float]
     fix_nonfinite: bool = True
     ld_intervals: list = field(default_factory=list)
+    root_polys: list = field(default_factory=list)   # RootPoly fix-ups (simple roots)
 
     @property
     def source(self) -> str:
@@ -1114,13 +1120,17 @@ class ScalarKernel:
         fb = [b[:n] for b in fl[:chain.nf]]
         bb = [b[:n] for b in bl[:chain.nb]]
         chain.fn(x, target, *fb, *bb)
-        if self.fix_nonfinite or (cdt == np.float64 and self.ld_intervals):
+        if self.fix_nonfinite or (cdt == np.float64 and (self.ld_intervals or self.root_polys)):
             lo, hi = x.min(), x.max()        # NaN propagates: then the range is unknown
             known = lo == lo and hi == hi
             if cdt == np.float64 and self.ld_intervals:
                 hot = [iv for iv in self.ld_intervals if not known or (hi >= iv[0] and lo <= iv[1])]
                 if hot:
                     self._ld_fix(x, target, hot, bl[chain.nb][:n], bl[chain.nb + 1][:n], bl[chain.nb + 2][:n])
+            if cdt == np.float64:
+                for rp in self.root_polys:
+                    if not known or (hi >= rp.lo and lo <= rp.hi):
+                        self._root_fix(x, target, rp, bl[chain.nb][:n], bl[chain.nb + 1][:n])
             if self.fix_nonfinite and not (known and -np.inf < lo and hi < np.inf):
                 bad = np.flatnonzero(~np.isfinite(x))
                 xb = x[bad]
@@ -1149,6 +1159,16 @@ class ScalarKernel:
         res = np.empty(xs.shape, np.longdouble)
         self.chain_ld.run(xs.astype(np.longdouble), res, np.longdouble)
         target[idx] = res
+
+    @staticmethod
+    def _root_fix(x, target, rp, mask, m2):
+        """Recompute the elements in ``[rp.lo, rp.hi]`` as ``(x - r) q(x)``."""
+        np.greater_equal(x, rp.lo, out=mask)
+        np.less_equal(x, rp.hi, out=m2)
+        np.logical_and(mask, m2, out=mask)
+        idx = np.flatnonzero(mask)
+        if idx.size:
+            target[idx] = rp(x[idx])
 
     def __call__(self, x, out=None, axis=-1):
         xa = np.asarray(x)
@@ -1312,6 +1332,219 @@ def _measure(chain64: _Chain, chain_ld: _Chain) -> tuple[float, float]:
     return float(err.mean()), float(err.max())
 
 
+# --------------------------------------------------------------------------- root-factored polynomials
+@dataclass(frozen=True)
+class RootPoly:
+    """f(x) = (x - r) q(x) on [lo, hi] around a simple root r of a smooth kernel.
+
+    Near r the terms of f cancel and amplify their own rounding (gelu' =
+    Phi(x) + x phi(x) turns scipy's 3-8 ULP of erfc into hundreds). Here the
+    root is factored out: ``(x - r_hi - r_lo) q(x)`` with r = r_hi + r_lo in
+    double-double (x - r_hi is exact by Sterbenz next to r, and plainly
+    rounded far from it where it no longer matters) and q = f / (x - r) --
+    smooth, bounded away from 0 -- piecewise polynomial: [lo, hi] is cut into
+    an odd number of equal pieces (the middle one centred on r), each with a
+    polynomial in (x - centre) evaluated by Horner in float64 (short pieces
+    keep |x - centre| small, so Horner adds ~1 ULP; one polynomial over the
+    whole interval lost up to 9 ULP at its ends to alternating terms).
+    Coefficients are a table ``coeffs[k][piece]`` (highest degree first); the
+    data come from mpmath at build time (:func:`root_polys`); nothing is
+    written per activation.
+    """
+
+    lo: float
+    hi: float
+    r_hi: float
+    r_lo: float
+    step: float
+    centers: np.ndarray   # (pieces,)
+    coeffs: np.ndarray    # (degree + 1, pieces), highest degree first
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        j = np.subtract(x, self.lo)
+        j *= 1.0 / self.step
+        np.clip(j, 0, self.centers.shape[0] - 1, out=j)
+        j = j.astype(np.intp)
+        t = x - self.centers.take(j)
+        q = self.coeffs[0].take(j)
+        for row in self.coeffs[1:]:
+            q *= t
+            q += row.take(j)
+        d = x - self.r_hi
+        d -= self.r_lo
+        q *= d
+        return q
+
+
+#: Fit target: max relative error of q's polynomial (float coefficients) on its interval.
+ROOT_FIT_TOL = 2.0 ** -60
+#: Sampled float64 ULP error above which a point near a root needs the fix-up (the floor).
+ROOT_BAD_ULP = 4.0
+#: The interval is this many times the farthest cancelling sample from the root.
+ROOT_MARGIN = 2.0
+_ROOT_CACHE: dict = {}
+
+
+def _bracket_roots(chain64: _Chain) -> list[tuple[float, float]]:
+    """Sign changes of the float64 chain on a grid over [-60, 60] (away from underflow)."""
+    xs = np.linspace(-60, 60, 120001)
+    with np.errstate(all="ignore"):
+        y = chain64.run(xs, np.empty_like(xs), np.float64)
+    ok = np.isfinite(y) & (np.abs(y) >= np.finfo(np.float64).smallest_normal)
+    k = np.flatnonzero(ok[:-1] & ok[1:] & (np.sign(y[:-1]) * np.sign(y[1:]) < 0))
+    return [(float(xs[i]), float(xs[i + 1])) for i in k]
+
+
+def _cheb_fit(g, lo, hi, deg):
+    """Monomial coefficients in (x - m) (highest first, mpf) of g's Chebyshev interpolant."""
+    import mpmath
+
+    n = deg + 1
+    m, h = (lo + hi) / 2, (hi - lo) / 2
+    ts = [mpmath.cos(mpmath.pi * (j + mpmath.mpf(1) / 2) / n) for j in range(n)]
+    vals = [g(m + h * t) for t in ts]
+    cheb = []
+    for k in range(n):
+        c = 2 * mpmath.fsum(v * mpmath.cos(k * mpmath.pi * (j + mpmath.mpf(1) / 2) / n) for j, v in enumerate(vals)) / n
+        cheb.append(c / 2 if k == 0 else c)
+    # T_k(t) in monomials of t, then t = (x - m) / h
+    mono = [mpmath.mpf(0)] * n
+    t_prev, t_cur = [mpmath.mpf(1)], [mpmath.mpf(0), mpmath.mpf(1)]
+    for k in range(n):
+        tk = t_prev if k == 0 else t_cur if k == 1 else None
+        if k >= 2:
+            nxt = [mpmath.mpf(0)] + [2 * a for a in t_cur]
+            for i, a in enumerate(t_prev):
+                nxt[i] -= a
+            t_prev, t_cur = t_cur, nxt
+            tk = t_cur
+        for i, a in enumerate(tk):
+            mono[i] += cheb[k] * a
+    return [mono[i] / h ** i for i in reversed(range(n))]
+
+
+#: Longest piece of a :class:`RootPoly`.
+ROOT_PIECE = 0.125
+
+
+def _fit_piece(q, lo, hi, pts, want):
+    """Exact (mpf) monomial coefficients in (x - centre) of the lowest odd degree
+    whose fit of q on [lo, hi] is within :data:`ROOT_FIT_TOL` at ``pts``; None if
+    degree 61 does not reach it. Odd degrees only: an even number of Chebyshev
+    nodes puts none at the centre, which may be r itself (0 / 0 there)."""
+    import mpmath
+
+    m = (lo + hi) / 2
+
+    def worst(coeffs, idx):
+        out = 0
+        for i in idx:
+            t = mpmath.mpf(float(pts[i])) - m
+            acc = mpmath.mpf(0)
+            for c in coeffs:
+                acc = acc * t + c
+            out = max(out, abs(acc / want[i] - 1))
+        return out
+
+    for deg in range(5, 62, 2):
+        coeffs = _cheb_fit(q, lo, hi, deg)
+        if worst(coeffs, range(0, len(pts), 10)) < ROOT_FIT_TOL / 2 and worst(coeffs, range(len(pts))) < ROOT_FIT_TOL:
+            return coeffs
+    return None
+
+
+def _fit_root_poly(orc, r, lo, hi) -> RootPoly | None:
+    """A piecewise fit of q = f / (x - r) on [lo, hi] (centred on r), or None.
+
+    Each piece's approximation error is checked in mpmath on 201 points
+    (< :data:`ROOT_FIT_TOL`); then the float64 evaluation, with the
+    coefficients rounded to float, against the oracle on 2001 points (<= 2 ULP).
+    """
+    import mpmath
+
+    from .ulp import ulp_distance
+
+    def q(v):
+        return orc.value(v) / (v - r)
+
+    n = math.ceil((hi - lo) / ROOT_PIECE)
+    n += 1 - n % 2
+    step = (hi - lo) / n
+    table, centers = [], []
+    for k in range(n):
+        # the centre is a float (Horner's x - centre must not shift the polynomial)
+        c = mpmath.mpf(float(mpmath.mpf(lo) + (k + mpmath.mpf(1) / 2) * mpmath.mpf(step)))
+        a, b = c - mpmath.mpf(step) / 2, c + mpmath.mpf(step) / 2
+        pts = np.linspace(float(a), float(b), 201)
+        want = [q(mpmath.mpf(float(v))) for v in pts]
+        if k == 0:
+            sign = mpmath.sign(want[0])
+        if any(w == 0 or mpmath.sign(w) != sign for w in want):
+            return None  # q changes sign: not a simple, isolated root
+        coeffs = _fit_piece(q, a, b, pts, want)
+        if coeffs is None:
+            return None
+        table.append([float(v) for v in coeffs])
+        centers.append(float(c))
+    deg = max(len(c) for c in table)
+    coeffs = np.array([[0.0] * (deg - len(c)) + c for c in table]).T.copy()
+    rp = RootPoly(float(lo), float(hi), float(r), float(r - float(r)), float(step), np.array(centers), coeffs)
+    pts = np.linspace(lo, hi, 2001)
+    exact = np.array([float(orc.value(mpmath.mpf(float(v)))) for v in pts])
+    return rp if ulp_distance(rp(pts), exact).max() <= 2.0 else None
+
+
+def root_polys(expr: sp.Expr, chain64: _Chain) -> list[RootPoly]:
+    """Root-factored polynomials for the simple roots where the float64 chain cancels.
+
+    Roots are bracketed by sign changes of the chain and refined with mpmath
+    (50 digits) on the oracle's evaluation of ``expr``. Around each root the
+    chain's ULP error is sampled against the oracle; if it exceeds
+    :data:`ROOT_BAD_ULP`, the interval reaches :data:`ROOT_MARGIN` times the
+    farthest such point (beyond it the error, ~K/|x - r|, is back at the
+    chain's own level) and q is fitted there. Smooth expressions only; cached.
+    """
+    if expr.has(sp.Piecewise) or not expr.free_symbols <= {X}:
+        return []
+    key = (sp.srepr(expr), chain64.source)
+    if key in _ROOT_CACHE:
+        return _ROOT_CACHE[key]
+    import mpmath
+
+    from .oracle import Oracle, reference
+    from .ulp import ulp_distance
+
+    brackets = _bracket_roots(chain64)
+    out: list[RootPoly] = []
+    if len(brackets) <= 8:
+        orc = Oracle(expr, X)
+        roots = []
+        with mpmath.workdps(50):
+            for a, b in brackets:
+                try:
+                    roots.append(mpmath.findroot(orc.value, (mpmath.mpf(a), mpmath.mpf(b)), solver="anderson"))
+                except (ValueError, ZeroDivisionError):  # pragma: no cover
+                    continue
+            rng = np.random.default_rng(0)
+            for i, r in enumerate(roots):
+                rf = float(r)
+                room = min([abs(float(o) - rf) * 0.45 for j, o in enumerate(roots) if j != i] + [3.0])
+                xs = np.concatenate([rf + rng.uniform(-room, room, 6000),
+                                     rf + np.geomspace(1e-9, room, 400), rf - np.geomspace(1e-9, room, 400)])
+                with np.errstate(all="ignore"):
+                    got = chain64.run(xs, np.empty_like(xs), np.float64)
+                err = ulp_distance(got, reference(expr, X, xs))
+                bad = err > ROOT_BAD_ULP
+                if not bad.any():
+                    continue
+                w = min(ROOT_MARGIN * float(np.abs(xs[bad] - rf).max()), room)
+                rp = _fit_root_poly(orc, r, rf - w, rf + w)
+                if rp is not None:
+                    out.append(rp)
+    _ROOT_CACHE[key] = out
+    return out
+
+
 #: The shared e = exp(-|x|) of exp-rational candidates (see :func:`exp_rational`).
 _T = sp.Symbol("T_exp_neg_abs_x", positive=True)
 _EXP_RATIONAL_OK = (rw.expit, rw.tanh_softplus, rw.sech2_softplus, rw.sech2, rw.exp_neg_abs)
@@ -1442,6 +1675,9 @@ def _build_scalar(expr, stable, name):
     k = ScalarKernel(expr, stable, chain64, chain32, chain_ld, lims)
     if chain_ld is not None:
         k.ld_intervals = _ld_intervals(chain64, chain_ld)
+    elif has_scipy:
+        # no long-double twin to measure against: the oracle, around simple roots
+        k.root_polys = root_polys(expr, chain64)
     # does the chain already give the limits and NaN? then skip the fix-up
     probe = np.array([-np.inf, np.inf, np.nan])
     k.fix_nonfinite = False
@@ -1491,6 +1727,16 @@ class VectorKernel:
         E = sp.Symbol("E_i", positive=True)
         fwd = e.subs(sp.exp(T) * (1 + TL), E)
         self.fn_fwd = None if fwd.free_symbols - {T, TL, SM1, E} else sp.lambdify((T, TL, SM1, E), fwd, modules=mods)
+
+    @staticmethod
+    def _root_fix(x, target, rp, mask, m2):
+        """Recompute the elements in ``[rp.lo, rp.hi]`` as ``(x - r) q(x)``."""
+        np.greater_equal(x, rp.lo, out=mask)
+        np.less_equal(x, rp.hi, out=m2)
+        np.logical_and(mask, m2, out=mask)
+        idx = np.flatnonzero(mask)
+        if idx.size:
+            target[idx] = rp(x[idx])
 
     def __call__(self, x, out=None, axis=-1):
         xa = np.asarray(x)
