@@ -81,9 +81,15 @@ def store(kind: str, parts: tuple[str, ...], value) -> None:
 
 
 def cached(kind: str, parts: tuple[str, ...], compute):
-    """``compute()``, memoized on disk under ``kind`` and ``parts`` (strings)."""
+    """``compute()``, memoized on disk under ``kind`` and ``parts`` (strings).
+
+    A fresh value goes through the same pickle round trip as a stored one, so a
+    cold, a warm and an uncached run return the same objects: unpickling rebuilds
+    SymPy trees with evaluation (``Mul(1/2, a + b)`` distributes), which would
+    otherwise print differently from the unevaluated form a simplification made.
+    """
     value = load(kind, parts)
     if value is None:
-        value = compute()
+        value = pickle.loads(pickle.dumps(compute(), protocol=pickle.HIGHEST_PROTOCOL))
         store(kind, parts, value)
     return value
