@@ -854,22 +854,7 @@ class _Gen:
         m = self.bbuf()
         s = c.as_set() if c.free_symbols == {self.x} else None
         if isinstance(s, sp.Interval):
-            parts = []
-            if s.start != -sp.oo:
-                parts.append(("np.greater" if s.left_open else "np.greater_equal", float(s.start)))
-            if s.end != sp.oo:
-                parts.append(("np.less" if s.right_open else "np.less_equal", float(s.end)))
-            if not parts:
-                self.lines.append(f"{m}.fill(True)")
-            for k, (fn, v) in enumerate(parts):
-                if k == 0:
-                    self.lines.append(f"{fn}(X, {v!r}, out={m})")
-                else:
-                    t = self.bbuf()
-                    self.lines.append(f"{fn}(X, {v!r}, out={t})")
-                    self.lines.append(f"np.logical_and({m}, {t}, out={m})")
-                    self.free_b.append(t)
-            return m
+            return self.interval_mask(s, m)
         if isinstance(c, (sp.And, sp.Or)):
             fn = "np.logical_and" if isinstance(c, sp.And) else "np.logical_or"
             first = self.cond(c.args[0])
@@ -904,11 +889,15 @@ class _Gen:
         if not isinstance(part, sp.Interval):
             self.free_b.append(m)
             return None
+        return self.interval_mask(part, m)
+
+    def interval_mask(self, interval: sp.Interval, m: str) -> str:
+        """Fill the bool buffer ``m`` with ``X in interval`` (one or two comparisons)."""
         tests = []
-        if part.start != -sp.oo:
-            tests.append(("np.greater" if part.left_open else "np.greater_equal", float(part.start)))
-        if part.end != sp.oo:
-            tests.append(("np.less" if part.right_open else "np.less_equal", float(part.end)))
+        if interval.start != -sp.oo:
+            tests.append(("np.greater" if interval.left_open else "np.greater_equal", float(interval.start)))
+        if interval.end != sp.oo:
+            tests.append(("np.less" if interval.right_open else "np.less_equal", float(interval.end)))
         if not tests:
             self.lines.append(f"{m}.fill(True)")
         for k, (fn, v) in enumerate(tests):
