@@ -49,6 +49,7 @@ from symact.latex import (
     MAX_DEPTH,
     MAX_LENGTH,
     ParsedFormula,
+    build_condition,
     checked_pow,
     choose_variable,
     number,
@@ -267,26 +268,8 @@ class _Builder:
         return spec.build(*(self.build(a) for a in arg_nodes))
 
     def condition(self, node):
-        self.depth += 1
-        try:
-            if self.depth > _MAX_TREE_DEPTH:
-                raise self.fail("the expression is nested too deeply", node)
-            if _is(node, "cond_or"):
-                return sp.Or(*(self.condition(c) for c in node.children))
-            if _is(node, "cond_and"):
-                return sp.And(*(self.condition(c) for c in node.children))
-            if _is(node, "chain"):
-                values = [self.build(c) for c in node.children[0::2]]
-                rels = []
-                for op, left, right in zip(node.children[1::2], values, values[1:]):
-                    try:
-                        rels.append(_RELATIONS[op.value](left, right))
-                    except (TypeError, ValueError) as exc:
-                        raise self.fail(f"cannot compare these values ({exc})", op) from None
-                return sp.And(*rels)
-            raise self.fail("expected a comparison such as x > 0", node)
-        finally:
-            self.depth -= 1
+        return build_condition(self, node, _RELATIONS, "the expression is nested too deeply",
+                               "expected a comparison such as x > 0")
 
 
 def _read_head(lhs, text: str) -> tuple[str | None, str | None, str | None]:

@@ -1717,16 +1717,6 @@ class VectorKernel:
         fwd = e.subs(sp.exp(T) * (1 + TL), E)
         self.fn_fwd = None if fwd.free_symbols - {T, TL, SM1, E} else sp.lambdify((T, TL, SM1, E), fwd, modules=mods)
 
-    @staticmethod
-    def _root_fix(x, target, rp, mask, m2):
-        """Recompute the elements in ``[rp.lo, rp.hi]`` as ``(x - r) q(x)``."""
-        np.greater_equal(x, rp.lo, out=mask)
-        np.less_equal(x, rp.hi, out=m2)
-        np.logical_and(mask, m2, out=mask)
-        idx = np.flatnonzero(mask)
-        if idx.size:
-            target[idx] = rp(x[idx])
-
     def __call__(self, x, out=None, axis=-1):
         xa = np.asarray(x)
         rdt = np.dtype(np.float32) if xa.dtype == np.float32 else np.dtype(np.float64)

@@ -1461,27 +1461,37 @@ class _Builder:
         return sp.Piecewise(*pieces)
 
     def condition(self, node):
-        self.depth += 1
-        try:
-            if self.depth > _MAX_TREE_DEPTH:
-                raise self.fail("the formula is nested too deeply", node)
-            if _is(node, "cond_or"):
-                return sp.Or(*(self.condition(c) for c in node.children))
-            if _is(node, "cond_and"):
-                return sp.And(*(self.condition(c) for c in node.children))
-            if _is(node, "chain"):
-                values = [self.build(c) for c in node.children[0::2]]
-                ops = node.children[1::2]
-                rels = []
-                for op, left, right in zip(ops, values, values[1:]):
-                    try:
-                        rels.append(_RELATIONS[op.value](left, right))
-                    except (TypeError, ValueError) as exc:
-                        raise self.fail(f"cannot compare these values ({exc})", op) from None
-                return sp.And(*rels)
-            raise self.fail("expected a condition such as x \\geq 0", node)
-        finally:
-            self.depth -= 1
+        return build_condition(self, node, _RELATIONS, "the formula is nested too deeply",
+                               "expected a condition such as x \\geq 0")
+
+
+def build_condition(builder, node, relations, too_deep: str, expected: str):
+    """A SymPy condition from a ``cond_or``/``cond_and``/``chain`` node.
+
+    Shared by both readers: ``builder`` supplies ``build``, ``condition``,
+    ``fail`` and the ``depth`` counter; ``relations`` maps operator tokens to
+    SymPy relations; the two messages are the reader's own wording.
+    """
+    builder.depth += 1
+    try:
+        if builder.depth > _MAX_TREE_DEPTH:
+            raise builder.fail(too_deep, node)
+        if _is(node, "cond_or"):
+            return sp.Or(*(builder.condition(c) for c in node.children))
+        if _is(node, "cond_and"):
+            return sp.And(*(builder.condition(c) for c in node.children))
+        if _is(node, "chain"):
+            values = [builder.build(c) for c in node.children[0::2]]
+            rels = []
+            for op, left, right in zip(node.children[1::2], values, values[1:]):
+                try:
+                    rels.append(relations[op.value](left, right))
+                except (TypeError, ValueError) as exc:
+                    raise builder.fail(f"cannot compare these values ({exc})", op) from None
+            return sp.And(*rels)
+        raise builder.fail(expected, node)
+    finally:
+        builder.depth -= 1
 
 
 # --------------------------------------------------------------------------
