@@ -22,7 +22,18 @@ Nothing is written per activation; every file comes out of one pipeline:
 4. **CSE and printing.** Each branch goes through ``sympy.cse`` (named
    intermediates ``t0, t1, ...``) and a printer from :mod:`symact.printers`.
    Stable primitives print as calls of small helpers emitted only when used.
-5. **Infinities.** Unless every branch is a polynomial, ``x = +-inf`` returns
+5. **Form choice and roots.** When every transcendental is exp of an integer
+   multiple of x, the kernels' exp-rational forms (one e = exp(-|x|), each sign
+   branch a rational function of (e, x)) compete with the stable form; each is
+   emitted as NumPy code and measured against the oracle (:func:`scalar_form`).
+   Around simple roots where the chosen form still cancels (silu', mish'), the
+   code evaluates (x - r_hi - r_lo) q(x) with q a piecewise polynomial fitted in
+   mpmath at generation time (:class:`symact.kernels.RootPoly` data, emitted as
+   tables plus a ``_rootpoly`` helper in every target).
+6. **JAX.** XLA's tanh and erfc are replaced by generated helpers (expm1-based
+   tanh; erfc = exp(-u^2) erfcx(u) with u^2 formed exactly and erfcx fitted per
+   octave in mpmath).
+7. **Infinities.** Unless every branch is a polynomial, ``x = +-inf`` returns
    the symbolic one-sided limit (computed here with
    :func:`symact.symbolic.one_sided_limit`) instead of inf*0.
 
@@ -44,6 +55,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
 import sympy as sp
 
 from . import __version__
@@ -111,6 +123,7 @@ class ScalarForm:
     branches: list[Branch]
     limits: tuple[float, float] | None   # values at -inf, +inf when a guard is needed
     tails: tuple[float | None, float | None] = (None, None)  # x <= -T0 / x >= T1 give the limit
+    roots: list = field(default_factory=list)  # kernels.RootPoly: (x - r) q(x) next to cancelling roots
 
 
 def _split(c) -> tuple[float, float]:
@@ -173,6 +186,162 @@ def _float(v) -> float:
 
 
 def scalar_form(reference: sp.Expr, stable: sp.Expr) -> ScalarForm:
+    """The plan of one scalar function: the best-measured form plus root fix-ups.
+
+    Candidates are ``stable`` and, when every transcendental is exp of an
+    integer multiple of x, the kernels' exp-rational forms
+    (:func:`symact.kernels.exp_rational`: one e = exp(-|x|), each sign branch
+    one rational function of (e, x) -- no cancellation between terms that
+    carry their own exp, as in mish' = x expit sech2_softplus + tanh_softplus).
+    Each is emitted as NumPy code and measured against the oracle
+    (:func:`_measure`); the fewest points above 2 ULP, then the lowest mean,
+    wins. Then :func:`symact.kernels.root_polys` looks for simple roots where
+    the chosen form still cancels and fits (x - r) q(x) there; every target
+    evaluates those pieces before its branches.
+    """
+    forms = [_form(reference, stable)]
+    for alt in _exp_rational(stable):
+        try:
+            forms.append(_form(reference, alt))
+        except (CodegenError, NotImplementedError, TypeError):  # conditions SymPy cannot turn into intervals
+            continue
+    if len(forms) > 1:
+        forms.sort(key=lambda f: _measure(f))
+    best = forms[0]
+    if best.limits is not None and best.tails == (None, None) and not _finite_at_extremes(best):
+        # an exp-rational form forms 4x or x e^{-|x|} x: overflow at the largest doubles
+        best.tails = tuple(_saturation(reference, sgn, lim) for sgn, lim in ((-1, best.limits[0]), (1, best.limits[1])))
+    if not best.reference.has(sp.Piecewise) and any(not b.expr.is_polynomial(X) for b in best.branches):
+        best.roots = _root_fixups(reference, _NumpyChain(best))
+    return best
+
+
+#: ULP error of the emitted form next to a root above which it gets a root fix-up (the test floor)
+ROOT_BAD_ULP = 4.0
+
+
+def _root_fixups(reference: sp.Expr, chain) -> list:
+    """:class:`symact.kernels.RootPoly` fix-ups for the simple roots where ``chain`` cancels.
+
+    The kernels' procedure (:func:`symact.kernels.root_polys`) with codegen's own
+    threshold: roots are bracketed by sign changes of the emitted NumPy form and
+    refined in mpmath; around each the form's error is sampled against the oracle
+    and, where it exceeds :data:`ROOT_BAD_ULP`, (x - r) q(x) is fitted on twice the
+    farthest such distance, or a little wider where the fit (q piecewise polynomial,
+    checked against the oracle) misses its tolerance.
+    """
+    import mpmath
+
+    from .oracle import Oracle
+    from .oracle import reference as oracle_values
+    from .ulp import ulp_distance
+
+    brackets = kernels._bracket_roots(chain)
+    if not brackets or len(brackets) > 8:
+        return []
+    orc = Oracle(reference, X)
+    out = []
+    with mpmath.workdps(50):
+        roots = [mpmath.findroot(orc.value, (mpmath.mpf(a), mpmath.mpf(b)), solver="anderson") for a, b in brackets]
+        rng = np.random.default_rng(0)
+        for i, r in enumerate(roots):
+            rf = float(r)
+            room = min([abs(float(o) - rf) * 0.45 for j, o in enumerate(roots) if j != i] + [3.0])
+            near = np.concatenate([rf + np.geomspace(1e-9, room, 60), rf - np.geomspace(1e-9, room, 60)])
+            with np.errstate(all="ignore"):
+                if ulp_distance(chain.run(near, None, np.float64), oracle_values(reference, X, near)).max() <= 2:
+                    continue  # no cancellation where it would be worst (odd functions at 0)
+                xs = np.concatenate([rf + rng.uniform(-room, room, 3000),
+                                     rf + np.geomspace(1e-9, room, 300), rf - np.geomspace(1e-9, room, 300)])
+                got = chain.run(xs, None, np.float64)
+            bad = ulp_distance(got, oracle_values(reference, X, xs)) > ROOT_BAD_ULP
+            if bad.any():
+                w0 = 2.0 * float(np.abs(xs[bad] - rf).max())
+                rp = None
+                for w in (min(w0 * g, room) for g in (1.0, 1.1, 1.25, 1.5, 2.0)):
+                    rp = kernels._fit_root_poly(orc, r, rf - w, rf + w)  # None: pieces cut badly; wider
+                    if rp is not None:
+                        break
+                if rp is None:
+                    raise CodegenError(f"no root-factored fit of {reference} next to x = {rf}")
+                out.append(rp)
+    return out
+
+
+def _exp_rational(stable: sp.Expr) -> list[sp.Expr]:
+    """The kernels' exp-rational forms with their e = exp(-|x|) spelled as exp_neg_abs(x)."""
+    out = []
+    for f in kernels.exp_rational(sp.piecewise_fold(stable)):
+        e = f.xreplace({s: rw.exp_neg_abs(X) for s in f.free_symbols if s != X})
+        out.append(e)
+    return out
+
+
+def _finite_at_extremes(form: ScalarForm) -> bool:
+    """Does the form stay finite at the largest doubles where its limit is finite?"""
+    big = np.array([-np.finfo(np.float64).max, -1e300, 1e300, np.finfo(np.float64).max])
+    got = _NumpyChain(form).run(big, None, np.float64)
+    want = np.array([form.limits[0]] * 2 + [form.limits[1]] * 2)
+    return bool(np.all(np.isfinite(got) | ~np.isfinite(want)))
+
+
+#: points where candidate forms are compared (besides the sampled tails)
+_MEASURE_AT = np.unique(np.concatenate([
+    np.linspace(-40, 40, 1601), np.geomspace(1e-8, 60, 160), -np.geomspace(1e-8, 60, 160),
+    [100.0, 300.0, 700.0, 708.5, 710.0, 745.0, 1e10, 1e300, -100.0, -300.0, -700.0, -708.5, -710.0, -745.0,
+     -1e10, -1e300]]))
+
+
+def _measure(form: ScalarForm) -> tuple[int, float]:
+    """(points above 2 ULP, mean ULP) of a form's NumPy emission against the oracle."""
+    from .oracle import reference
+    from .ulp import smallest_normal, ulp_distance
+
+    ref = _REF_CACHE.get(form.reference)
+    if ref is None:
+        ref = _REF_CACHE[form.reference] = reference(form.reference, X, _MEASURE_AT)
+    got = _NumpyChain(form).run(_MEASURE_AT, None, np.float64)
+    with np.errstate(all="ignore"):
+        err = ulp_distance(got, ref)
+        err = np.where(np.abs(got - ref) < smallest_normal(np.float64), 0.0, err)
+    err = np.where(np.isfinite(err) | np.isnan(ref), np.nan_to_num(err), 1e6)
+    return int((err > 2).sum()), float(err.mean())
+
+
+_REF_CACHE: dict = {}
+
+
+class _NumpyChain:
+    """A form's generated NumPy function, shaped like a kernels chain (``.run``, ``.source``)
+    so that :func:`symact.kernels.root_polys` can bracket and measure it."""
+
+    def __init__(self, form: ScalarForm):
+        lib = _LIBS["numpy"]
+        printer = lib.printer()
+        fn = _vec_scalar_fn(lib, "f", replace_roots(form), printer, "measured form",
+                            "x = np.asarray(x, dtype=np.float64)", "r")
+        out = [lib.imports, ""]
+        for h in _helper_order(printer.used):
+            out += [_vec_helper(h, "numpy"), ""]
+        self.source = "\n".join(out + fn) + "\n"
+        ns: dict = {}
+        exec(compile(self.source, "<symact codegen measure>", "exec"), ns)  # symact's own generated source
+        self._fn = ns["f"]
+
+    def run(self, xs, out, dtype):
+        r = self._fn(xs)
+        if out is not None:
+            out[...] = r
+            return out
+        return r
+
+
+def replace_roots(form: ScalarForm, roots=()) -> ScalarForm:
+    """``form`` with its root fix-ups replaced (the measured chain has none)."""
+    return ScalarForm(form.reference, form.stable, form.branches, form.limits, form.tails, list(roots))
+
+
+def _form(reference: sp.Expr, stable: sp.Expr) -> ScalarForm:
     x = X
     s = sp.piecewise_fold(stable.replace(lambda e: isinstance(e, (sp.Max, sp.Min, sp.Abs)),
                                          lambda e: e.rewrite(sp.Piecewise)))
@@ -245,6 +414,17 @@ class Plan:
 
 
 def plan(act) -> Plan:
+    """The target-neutral plan of ``act`` (cached per definition and parameter values)."""
+    key = (act.name, act.definition, tuple(sorted((k, str(v)) for k, v in act.param_values.items())))
+    if key not in _PLANS:
+        _PLANS[key] = _plan(act)
+    return _PLANS[key]
+
+
+_PLANS: dict = {}
+
+
+def _plan(act) -> Plan:
     if act.vector:
         kf, kd = kernels.VectorKernel(act, False), kernels.VectorKernel(act, True)
         return Plan(act, None, None, (kf.stable, kf.symbols), (kd.stable, kd.symbols))
@@ -380,6 +560,9 @@ def _erfc(u):
     "dd": '''def _dd_horner(x, coeffs):
     """(hi, lo) with hi + lo = sum c x^k to ~2^-100; coeffs (hi, lo) highest degree first."""
     split = 134217729.0 if x.dtype == {M}.float64 else 4097.0
+    if x.dtype != {M}.float64:              # float32: split each coefficient again at float32
+        coeffs = [(float({M}.asarray(h, dtype=x.dtype)), (h - float({M}.asarray(h, dtype=x.dtype))) + l)
+                  for h, l in coeffs]
     hi = {M}.full_like(x, coeffs[0][0])
     lo = {M}.full_like(x, coeffs[0][1])
     plain = hi
@@ -496,6 +679,21 @@ _C_HELPERS = {
 {
     return expF(-fabsF(u));
 }''',
+    "rootpoly": '''static T symact_rootpolyF(T x, T lo, T step, int n, int rows, const T *centres, const T *coeffs,
+                          T r_hi, T r_lo)
+{
+    /* (x - r) q(x) next to a root r = r_hi + r_lo where the formula's terms cancel: q is one
+       polynomial in x - centre per piece of [lo, lo + n step] (coefficients coeffs[k n + j],
+       highest degree first), fitted in mpmath when this file was generated */
+    const T u = (x - lo) * (1 / step);
+    const int j = u < 1 ? 0 : u >= n - 1 ? n - 1 : (int)u;
+    const T t = x - centres[j];
+    T q = 0;
+    int k;
+    for (k = 0; k < rows; k++)
+        q = q * t + coeffs[k * n + j];
+    return ((x - r_hi) - r_lo) * q;
+}''',
     "dd": '''static void symact_dd_hornerF(T x, const T *c_hi, const T *c_lo, int n, T *hi, T *lo)
 {
     /* hi + lo = sum c x^k to about twice the working precision (fma products) */
@@ -521,8 +719,154 @@ _C_HELPERS = {
 }
 
 
+_MATH_HELPERS["rootpoly"] = '''def _rootpoly(x, p):
+    """(x - r) q(x) next to a root r where the formula's terms cancel: p = (lo, step, centres,
+    coefficient rows (highest degree first, one column per piece), r_hi, r_lo); q is one
+    polynomial in x - centre per piece, fitted in mpmath when this file was generated."""
+    lo, step, centres, rows, r_hi, r_lo = p
+    j = min(max(int((x - lo) * (1.0 / step)), 0), len(centres) - 1)
+    t = x - centres[j]
+    q = 0.0
+    for row in rows:
+        q = q * t + row[j]
+    return ((x - r_hi) - r_lo) * q'''
+
+_ROOTPOLY_VEC = {
+    "numpy": ("np.asarray({a})", "np.clip(np.nan_to_num(u), 0, n - 1).astype(np.intp)", "x"),
+    "torch": ("torch.tensor({a}, dtype=x.dtype)", "torch.clamp(torch.nan_to_num(u), 0, n - 1).long()",
+              "float(torch.tensor(r_hi, dtype=x.dtype))"),
+    "jax": ("jnp.asarray({a}, dtype=x.dtype)", "jnp.clip(jnp.nan_to_num(u), 0, n - 1).astype(jnp.int32)",
+            "float(jnp.asarray(r_hi, dtype=x.dtype))"),
+}
+
+
+def _rootpoly_vec(target: str) -> str:
+    arr, idx, rnd = _ROOTPOLY_VEC[target]
+    split = ("    r1 = r_hi                            # float64: r = r_hi + r_lo as given\n" if target == "numpy" else
+             f"    r1 = {rnd}  # r_hi in x's dtype; r2 the rest\n")
+    return f'''def _rootpoly(x, p):
+    """(x - r) q(x) next to a root r where the formula's terms cancel: p = (lo, step, centres,
+    coefficient rows (highest degree first, one column per piece), r_hi, r_lo); q is one
+    polynomial in x - centre per piece, fitted in mpmath when this file was generated.
+    x is already clipped into [lo, hi]."""
+    lo, step, centres, rows, r_hi, r_lo = p
+    n = len(centres)
+    u = (x - lo) * (1.0 / step)
+    j = {idx}
+    t = x - {arr.format(a="centres")}[j]
+    q = 0.0 * t
+    for row in rows:
+        q = q * t + {arr.format(a="row")}[j]
+{split}    r2 = (r_hi - r1) + r_lo
+    return ((x - r1) - r2) * q'''
+
+
+def _root_tuple(rp, single: bool = False) -> tuple:
+    """(lo, step, centres, rows, r_hi, r_lo) of a kernels.RootPoly (rounded for float32 in C)."""
+    rnd = (lambda v: float(np.float32(v))) if single else float
+    r_hi = rnd(rp.r_hi)
+    r_lo = rnd((rp.r_hi - r_hi) + rp.r_lo) if single else float(rp.r_lo)
+    return (float(rp.lo), float(rp.step), [rnd(c) for c in rp.centers],
+            [[rnd(c) for c in row] for row in rp.coeffs], r_hi, r_lo)
+
+
+def _root_const_py(name: str, rp) -> list[str]:
+    lo, step, cs, rows, r_hi, r_lo = _root_tuple(rp)
+    f = _num_py
+    return [f"#: near the root x = {f(rp.r_hi)}: (x - r) q(x) on [{f(rp.lo)}, {f(rp.hi)}], "
+            f"{len(cs)} pieces of degree {len(rows) - 1}",
+            f"{name} = ({f(lo)}, {f(step)},", f"    ({', '.join(f(c) for c in cs)},),", "    (",
+            *[f"        ({', '.join(f(c) for c in row)},)," for row in rows],
+            f"    ), {f(r_hi)}, {f(r_lo)})"]
+
+
+_JAX_TANH = '''def _tanh(u):
+    """tanh(u) = -expm1(-2|u|) / (2 + expm1(-2|u|)) with u's sign (jnp.tanh is up to 6 ULP off)."""
+    e = jnp.expm1(-2.0 * jnp.abs(u))
+    return jnp.copysign(-e / (2.0 + e), u)'''
+
+
+@functools.lru_cache(maxsize=None)
+def _erfcx_octaves() -> tuple:
+    """(centres, rows): erfcx(u) = exp(u^2) erfc(u) as one polynomial in u - centre on each
+    octave [0.5, 1), [1, 2), ..., [16, 32]; rows highest degree first, one column per octave.
+    Chebyshev interpolants in mpmath (:func:`symact.kernels._cheb_fit`) of the lowest odd
+    degree within 2^-58 relative on 200 points of the octave."""
+    import mpmath
+
+    def g(u):
+        return mpmath.exp(u * u) * mpmath.erfc(u)
+
+    table, centres = [], []
+    with mpmath.workdps(40):
+        for k in range(-1, 5):
+            lo, hi = mpmath.mpf(2) ** k, mpmath.mpf(2) ** (k + 1)
+            m = (lo + hi) / 2
+            pts = [mpmath.mpf(float(v)) for v in np.linspace(float(lo), float(hi), 200)]
+            for deg in range(9, 41, 2):
+                c = kernels._cheb_fit(g, lo, hi, deg)
+                worst = max(abs(_horner_mp(c, v - m) / g(v) - 1) for v in pts)
+                if worst < mpmath.mpf(2) ** -58:
+                    break
+            else:  # pragma: no cover
+                raise CodegenError("erfcx octave fit did not converge")
+            table.append([float(v) for v in c])
+            centres.append(float(m))
+    deg = max(len(c) for c in table)
+    rows = [[([0.0] * (deg - len(c)) + c)[i] for c in table] for i in range(deg)]
+    return tuple(centres), tuple(tuple(r) for r in rows)
+
+
+def _horner_mp(coeffs, t):
+    acc = 0
+    for c in coeffs:
+        acc = acc * t + c
+    return acc
+
+
+def _jax_erfc() -> str:
+    centres, rows = _erfcx_octaves()
+    f = _num_py
+    table = "\n".join([f"    ({', '.join(f(c) for c in centres)},),", "    ("]
+                      + [f"        ({', '.join(f(c) for c in row)},)," for row in rows] + ["    ))"])
+    return f'''#: erfcx(u) = exp(u^2) erfc(u): (centres, rows) of one polynomial in u - centre per octave
+#: [0.5, 1), [1, 2), ..., [16, 32] (highest degree first), fitted in mpmath when this file was generated
+_ERFCX_OCTAVES = (
+{table}
+
+
+def _erfc(u):
+    """erfc(u): jax.scipy.special.erfc for u < 0.5; above, exp(-u^2) erfcx(u) with u^2 = p + e
+    formed exactly (XLA's own exp(-u*u) rounds the square: hundreds of ULP at u = 25)."""
+    centres, rows = _ERFCX_OCTAVES
+    a = jnp.clip(u, 0.5, 27.5)
+    j = sum((a >= 2.0 ** k).astype(jnp.int32) for k in range(5))
+    t = a - jnp.asarray(centres, dtype=a.dtype)[j]
+    q = 0.0 * t
+    for row in rows:
+        q = q * t + jnp.asarray(row, dtype=a.dtype)[j]
+    p = a * a                                   # Dekker: a * a = p + e exactly
+    s = (134217729.0 if a.dtype == jnp.float64 else 4097.0) * a
+    ah = s - (s - a)
+    al = a - ah
+    e = ((ah * ah - p) + 2.0 * ah * al) + al * al
+    big = jnp.exp(-p) * q * (1.0 - e)
+    return jnp.where(u < 0.5, jax.scipy.special.erfc(u), jnp.where(u > 27.5, 0.0 * u, big))'''
+
+
+def _vec_helper(h: str, target: str) -> str | None:
+    """Source of helper ``h`` for a vectorized target (None: the target's library has it)."""
+    if h == "rootpoly":
+        return _rootpoly_vec(target)
+    if target == "jax" and h in ("tanh", "erfc"):
+        return _JAX_TANH if h == "tanh" else _jax_erfc()
+    if h == "erfc" and target != "numpy":
+        return None
+    return _VEC_HELPERS[h].replace("{M}", _LIBS[target].M)
+
+
 def _helper_order(used):
-    order = ["dd", "erfc", "expit", "softplus", "tanh_softplus", "sech2_softplus", "sech2", "exp_neg_abs"]
+    order = ["dd", "erfc", "tanh", "rootpoly", "expit", "softplus", "tanh_softplus", "sech2_softplus", "sech2", "exp_neg_abs"]
     return [h for h in order if h in used]
 
 
@@ -606,6 +950,15 @@ def _vec_scalar_fn(lib: _Lib, fname, form: ScalarForm, printer, doc, dtype_line,
     for k in reversed(range(n - 1)):
         cond = " & ".join(f"({p})" for p in _interval_parts(form.branches[k].cond, "x", _num_py))
         body.append(f"r = {M}.where({cond}, b{k}, r)")
+    consts = []
+    for i, rp in enumerate(form.roots):
+        printer.used.add("rootpoly")
+        cname = f"_{fname.lstrip('_')}_root{i}"
+        consts += _root_const_py(cname, rp) + ["", ""]
+        lo, hi = _num_py(rp.lo), _num_py(rp.hi)
+        body.append(f"r = {M}.where((x >= {lo}) & (x <= {hi}), _rootpoly({lib.clip('x', rp.lo, rp.hi, _num_py)}, "
+                    f"{cname}), r)  # next to a root")
+    lines[:0] = consts
     if form.limits is not None:
         lo, hi = (_lim(v, lib.inf) for v in form.limits)
         body.append(f"r = {M}.where({M}.isinf(x), {M}.where(x > 0, {hi}, {lo}), r)  # limits at +-inf")
@@ -715,7 +1068,7 @@ def _emit_vectorized(target):
         if target == "numpy":
             out += [f"DTYPE = np.{dtype}", ""]
         for h in _helper_order(printer.used):
-            src = _VEC_HELPERS[h] if h != "erfc" or target == "numpy" else None
+            src = _vec_helper(h, target)
             if src is not None:
                 out += ["", src.replace("{M}", lib.M), ""]
         if "shift" in printer.used:
@@ -781,6 +1134,12 @@ def _emit_python(act, p: Plan, ident, dtype):
                 lines += ["    if math.isinf(x):", f"        return {hi} if x > 0 else {lo}"]
                 for t, side, v in _tail_guards(form):
                     lines += [f"    if x {side} {_num_py(t)}:  # rounds to the limit here", f"        return {_lim(v, 'math.inf')}"]
+            for i, rp in enumerate(form.roots):
+                printer.used.add("rootpoly")
+                cname = f"_{ident}{'_grad' if deriv else ''}_root{i}"
+                lines[:0] = _root_const_py(cname, rp) + ["", ""]
+                lines += [f"    if {_num_py(rp.lo)} <= x <= {_num_py(rp.hi)}:  # next to a root",
+                          f"        return _rootpoly(x, {cname})"]
             for k, b in enumerate(form.branches):
                 if b.dds:
                     printer.used.add("dd")
@@ -841,6 +1200,18 @@ def _emit_c(act, p: Plan, ident, dtype):
                     lines.append(f"    if (isinf(x)) return x > 0 ? {hi} : {lo};")
                     for t, side, v in _tail_guards(form):
                         lines.append(f"    if (x {side} {num(t)}) return {num(v)};  /* rounds to the limit here */")
+                for i, rp in enumerate(form.roots):
+                    printer.used.add("rootpoly")
+                    cname = f"{ident}{'_grad' if deriv else ''}{F}_root{i}"
+                    lo_, step, cs, rows, r_hi, r_lo = _root_tuple(rp, single)
+                    lines[:0] = [f"/* near the root x = {_num_py(rp.r_hi)}: (x - r) q(x) on [{_num_py(rp.lo)}, "
+                                 f"{_num_py(rp.hi)}], {len(cs)} pieces of degree {len(rows) - 1} */",
+                                 f"static const {T} {cname}_centres[{len(cs)}] = {{{', '.join(num(c) for c in cs)}}};",
+                                 f"static const {T} {cname}_coeffs[{len(rows) * len(cs)}] = {{",
+                                 *[f"    {', '.join(num(c) for c in row)}," for row in rows], "};", ""]
+                    lines += [f"    if (x >= {num(rp.lo)} && x <= {num(rp.hi)})  /* next to a root */",
+                              f"        return symact_rootpoly{F}(x, {num(lo_)}, {num(step)}, {len(cs)}, {len(rows)}, "
+                              f"{cname}_centres, {cname}_coeffs, {num(r_hi)}, {num(r_lo)});"]
 
                 def dd_line(d, var, single_, T=T, F=F, num=num):
                     cs = [_coeff_split(c, single_) for c in d.coeffs]

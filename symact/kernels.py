@@ -39,9 +39,10 @@ Nothing here is written per activation; every kernel is produced from
    arrays of at least :data:`THREAD_MIN` elements are split into one
    contiguous range per thread (NumPy ufuncs release the GIL; the calling
    thread takes the last range). Threads: ``os.cpu_count()``, overridable with
-   :func:`set_num_threads` or ``SYMACT_THREADS``. Outputs of a megabyte or
-   more come from a recycling cache (:class:`_OutputCache`): a fresh 80 MB
-   ``np.empty`` costs 1-2 ns/element in page faults, more than a whole chain.
+   :func:`set_num_threads` or ``SYMACT_THREADS``. Outputs are plain
+   ``np.empty`` arrays (a fresh 80 MB one costs ~0.3 ns/element in page
+   faults on first touch, as it does for every peer); pass ``out=`` to reuse
+   a buffer.
 5. **Fix up rare elements** only where needed: per block, ``min``/``max``
    (NaN-propagating) tell whether non-finite inputs exist (then they get the
    symbolic one-sided limits at +-inf and NaN) and which *hot intervals*
@@ -108,64 +109,6 @@ def get_num_threads() -> int:
     return _num_threads
 
 
-class _OutputCache:
-    """Recycles large output buffers once the caller has dropped every view of them.
-
-    A fresh 80 MB ``np.empty`` costs a page fault and a kernel page-zeroing per
-    4 KiB on first touch -- measured 1-2 ns/element, more than a whole sigmoid
-    chain. Outputs of at least :data:`OUTPUT_CACHE_MIN` bytes are therefore views
-    of buffers this cache owns; a buffer is handed out again only when its
-    reference count shows that no array (or memoryview) the caller got from it
-    is alive. At most ``max_bytes`` are kept (``SYMACT_OUTPUT_CACHE_MB``, default
-    512; 0 disables); least recently used buffers are dropped first. Returned
-    arrays are ordinary writeable arrays whose ``.base`` is the cached buffer.
-    """
-
-    def __init__(self, max_bytes: int):
-        self.max_bytes = max_bytes
-        self.bufs: list[np.ndarray] = []
-        self.lock = threading.Lock()
-
-    def empty(self, shape, dtype) -> np.ndarray:
-        dtype = np.dtype(dtype)
-        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-        if nbytes < OUTPUT_CACHE_MIN or nbytes > self.max_bytes:
-            return np.empty(shape, dtype)
-        import sys
-        with self.lock:
-            for k in range(len(self.bufs)):
-                b = self.bufs[k]
-                # 3 = the list, ``b`` and getrefcount's argument: no caller view is alive
-                if b.nbytes == nbytes and sys.getrefcount(b) <= 3:
-                    self.bufs.append(self.bufs.pop(k))  # most recently used last
-                    return b.view(dtype).reshape(shape)
-            b = np.empty(nbytes, np.uint8)
-            self.bufs.append(b)
-            total = sum(x.nbytes for x in self.bufs)
-            k = 0
-            while total > self.max_bytes and k < len(self.bufs) - 1:
-                if sys.getrefcount(self.bufs[k]) <= 2:
-                    total -= self.bufs.pop(k).nbytes
-                else:
-                    k += 1
-            # buffers still in use by the caller are forgotten, not freed under them
-            while total > self.max_bytes and len(self.bufs) > 1:
-                total -= self.bufs.pop(0).nbytes
-            return b.view(dtype).reshape(shape)
-
-
-#: Outputs at least this large come from the output cache.
-OUTPUT_CACHE_MIN = 1 << 20
-_outputs = _OutputCache(int(float(os.environ.get("SYMACT_OUTPUT_CACHE_MB", "512")) * (1 << 20)))
-
-
-def set_output_cache(max_bytes: int) -> None:
-    """Bytes of recycled output buffers to keep (0 disables the cache)."""
-    with _outputs.lock:
-        _outputs.max_bytes = int(max_bytes)
-        _outputs.bufs.clear()
-
-
 def _get_pool() -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:
@@ -194,7 +137,7 @@ def _two_prod(a, b):
 #: Helpers that allocate temporaries work in pieces of this many elements:
 #: glibc serves blocks >= 128 KiB with mmap, so larger temporaries page-fault
 #: on every call (measured: softmax 11.5 -> 38 ns/element at 256 KiB blocks).
-SUB = 1 << 13
+SUB = 1 << 15
 
 
 def _pieces(fn):
@@ -302,7 +245,7 @@ def _square_dd(x):
 
 
 def _exp_sq(x, a, out):
-    """exp(a x^2) for a power of two a: exp(a p) (1 + a e) with x^2 = p + e exact.
+    """exp(a x^2) for a power of two a: exp(a p) + exp(a p) a e with x^2 = p + e exact.
 
     |x| is capped at 2^500 (x^2 is then far past exp's overflow/underflow)."""
     with np.errstate(all="ignore"):
@@ -311,44 +254,63 @@ def _exp_sq(x, a, out):
         np.multiply(p, a, out=p)
         np.exp(p, out=out)
         e *= a
-        e += 1.0
-        out *= e
+        e *= out
+        out += e                          # exp(a p) + exp(a p) a e: one rounding
     return out
 
 
-def _erfc_lin(x, c, c_hi, c_lo, c2, out):
+def _erfc_lin(x, c, c_hi, c_lo, c2, table, out):
     """erfc(c x) for a constant c with c^2 a power of two (gelu's -x/sqrt 2).
 
-    w = c x is rounded; its error wl comes from Dekker's product with the split
-    constant c = c_hi + c_lo (c_hi has 26 bits), and w^2 = c^2 x^2 exactly from
-    x^2 = p + e. Then, as in :func:`_erfc_dd`: 2 or 0 or NaN in the saturated
-    tails (one mask-free pass), erfc(w) - (2/sqrt pi) exp(-w^2) wl for
-    -6 < w <= 1/2, exp(-u^2) (erfcx(w) (1 + 2 w wl) - (2/sqrt pi) wl) with the
-    exact u^2 = c^2 x^2 for 1/2 < w < 27.5 --
-    each set gathered with ``flatnonzero`` so scipy runs only where needed.
+    Mask-free first: 2 where c x <= 0 and 0 elsewhere, NaN kept (the saturated
+    tails, erfc(-6) rounds to 2 and erfc(27.5) underflows). Then two gathered
+    sets (``flatnonzero``), so nothing is computed for saturated elements:
+
+    * |x| <= table.hi: erfc(c x) = erfcx(|c| |x|) exp(-c^2 x^2), or 2 minus
+      that where c x < 0. erfcx(|c| v) comes from ``table`` (:class:`ErfcxTable`),
+      a piecewise polynomial fitted to it *as a function of v = |x|* in mpmath,
+      so c x is never rounded; exp(-c^2 x^2) = exp(-c^2 p) (1 - c^2 e) with
+      x^2 = p + e exact (Dekker). scipy's erfc is 9-11 ULP off on [0.5, 4] and
+      its erfcx 5-7 ULP on [0, 2]; this path stays within about 2.
+    * c x beyond the table, up to 27.5: scipy's erfcx (<= 2 ULP there) at the
+      rounded w = c x, corrected to first order for w's rounding error wl
+      (Dekker's product with c = c_hi + c_lo): erfcx(w + wl) = erfcx(w) (1 + 2 w wl)
+      - (2/sqrt pi) wl, times exp(-c^2 x^2) as above.
     """
     with np.errstate(all="ignore"):
         w = x * c
         m = np.less_equal(w, 0.0)
         np.multiply(m, 2.0, out=out)
         out += w * 0.0                                    # NaN in, NaN out
-        for tail in (False, True):
-            sel = np.flatnonzero((w > 0.5) & (w < 27.5) if tail else (w > -6.0) & (w <= 0.5))
-            if not sel.size:
-                continue
+        v = np.abs(x)
+        sel = np.flatnonzero(v <= table.hi)
+        if sel.size:
+            xs = x[sel]
+            p, e = _square_dd(xs)
+            big = np.exp(-c2 * p)
+            e *= -c2
+            e *= big
+            big += e                                      # exp(-c^2 (p + e)), one rounding
+            r = table(np.abs(xs))
+            r *= big
+            neg = (c * xs) < 0.0                          # erfc(-u) = 2 - erfc(u)
+            r *= 1.0 - 2.0 * neg
+            r += 2.0 * neg
+            out[sel] = r
+        sel = np.flatnonzero((v > table.hi) & (w > 0.0) & (w < 27.5))
+        if sel.size:
             xs, ws = x[sel], w[sel]
             xh, xl = _split(xs)
             wl = ((xh * c_hi - ws) + xh * c_lo + xl * c_hi) + xl * c_lo  # exact: c x - w (c's tail < 2^-80)
             p, e = _square_dd(xs)
-            big_e = np.exp(-c2 * p) * (1.0 - c2 * e)     # exp(-w^2)
-            if tail:  # exp(-u^2) erfcx(u), u = w + wl: erfcx(w) + (2 w erfcx(w) - 2/sqrt pi) wl
-                r = _sc.erfcx(ws)
-                r *= 1.0 + 2.0 * ws * wl
-                r -= _TWO_OVER_SQRT_PI * wl
-                r *= big_e
-            else:
-                r = _sc.erfc(ws)
-                r -= _TWO_OVER_SQRT_PI * big_e * wl
+            r = _sc.erfcx(ws)
+            r *= 1.0 + 2.0 * ws * wl
+            r -= _TWO_OVER_SQRT_PI * wl
+            big = np.exp(-c2 * p)
+            e *= -c2
+            e *= big
+            big += e
+            r *= big
             out[sel] = r
     return out
 
@@ -739,7 +701,7 @@ class _Gen:
         d = self.dst(target, [])
         lin = _lin_coeff(arg, self.x) if self.dd else None
         if lin is not None:
-            c = self.const(lin)
+            c = self.const(lin + (erfcx_table(sp.Abs(sp.simplify(arg / self.x))),))
             self.lines.append(f"_erfc_lin({self.xname}, *{c}, {d[0]})")
         elif self.dd and arg.is_polynomial(self.x) and not _is_exact_arg(arg, self.x):
             hi, lo = self.dd_arg(arg)
@@ -910,6 +872,39 @@ class _Gen:
                 self.free_b.append(t)
         return m
 
+    def float_indicator(self, interval: sp.Interval, t: str) -> None:
+        """Fill the float buffer ``t`` with 1.0/0.0 for ``X in interval``, NaN for NaN.
+
+        [x > a] = ceil(clip(x - a, 0, 1)): with gradual underflow x - a > 0
+        exactly when x > a (and +-inf clip to 1 or 0), and clip and ceil keep
+        NaN; [x >= a] = 1 - [a - x > 0]. Two passes, and no non-finite fix-up
+        pass afterwards (step, relu'), where a bool comparison loses NaN.
+        """
+        tests = []
+        if interval.start != -sp.oo:
+            tests.append((float(interval.start), 1, interval.left_open))   # x > a  /  x >= a
+        if interval.end != sp.oo:
+            tests.append((float(interval.end), -1, interval.right_open))   # x < b  /  x <= b
+        if not tests:
+            self.lines.append(f"np.multiply({self.xname}, 0.0, out={t})")
+            self.lines.append(f"np.add({t}, 1.0, out={t})")   # NaN stays NaN (inf: 1 via the fix-up)
+            return
+        for k, (a, sign, strict) in enumerate(tests):
+            dst = t if k == 0 else self.fbuf()
+            # strict: [sign (x - a) > 0]; else 1 - [sign (a - x) > 0]
+            d = sign if strict else -sign
+            if d == 1:  # x + 0.0, not x - 0.0: -0.0 becomes +0.0 and the indicator +0.0
+                self.lines.append(f"np.add({self.xname}, {-a if a else 0.0!r}, out={dst})")
+            else:
+                self.lines.append(f"np.subtract({a!r}, {self.xname}, out={dst})")
+            self.lines.append(f"np.clip({dst}, 0.0, 1.0, out={dst})")
+            self.lines.append(f"np.ceil({dst}, out={dst})")
+            if not strict:
+                self.lines.append(f"np.subtract(1.0, {dst}, out={dst})")
+            if k:
+                self.lines.append(f"np.multiply({t}, {dst}, out={t})")
+                self.free_f.append(dst)
+
     def piecewise(self, pw, target, env):
         """Piecewise without masked copies where the pieces are intervals of x.
 
@@ -949,6 +944,16 @@ class _Gen:
         for k in live:
             e = pieces[k][0]
             if e.is_number and float(e) == 0.0:
+                continue
+            if e.is_number and isinstance(parts[k], sp.Interval):
+                t = res[0] if first else self.fbuf()
+                self.float_indicator(parts[k], t)
+                if float(e) != 1.0:
+                    self.lines.append(f"np.multiply({t}, {float(e)!r}, out={t})")
+                if not first:
+                    self.lines.append(f"np.add({res[0]}, {t}, out={res[0]})")
+                    self.free_f.append(t)
+                first = False
                 continue
             if e.is_number:
                 m = self.indicator(parts[k])
@@ -1081,6 +1086,13 @@ def _float_limit(expr, at):
     return float(lim)
 
 
+def _in_interval(x, a, b, mask, t):
+    """mask = a <= x <= b in two passes: clip(x, a, b) == x (NaN compares False);
+    ``t`` is a float scratch buffer like x."""
+    np.clip(x, a, b, out=t)
+    return np.equal(t, x, out=mask)
+
+
 @dataclass
 class ScalarKernel:
     """A generated scalar kernel; call it like ``kernel(x, out=None)``."""
@@ -1104,7 +1116,8 @@ class ScalarKernel:
         chain = self.chain32 if cdt == np.float32 else self.chain64
         n = x.shape[0]
         sc = _scratch(cdt)
-        fl, bl = sc.f(chain.nf + 1), sc.b(chain.nb + 3)
+        fl, bl = sc.f(chain.nf + 2), sc.b(chain.nb + 3)
+        tmp = fl[chain.nf + 1][:n]
         target = out if out.dtype == cdt else fl[chain.nf][:n]
         fb = [b[:n] for b in fl[:chain.nf]]
         bb = [b[:n] for b in bl[:chain.nb]]
@@ -1115,11 +1128,11 @@ class ScalarKernel:
             if cdt == np.float64 and self.ld_intervals:
                 hot = [iv for iv in self.ld_intervals if not known or (hi >= iv[0] and lo <= iv[1])]
                 if hot:
-                    self._ld_fix(x, target, hot, bl[chain.nb][:n], bl[chain.nb + 1][:n], bl[chain.nb + 2][:n])
+                    self._ld_fix(x, target, hot, bl[chain.nb][:n], bl[chain.nb + 1][:n], tmp)
             if cdt == np.float64:
                 for rp in self.root_polys:
                     if not known or (hi >= rp.lo and lo <= rp.hi):
-                        self._root_fix(x, target, rp, bl[chain.nb][:n], bl[chain.nb + 1][:n])
+                        self._root_fix(x, target, rp, bl[chain.nb][:n], tmp)
             if self.fix_nonfinite and not (known and -np.inf < lo and hi < np.inf):
                 bad = np.flatnonzero(~np.isfinite(x))
                 xb = x[bad]
@@ -1127,7 +1140,7 @@ class ScalarKernel:
         if target is not out:
             np.copyto(out, target, casting="unsafe")
 
-    def _ld_fix(self, x, target, hot, mask, m2, m3):
+    def _ld_fix(self, x, target, hot, mask, m2, tmp):
         """Recompute, in long double, only the elements in the hot intervals."""
         for k, (a, b) in enumerate(hot):
             dst = mask if k == 0 else m2
@@ -1136,9 +1149,7 @@ class ScalarKernel:
             elif b == np.inf:
                 np.greater_equal(x, a, out=dst)
             else:
-                np.greater_equal(x, a, out=dst)
-                np.less_equal(x, b, out=m3)
-                np.logical_and(dst, m3, out=dst)
+                _in_interval(x, a, b, dst, tmp)
             if k:
                 np.logical_or(mask, m2, out=mask)
         idx = np.flatnonzero(mask)
@@ -1150,12 +1161,9 @@ class ScalarKernel:
         target[idx] = res
 
     @staticmethod
-    def _root_fix(x, target, rp, mask, m2):
+    def _root_fix(x, target, rp, mask, tmp):
         """Recompute the elements in ``[rp.lo, rp.hi]`` as ``(x - r) q(x)``."""
-        np.greater_equal(x, rp.lo, out=mask)
-        np.less_equal(x, rp.hi, out=m2)
-        np.logical_and(mask, m2, out=mask)
-        idx = np.flatnonzero(mask)
+        idx = np.flatnonzero(_in_interval(x, rp.lo, rp.hi, mask, tmp))
         if idx.size:
             target[idx] = rp(x[idx])
 
@@ -1166,10 +1174,10 @@ class ScalarKernel:
             cdt = np.dtype(np.float32) if self.chain32 is not None else np.dtype(np.float64)
         else:
             rdt = cdt = np.dtype(np.float64)
-        if self.stable.is_number and out is None and xa.dtype.kind == "f":
-            return self._constant(xa, rdt)
+        if self.stable.is_number:
+            return self._constant(xa if xa.dtype.kind == "f" else xa.astype(np.float64), rdt, out)
         if out is None:
-            out = _outputs.empty(xa.shape, rdt)
+            out = np.empty(xa.shape, rdt)
         elif out.shape != xa.shape:
             raise ValueError(f"out has shape {out.shape}, expected {xa.shape}")
         xc = np.ascontiguousarray(xa, dtype=cdt).reshape(-1)
@@ -1180,23 +1188,34 @@ class ScalarKernel:
             np.copyto(out, res.reshape(xa.shape), casting="unsafe")
         return out
 
-    def _constant(self, xa, rdt):
+    def _constant(self, xa, rdt, out=None):
         """A constant kernel (step', identity'): np.zeros/np.full, then only the
-        non-finite inputs -- found by one summation pass -- get their limits/NaN."""
+        non-finite inputs -- found by one summation pass per range -- get their
+        limits/NaN. Ranges run on the thread pool like the chains."""
         c = float(self.stable)
-        if c == 0:
-            out = np.zeros(xa.shape, rdt)            # calloc: pages are mapped lazily
-        else:
-            out = _outputs.empty(xa.shape, rdt)
-            out.fill(c)
-        with np.errstate(all="ignore"):
-            total = np.add.reduce(xa, axis=None, dtype=np.float64)
-        if not math.isfinite(total):
-            flat = out.reshape(-1)
-            xf = xa.reshape(-1)
-            bad = np.flatnonzero(~np.isfinite(xf))
-            xb = xf[bad]
-            flat[bad] = np.where(np.isnan(xb), np.nan, np.where(xb > 0, self.limits[1], self.limits[0]))
+        if out is not None:
+            if out.shape != xa.shape:
+                raise ValueError(f"out has shape {out.shape}, expected {xa.shape}")
+            if not (out.flags.c_contiguous and out.dtype == rdt):
+                np.copyto(out, self._constant(xa, rdt), casting="unsafe")
+                return out
+        fresh = out is None
+        if fresh:
+            out = np.zeros(xa.shape, rdt) if c == 0 else np.empty(xa.shape, rdt)  # zeros: calloc, lazy pages
+        flat, xf = out.reshape(-1), xa.reshape(-1)
+        lo, hi = self.limits
+
+        def fill(start, stop):
+            if c != 0 or not fresh:
+                flat[start:stop].fill(c)
+            with np.errstate(all="ignore"):
+                total = np.add.reduce(xf[start:stop], dtype=np.float64)
+            if not math.isfinite(total):
+                bad = np.flatnonzero(~np.isfinite(xf[start:stop])) + start
+                xb = xf[bad]
+                flat[bad] = np.where(np.isnan(xb), np.nan, np.where(xb > 0, hi, lo))
+
+        _parallel(flat.shape[0], fill)
         return out
 
     def _range(self, xc, res, cdt, start, stop):
@@ -1206,20 +1225,24 @@ class ScalarKernel:
                 self._block(xc[i:j], res[i:j], cdt)
 
     def _run(self, xc, res, cdt):
-        """One contiguous range per thread (the caller's thread takes the last)."""
-        n = xc.shape[0]
-        nt = _num_threads
-        if n >= THREAD_MIN and nt > 1:
-            per = -(-n // nt)
-            per = -(-per // CHUNK) * CHUNK
-            starts = list(range(0, n, per))
-            pool = _get_pool()
-            futs = [pool.submit(self._range, xc, res, cdt, s, min(s + per, n)) for s in starts[:-1]]
-            self._range(xc, res, cdt, starts[-1], n)
-            for f in futs:
-                f.result()
-        elif n:
-            self._range(xc, res, cdt, 0, n)
+        _parallel(xc.shape[0], lambda start, stop: self._range(xc, res, cdt, start, stop))
+
+
+def _parallel(n: int, work) -> None:
+    """``work(start, stop)`` over [0, n): one contiguous range per thread (CHUNK
+    multiples; the caller's thread takes the last) when n >= THREAD_MIN."""
+    nt = _num_threads
+    if n >= THREAD_MIN and nt > 1:
+        per = -(-n // nt)
+        per = -(-per // CHUNK) * CHUNK
+        starts = list(range(0, n, per))
+        pool = _get_pool()
+        futs = [pool.submit(work, s, min(s + per, n)) for s in starts[:-1]]
+        work(starts[-1], n)
+        for f in futs:
+            f.result()
+    elif n:
+        work(0, n)
 
 
 class _Scratch:
@@ -1350,25 +1373,32 @@ class RootPoly:
     coeffs: np.ndarray    # (degree + 1, pieces), highest degree first
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        j = np.subtract(x, self.lo)
-        j *= 1.0 / self.step
-        np.clip(j, 0, self.centers.shape[0] - 1, out=j)
-        j = j.astype(np.intp)
-        t = x - self.centers.take(j)
-        q = self.coeffs[0].take(j)
-        for row in self.coeffs[1:]:
-            q *= t
-            q += row.take(j)
+        q = _horner_pieces(x, self.lo, self.step, self.centers, self.coeffs)
         d = x - self.r_hi
         d -= self.r_lo
         q *= d
         return q
 
 
+def _horner_pieces(x, lo, step, centers, coeffs):
+    """Piecewise polynomial: piece j = floor((x - lo) / step) (clipped to the
+    table), Horner in (x - centers[j]) with ``coeffs[k][j]`` highest degree first."""
+    j = np.subtract(x, lo)
+    j *= 1.0 / step
+    np.clip(j, 0, centers.shape[0] - 1, out=j)
+    j = j.astype(np.intp)
+    t = x - centers.take(j)
+    q = coeffs[0].take(j)
+    for row in coeffs[1:]:
+        q *= t
+        q += row.take(j)
+    return q
+
+
 #: Fit target: max relative error of q's polynomial (float coefficients) on its interval.
 ROOT_FIT_TOL = 2.0 ** -60
-#: Sampled float64 ULP error above which a point near a root needs the fix-up (the floor).
-ROOT_BAD_ULP = 4.0
+#: Sampled float64 ULP error above which a point near a root needs the fix-up (one below the floor).
+ROOT_BAD_ULP = 3.0
 #: The interval is this many times the farthest cancelling sample from the root.
 ROOT_MARGIN = 2.0
 _ROOT_CACHE: dict = {}
@@ -1416,7 +1446,7 @@ def _cheb_fit(g, lo, hi, deg):
 ROOT_PIECE = 0.125
 
 
-def _fit_piece(q, lo, hi, pts, want):
+def _fit_piece(q, lo, hi, pts, want, degrees=range(5, 62, 2)):
     """Exact (mpf) monomial coefficients in (x - centre) of the lowest odd degree
     whose fit of q on [lo, hi] is within :data:`ROOT_FIT_TOL` at ``pts``; None if
     degree 61 does not reach it. Odd degrees only: an even number of Chebyshev
@@ -1435,7 +1465,7 @@ def _fit_piece(q, lo, hi, pts, want):
             out = max(out, abs(acc / want[i] - 1))
         return out
 
-    for deg in range(5, 62, 2):
+    for deg in degrees:
         coeffs = _cheb_fit(q, lo, hi, deg)
         if worst(coeffs, range(0, len(pts), 10)) < ROOT_FIT_TOL / 2 and worst(coeffs, range(len(pts))) < ROOT_FIT_TOL:
             return coeffs
@@ -1496,8 +1526,24 @@ def root_polys(expr: sp.Expr, chain64: _Chain) -> list[RootPoly]:
     if expr.has(sp.Piecewise) or not expr.free_symbols <= {X}:
         return []
     key = (sp.srepr(expr), chain64.source)
-    if key in _ROOT_CACHE:
-        return _ROOT_CACHE[key]
+    if key not in _ROOT_CACHE:
+        from . import cache
+        _ROOT_CACHE[key] = cache.cached("root-polys", key + (_code_hash(),), lambda: _root_polys(expr, chain64))
+    return _ROOT_CACHE[key]
+
+
+def _code_hash() -> str:
+    """Hash of the modules whose code decides fitted data (the disk cache's key)."""
+    import hashlib
+    from pathlib import Path
+    import scipy
+    h = hashlib.sha256((np.__version__ + scipy.__version__).encode())
+    for name in ("kernels.py", "rewrite.py"):
+        h.update((Path(__file__).parent / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _root_polys(expr, chain64):
     import mpmath
 
     from .oracle import Oracle, reference
@@ -1530,8 +1576,80 @@ def root_polys(expr: sp.Expr, chain64: _Chain) -> list[RootPoly]:
                 rp = _fit_root_poly(orc, r, rf - w, rf + w)
                 if rp is not None:
                     out.append(rp)
-    _ROOT_CACHE[key] = out
     return out
+
+
+@dataclass(frozen=True)
+class ErfcxTable:
+    """erfcx(a v) = exp(a^2 v^2) erfc(a v) for 0 <= v <= hi, as a piecewise polynomial in v.
+
+    Used by :func:`_erfc_lin` for erfc(c x) with a = |c|: fitting in v = |x|
+    rather than in a x means the rounding of c x never enters (erfc amplifies
+    its argument's relative error by 2 (c x)^2). erfcx is smooth and slowly
+    varying (1 at 0, about 1/(sqrt(pi) a v) far out), so pieces of width
+    :data:`ERFCX_PIECE` need degree ~11 for a relative fit error below
+    :data:`ROOT_FIT_TOL`; Horner in float64 then adds well under an ULP
+    (``max_ulp`` is measured against mpmath when the table is built). ``hi``
+    is where a v reaches :data:`ERFCX_REACH`: beyond it erfc(-a v) rounds to 2
+    and scipy's erfcx is within 2 ULP. The coefficients come from mpmath at
+    build time (cached on disk); nothing is written per activation.
+    """
+
+    a: float
+    hi: float
+    step: float
+    centers: np.ndarray   # (pieces,)
+    coeffs: np.ndarray    # (degree + 1, pieces), highest degree first
+    max_ulp: float
+
+    def __call__(self, v: np.ndarray) -> np.ndarray:
+        return _horner_pieces(v, 0.0, self.step, self.centers, self.coeffs)
+
+
+#: Width (in v = |x|) of an :class:`ErfcxTable` piece (a power of two: exact centres).
+ERFCX_PIECE = 0.25
+#: The table reaches a v = this: erfc(-6) = 2 - 2e-17 rounds to 2.
+ERFCX_REACH = 6.0
+_ERFCX_CACHE: dict = {}
+
+
+def erfcx_table(a: sp.Expr) -> ErfcxTable:
+    """The :class:`ErfcxTable` for the exact positive constant ``a`` (memoized, disk-cached)."""
+    key = sp.srepr(a)
+    if key not in _ERFCX_CACHE:
+        from . import cache
+        _ERFCX_CACHE[key] = cache.cached("erfcx-table", (key, _code_hash()), lambda: _fit_erfcx_table(a))
+    return _ERFCX_CACHE[key]
+
+
+def _fit_erfcx_table(a: sp.Expr) -> ErfcxTable:
+    import mpmath
+
+    from .ulp import ulp_distance
+
+    with mpmath.workdps(40):
+        am = mpmath.mpf(str(sp.N(a, 50)))
+
+        def g(v):
+            return mpmath.exp((am * v) ** 2) * mpmath.erfc(am * v)
+
+        n = math.ceil(ERFCX_REACH / float(a) / ERFCX_PIECE)
+        table, centers = [], []
+        for k in range(n):
+            lo, hi = mpmath.mpf(k * ERFCX_PIECE), mpmath.mpf((k + 1) * ERFCX_PIECE)
+            pts = np.linspace(float(lo), float(hi), 101)
+            want = [g(mpmath.mpf(float(v))) for v in pts]
+            coeffs = _fit_piece(g, lo, hi, pts, want, degrees=range(9, 62, 2))
+            if coeffs is None:  # pragma: no cover - erfcx is entire
+                raise ArithmeticError(f"erfcx({a} v) did not fit on [{lo}, {hi}]")
+            table.append([float(c) for c in coeffs])
+            centers.append((k + 0.5) * ERFCX_PIECE)
+        deg = max(len(c) for c in table)
+        coeffs = np.array([[0.0] * (deg - len(c)) + c for c in table]).T.copy()
+        t = ErfcxTable(float(a), n * ERFCX_PIECE, ERFCX_PIECE, np.array(centers), coeffs, 0.0)
+        pts = np.linspace(0.0, t.hi, 4001)
+        exact = np.array([float(g(mpmath.mpf(float(v)))) for v in pts])
+    return ErfcxTable(t.a, t.hi, t.step, t.centers, t.coeffs, float(ulp_distance(t(pts), exact).max()))
 
 
 #: The shared e = exp(-|x|) of exp-rational candidates (see :func:`exp_rational`).
@@ -1556,6 +1674,7 @@ def exp_rational(stable: sp.Expr) -> list[sp.Expr]:
         return []
     std = rw.to_standard(stable).rewrite(sp.exp)
     forms = {"factor": [], "horner": []}
+    fracs = []
     for sgn in (1, -1):
         bad = []
 
@@ -1573,6 +1692,7 @@ def exp_rational(stable: sp.Expr) -> list[sp.Expr]:
             return []
         c = sp.cancel(e)
         num, den = sp.fraction(c)
+        fracs.append((num, den))
         forms["factor"].append(sp.factor(c))
         h = lambda p: sp.horner(sp.expand(p), wrt=_T) if sp.expand(p).has(_T) else p  # noqa: E731
         forms["horner"].append(h(num) / h(den))
@@ -1581,7 +1701,55 @@ def exp_rational(stable: sp.Expr) -> list[sp.Expr]:
         f = neg if sp.simplify(neg - pos) == 0 else sp.Piecewise((neg, X < 0), (pos, True))
         if f not in out:
             out.append(f)
+    merged = _merge_branches(*fracs)
+    if merged is not None and merged not in out:
+        out.append(merged)
     return out
+
+
+def _merge_branches(neg, pos):
+    """One branch-free form when the sign branches share their denominator and
+    their numerators differ by c e^k against c (k >= 1):
+
+        N = common + c max(e^k, [x >= 0])      (or [x < 0] when mirrored)
+
+    -- exact, because 0 <= e^k <= 1 and the indicator is 0 or 1 (the trick of
+    expit's numerator max(e, [x >= 0])). silu' = (e (x + 1) + max(e^2, [x >= 0])) / (1 + e)^2:
+    one chain instead of two blended ones. None when the shapes differ.
+    """
+    (nn, dn), (np_, dp) = neg, pos
+    if sp.expand(dn - dp) != 0:
+        return None
+    dn_, dp_ = sp.expand(nn), sp.expand(np_)
+    diff_n = sp.Add.make_args(dn_)
+    diff_p = sp.Add.make_args(dp_)
+    common = [t for t in diff_n if t in diff_p]
+    only_n = sp.Add(*[t for t in diff_n if t not in common])
+    only_p = sp.Add(*[t for t in diff_p if t not in common])
+
+    def mono(t):  # (c, k) when t == c e^k with c a positive number
+        c, rest = t.as_coeff_Mul()
+        if c <= 0:
+            return None
+        if rest == 1:
+            return c, 0
+        if rest == _T:
+            return c, 1
+        if rest.is_Pow and rest.base == _T and rest.exp.is_Integer and rest.exp > 0:
+            return c, int(rest.exp)
+        return None
+
+    a, b = mono(only_n), mono(only_p)
+    if a is None or b is None or a[0] != b[0] or (a[1] == 0) == (b[1] == 0):
+        return None
+    if b[1] == 0:   # x < 0 needs e^k, x >= 0 needs 1
+        ind = sp.Piecewise((1, X >= 0), (0, True))
+        k = a[1]
+    else:
+        ind = sp.Piecewise((1, X < 0), (0, True))
+        k = b[1]
+    num = sp.Add(*common) + a[0] * sp.Max(_T ** k, ind)
+    return num / sp.horner(sp.expand(dn), wrt=_T)
 
 
 def _cost(chain: _Chain) -> int:
@@ -1662,11 +1830,14 @@ def _build_scalar(expr, stable, name):
     chain_ld = None if has_scipy or _is_rational_form(stable) else _compile_chain(stable, dd=False, name=name + "_ld", ld=True)
     lims = (_float_limit(expr, -1), _float_limit(expr, 1))
     k = ScalarKernel(expr, stable, chain64, chain32, chain_ld, lims)
-    if chain_ld is not None:
-        k.ld_intervals = _ld_intervals(chain64, chain_ld)
-    elif has_scipy:
-        # no long-double twin to measure against: the oracle, around simple roots
+    if chain_ld is not None or has_scipy:
+        # around simple roots where float64 cancels: (x - r) q(x), measured against the oracle
         k.root_polys = root_polys(expr, chain64)
+    if chain_ld is not None:
+        # long double elsewhere; a hot interval inside a root polynomial's range is covered
+        # by it (and costs a fraction: Horner on the gathered elements, no long double)
+        k.ld_intervals = [iv for iv in _ld_intervals(chain64, chain_ld)
+                          if not any(rp.lo <= iv[0] and iv[1] <= rp.hi for rp in k.root_polys)]
     # does the chain already give the limits and NaN? then skip the fix-up
     probe = np.array([-np.inf, np.inf, np.nan])
     k.fix_nonfinite = False
@@ -1738,7 +1909,7 @@ class VectorKernel:
         """Rows in L2-sized blocks (and over the thread pool); no full-size temporaries."""
         n = xv.shape[-1]
         rows = xv.reshape(-1, n)                         # copies only if xv is not row-contiguous
-        res = _outputs.empty(rows.shape, np.float64) if rdt == np.float64 else np.empty(rows.shape)
+        res = np.empty(rows.shape)
         step = max(1, (SUB * 2 - 1) // max(n, 1))   # temporaries below glibc's mmap threshold
 
         def run(r0, r1):
