@@ -236,21 +236,64 @@ def _split(x):
     return xh, x - xh
 
 
-def _square_dd(x):
-    """x^2 = p + e exactly (|x| < 2^995)."""
-    xh, xl = _split(x)
-    p = x * x
-    e = ((xh * xh - p) + 2.0 * xh * xl) + xl * xl
+def _square_dd(x, p=None, e=None, t=None, u=None):
+    """x^2 = p + e exactly (|x| < 2^995); p, e, t, u: optional buffers like x."""
+    p = np.multiply(x, x, out=p)
+    t = np.multiply(x, _SPLIT, out=t)
+    e = np.subtract(t, x, out=e)
+    np.subtract(t, e, out=t)               # xh
+    u = np.subtract(x, t, out=u)           # xl
+    np.multiply(t, t, out=e)
+    e -= p                                 # xh^2 - p
+    t *= 2.0
+    t *= u                                 # 2 xh xl
+    e += t
+    u *= u
+    e += u
     return p, e
+
+
+_hls = threading.local()
+
+
+def _helper_buf(kind, dtype, k, n) -> np.ndarray:
+    """Thread-local scratch buffer ``k`` of ``dtype`` for the helpers, viewed as [:n].
+
+    Helpers run on blocks of up to CHUNK elements; allocating their temporaries
+    instead costs erratic page faults (glibc serves blocks over its mmap
+    threshold with fresh pages: a 20000-element temporary measured 17 ns/element
+    against 2 for 32768), so they write into buffers that live with the thread."""
+    d = getattr(_hls, "bufs", None)
+    if d is None:
+        d = _hls.bufs = {}
+    key = (kind, np.dtype(dtype).str, k)
+    b = d.get(key)
+    if b is None or b.shape[0] < n:
+        b = d[key] = np.empty(max(n, CHUNK), dtype)
+    return b[:n]
+
+
+def _hs(dtype, k, n):
+    return _helper_buf("f", dtype, k, n)
+
+
+def _hb(k, n):
+    return _helper_buf("b", np.bool_, k, n)
+
+
+def _hi(k, n):
+    return _helper_buf("i", np.intp, k, n)
 
 
 def _exp_sq(x, a, out):
     """exp(a x^2) for a power of two a: exp(a p) + exp(a p) a e with x^2 = p + e exact.
 
     |x| is capped at 2^500 (x^2 is then far past exp's overflow/underflow)."""
+    n = x.shape[0]
+    dt = x.dtype
     with np.errstate(all="ignore"):
-        xc = np.clip(x, -2.0**500, 2.0**500)
-        p, e = _square_dd(xc)
+        xc = np.clip(x, -2.0**500, 2.0**500, out=_hs(dt, 0, n))
+        p, e = _square_dd(xc, _hs(dt, 1, n), _hs(dt, 2, n), _hs(dt, 3, n), _hs(dt, 4, n))
         np.multiply(p, a, out=p)
         np.exp(p, out=out)
         e *= a
@@ -259,59 +302,51 @@ def _exp_sq(x, a, out):
     return out
 
 
-def _erfc_lin(x, c, c_hi, c_lo, c2, table, out):
+def _erfc_lin(x, c, c2, table, out):
     """erfc(c x) for a constant c with c^2 a power of two (gelu's -x/sqrt 2).
 
-    Mask-free first: 2 where c x <= 0 and 0 elsewhere, NaN kept (the saturated
-    tails, erfc(-6) rounds to 2 and erfc(27.5) underflows). Then two gathered
-    sets (``flatnonzero``), so nothing is computed for saturated elements:
-
-    * |x| <= table.hi: erfc(c x) = erfcx(|c| |x|) exp(-c^2 x^2), or 2 minus
-      that where c x < 0. erfcx(|c| v) comes from ``table`` (:class:`ErfcxTable`),
-      a piecewise polynomial fitted to it *as a function of v = |x|* in mpmath,
-      so c x is never rounded; exp(-c^2 x^2) = exp(-c^2 p) (1 - c^2 e) with
-      x^2 = p + e exact (Dekker). scipy's erfc is 9-11 ULP off on [0.5, 4] and
-      its erfcx 5-7 ULP on [0, 2]; this path stays within about 2.
-    * c x beyond the table, up to 27.5: scipy's erfcx (<= 2 ULP there) at the
-      rounded w = c x, corrected to first order for w's rounding error wl
-      (Dekker's product with c = c_hi + c_lo): erfcx(w + wl) = erfcx(w) (1 + 2 w wl)
-      - (2/sqrt pi) wl, times exp(-c^2 x^2) as above.
+    Mask-free first: 2 where c x <= 0 and 0 elsewhere, NaN kept -- the
+    saturated tails (erfc(-6) rounds to 2; erfc(27.3) underflows). Then only
+    the elements with -6 <= c x <= |c| table.hi (gathered with ``np.compress``):
+    erfc(c x) = erfcx(|c| |x|) exp(-c^2 x^2), or 2 minus that where c x < 0.
+    erfcx(|c| v) comes from ``table`` (:class:`ErfcxTable`), a piecewise
+    polynomial fitted to it *as a function of v = |x|* in mpmath, so c x is
+    never rounded (erfc amplifies its argument's rounding by 2 (c x)^2);
+    exp(-c^2 x^2) = exp(-c^2 p) - exp(-c^2 p) c^2 e with x^2 = p + e exact
+    (Dekker), one rounding. scipy is not called: its erfc is 9-11 ULP off on
+    [0.5, 4] and 490 at 26, its erfcx 5-7 ULP on [0, 2]. Temporaries are
+    thread-local buffers (:func:`_helper_buf`).
     """
+    n = x.shape[0]
+    dt = x.dtype
     with np.errstate(all="ignore"):
-        w = x * c
-        m = np.less_equal(w, 0.0)
-        np.multiply(m, 2.0, out=out)
-        out += w * 0.0                                    # NaN in, NaN out
-        v = np.abs(x)
-        sel = np.flatnonzero(v <= table.hi)
-        if sel.size:
-            xs = x[sel]
-            p, e = _square_dd(xs)
-            big = np.exp(-c2 * p)
+        m = np.less_equal(x, 0.0, out=_hb(0, n)) if c > 0 else np.greater_equal(x, 0.0, out=_hb(0, n))
+        np.multiply(m, 2.0, out=out)            # 2 where c x <= 0
+        w = np.multiply(x, 0.0, out=_hs(dt, 0, n))
+        out += w                                # NaN in, NaN out
+        # c x in [-ERFC_TWO, a hi]: beyond, erfc(c x) is 2 or 0 (set above)
+        reach = ERFC_TWO / table.a
+        lo, hi = (-table.hi, reach) if c < 0 else (-reach, table.hi)
+        sel = _in_interval(x, lo, hi, _hb(1, n), _hs(dt, 1, n))
+        k = int(np.count_nonzero(sel))
+        if k:
+            xs = np.compress(sel, x, out=_hs(dt, 2, k))
+            vs = np.abs(xs, out=_hs(dt, 3, k))
+            p, e = _square_dd(xs, _hs(dt, 4, k), _hs(dt, 5, k), _hs(dt, 6, k), _hs(dt, 7, k))
+            big = np.multiply(p, -c2, out=p)
+            np.exp(big, out=big)
             e *= -c2
             e *= big
-            big += e                                      # exp(-c^2 (p + e)), one rounding
-            r = table(np.abs(xs))
+            big += e                            # exp(-c^2 (p + e)), one rounding
+            r = table(vs, _hs(dt, 8, k), _hs(dt, 9, k), _hi(0, k))
             r *= big
-            neg = (c * xs) < 0.0                          # erfc(-u) = 2 - erfc(u)
-            r *= 1.0 - 2.0 * neg
-            r += 2.0 * neg
-            out[sel] = r
-        sel = np.flatnonzero((v > table.hi) & (w > 0.0) & (w < 27.5))
-        if sel.size:
-            xs, ws = x[sel], w[sel]
-            xh, xl = _split(xs)
-            wl = ((xh * c_hi - ws) + xh * c_lo + xl * c_hi) + xl * c_lo  # exact: c x - w (c's tail < 2^-80)
-            p, e = _square_dd(xs)
-            r = _sc.erfcx(ws)
-            r *= 1.0 + 2.0 * ws * wl
-            r -= _TWO_OVER_SQRT_PI * wl
-            big = np.exp(-c2 * p)
-            e *= -c2
-            e *= big
-            big += e
-            r *= big
-            out[sel] = r
+            neg = np.less(xs, 0.0, out=_hb(2, k)) if c > 0 else np.greater(xs, 0.0, out=_hb(2, k))
+            sgn = np.multiply(neg, -2.0, out=e)
+            sgn += 1.0                          # -1 where c x < 0, else 1
+            r *= sgn
+            sgn -= 1.0                          # -2 there, else 0
+            r -= sgn                            # erfc(-u) = 2 - erfc(u): one rounding
+            np.place(out, sel, r)
     return out
 
 
@@ -458,18 +493,14 @@ def _sq_coeff(arg, x):
 
 
 def _lin_coeff(arg, x):
-    """(c, c_hi, c_lo, c^2) when arg == c x with c^2 a power of two (c itself inexact)."""
+    """(c, c^2, |c|) when arg == c x with c^2 a power of two (c itself inexact)."""
     c = sp.simplify(arg / x)
     if not c.is_number or not c.is_real or c == 0 or c.is_Rational:
         return None
     c2 = _pow2(sp.simplify(c**2))
     if c2 is None:
         return None
-    hi, lo = _dd_const(c)
-    t = _SPLIT * hi
-    h = t - (t - hi)
-    # split c_hi into 26-bit halves; fold c's tail (lo) into the low half
-    return (hi, h, (hi - h) + lo, c2)
+    return float(c), c2, sp.Abs(c)
 
 
 class _Gen:
@@ -701,7 +732,7 @@ class _Gen:
         d = self.dst(target, [])
         lin = _lin_coeff(arg, self.x) if self.dd else None
         if lin is not None:
-            c = self.const(lin + (erfcx_table(sp.Abs(sp.simplify(arg / self.x))),))
+            c = self.const((lin[0], lin[1], erfcx_table(lin[2])))
             self.lines.append(f"_erfc_lin({self.xname}, *{c}, {d[0]})")
         elif self.dd and arg.is_polynomial(self.x) and not _is_exact_arg(arg, self.x):
             hi, lo = self.dd_arg(arg)
@@ -1189,9 +1220,11 @@ class ScalarKernel:
         return out
 
     def _constant(self, xa, rdt, out=None):
-        """A constant kernel (step', identity'): np.zeros/np.full, then only the
-        non-finite inputs -- found by one summation pass per range -- get their
-        limits/NaN. Ranges run on the thread pool like the chains."""
+        """A constant kernel (step', identity'). c = 0: ``np.zeros`` (calloc: pages
+        are mapped lazily) and one summation pass per range to find non-finite
+        inputs, which get their limits/NaN. c != 0 with both limits c: one
+        ``np.clip(x, c, c)`` pass (c, and NaN for NaN). Ranges run on the thread
+        pool like the chains."""
         c = float(self.stable)
         if out is not None:
             if out.shape != xa.shape:
@@ -1206,6 +1239,10 @@ class ScalarKernel:
         lo, hi = self.limits
 
         def fill(start, stop):
+            if c != 0 and lo == c and hi == c:
+                # one pass: clip(x, c, c) is c, and NaN for NaN (identity')
+                np.clip(xf[start:stop], c, c, out=flat[start:stop])
+                return
             if c != 0 or not fresh:
                 flat[start:stop].fill(c)
             with np.errstate(all="ignore"):
@@ -1380,18 +1417,24 @@ class RootPoly:
         return q
 
 
-def _horner_pieces(x, lo, step, centers, coeffs):
+def _horner_pieces(x, lo, step, centers, coeffs, q=None, t=None, j=None):
     """Piecewise polynomial: piece j = floor((x - lo) / step) (clipped to the
-    table), Horner in (x - centers[j]) with ``coeffs[k][j]`` highest degree first."""
-    j = np.subtract(x, lo)
-    j *= 1.0 / step
-    np.clip(j, 0, centers.shape[0] - 1, out=j)
-    j = j.astype(np.intp)
-    t = x - centers.take(j)
-    q = coeffs[0].take(j)
+    table), Horner in (x - centers[j]) with ``coeffs[k][j]`` highest degree
+    first. q, t (float) and j (intp): optional buffers like x."""
+    t = np.subtract(x, lo, out=t)
+    t *= 1.0 / step
+    np.clip(t, 0, centers.shape[0] - 1, out=t)
+    if j is None:
+        j = t.astype(np.intp)
+    else:
+        np.copyto(j, t, casting="unsafe")
+    q = np.take(centers, j, out=q)
+    np.subtract(x, q, out=t)
+    np.take(coeffs[0], j, out=q)
+    c = _hs(x.dtype, 10, x.shape[0]) if x.shape[0] <= CHUNK else np.empty_like(x)
     for row in coeffs[1:]:
         q *= t
-        q += row.take(j)
+        q += np.take(row, j, out=c)
     return q
 
 
@@ -1590,9 +1633,9 @@ class ErfcxTable:
     :data:`ERFCX_PIECE` need degree ~11 for a relative fit error below
     :data:`ROOT_FIT_TOL`; Horner in float64 then adds well under an ULP
     (``max_ulp`` is measured against mpmath when the table is built). ``hi``
-    is where a v reaches :data:`ERFCX_REACH`: beyond it erfc(-a v) rounds to 2
-    and scipy's erfcx is within 2 ULP. The coefficients come from mpmath at
-    build time (cached on disk); nothing is written per activation.
+    is where a v reaches :data:`ERFCX_REACH`: beyond it erfc(a v) underflows
+    and erfc(-a v) rounds to 2. The coefficients come from mpmath at build
+    time (cached on disk); nothing is written per activation.
     """
 
     a: float
@@ -1602,14 +1645,16 @@ class ErfcxTable:
     coeffs: np.ndarray    # (degree + 1, pieces), highest degree first
     max_ulp: float
 
-    def __call__(self, v: np.ndarray) -> np.ndarray:
-        return _horner_pieces(v, 0.0, self.step, self.centers, self.coeffs)
+    def __call__(self, v: np.ndarray, q=None, t=None, j=None) -> np.ndarray:
+        return _horner_pieces(v, 0.0, self.step, self.centers, self.coeffs, q, t, j)
 
 
 #: Width (in v = |x|) of an :class:`ErfcxTable` piece (a power of two: exact centres).
-ERFCX_PIECE = 0.25
-#: The table reaches a v = this: erfc(-6) = 2 - 2e-17 rounds to 2.
-ERFCX_REACH = 6.0
+ERFCX_PIECE = 0.125
+#: The table reaches a v = this: erfc(27.3) underflows to 0 (and erfc(-6) rounds to 2).
+ERFCX_REACH = 27.3
+#: erfc(-u) rounds to 2 in float64 from u = this on (erfc(6) = 2.2e-17 < ulp(2)/2).
+ERFC_TWO = 6.0
 _ERFCX_CACHE: dict = {}
 
 
@@ -1639,7 +1684,7 @@ def _fit_erfcx_table(a: sp.Expr) -> ErfcxTable:
             lo, hi = mpmath.mpf(k * ERFCX_PIECE), mpmath.mpf((k + 1) * ERFCX_PIECE)
             pts = np.linspace(float(lo), float(hi), 101)
             want = [g(mpmath.mpf(float(v))) for v in pts]
-            coeffs = _fit_piece(g, lo, hi, pts, want, degrees=range(9, 62, 2))
+            coeffs = _fit_piece(g, lo, hi, pts, want)
             if coeffs is None:  # pragma: no cover - erfcx is entire
                 raise ArithmeticError(f"erfcx({a} v) did not fit on [{lo}, {hi}]")
             table.append([float(c) for c in coeffs])
