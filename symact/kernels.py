@@ -1137,6 +1137,7 @@ class ScalarKernel:
     fix_nonfinite: bool = True
     ld_intervals: list = field(default_factory=list)
     root_polys: list = field(default_factory=list)   # RootPoly fix-ups (simple roots)
+    choices: list = field(default_factory=list)      # candidate forms, measured (see _build_scalar)
 
     @property
     def source(self) -> str:
@@ -1255,8 +1256,19 @@ class ScalarKernel:
         _parallel(flat.shape[0], fill)
         return out
 
+    def _streaming(self, cdt, rdt) -> bool:
+        """One ufunc pass and nothing to fix up (tanh, relu, hard_tanh, identity):
+        blocks would only add overhead, the pass streams the whole range."""
+        chain = self.chain32 if cdt == np.float32 else self.chain64
+        return (chain is not None and chain.nf == 0 and chain.nb == 0 and chain.source.count("\n") == 2 and cdt == rdt
+                and not self.fix_nonfinite and not self.ld_intervals and not self.root_polys)
+
     def _range(self, xc, res, cdt, start, stop):
         with np.errstate(all="ignore"):
+            if self._streaming(cdt, res.dtype):
+                chain = self.chain32 if cdt == np.float32 else self.chain64
+                chain.fn(xc[start:stop], res[start:stop])
+                return
             for i in range(start, stop, CHUNK):
                 j = min(i + CHUNK, stop)
                 self._block(xc[i:j], res[i:j], cdt)
@@ -1360,24 +1372,38 @@ def _hot_width(ivs) -> float:
     return sum(max(0.0, min(b, 60.0) - max(a, -60.0)) for a, b in ivs)
 
 
-def _measure(chain64: _Chain, chain_ld: _Chain) -> tuple[float, float]:
-    """(mean, max) ULP of a float64 chain against its own long-double evaluation.
-
-    Points where the chain gives a non-finite value but long double does not
-    count as 1e6 ULP (an exp-rational form that overflows is rejected).
-    """
-    xs = np.concatenate([np.linspace(-40, 40, 8001), np.geomspace(1e-300, 1e3, 2000),
+def _selection_points() -> np.ndarray:
+    xs = np.concatenate([np.linspace(-40, 40, 2001), np.geomspace(1e-300, 1e3, 300),
                          [709.0, 710.0, 745.0, 746.0, 1e5, 1e300, 1.7e308]])
-    xs = np.concatenate([xs, -xs])
+    return np.unique(np.concatenate([xs, -xs]))
+
+
+def _selection_reference(expr: sp.Expr) -> tuple[np.ndarray, np.ndarray]:
+    """The mpmath oracle's correctly rounded values of ``expr`` on the fixed
+    selection points (disk-cached: ~1 s per expression cold)."""
+    from . import cache
+    from .bench import oracle_reference   # the oracle with its stable-identity rewrites
+
+    xs = _selection_points()
+    ref = cache.cached("kernel-selection-ref", (sp.srepr(expr), str(xs.size)),
+                       lambda: oracle_reference(expr, xs, np.float64))
+    return xs, ref
+
+
+def _measure(chain64: _Chain, xs: np.ndarray, ref: np.ndarray) -> tuple[float, float]:
+    """(mean, max) ULP of a float64 chain against the oracle's values ``ref``.
+
+    Points where the chain gives a non-finite value but the oracle does not
+    count as 1e6 ULP (an exp-rational form that overflows is rejected); an
+    absolute error below the smallest normal counts as 0.
+    """
     with np.errstate(all="ignore"):
         got = chain64.run(xs, np.empty_like(xs), np.float64)
-        ref = chain_ld.run(xs.astype(np.longdouble), np.empty(xs.shape, np.longdouble), np.longdouble)
     from .ulp import ulp_distance
-    ref64 = ref.astype(np.float64)
-    err = ulp_distance(got, ref64)
+    err = ulp_distance(got, ref)
     err = np.where(np.isfinite(err), np.minimum(err, 1e6), 1e6)
-    err[np.abs(got - ref64) < np.finfo(np.float64).smallest_normal] = 0.0
-    err[np.isnan(ref64)] = 0.0
+    err[np.abs(got - ref) < np.finfo(np.float64).smallest_normal] = 0.0
+    err[np.isnan(ref) & np.isnan(got)] = 0.0
     return float(err.mean()), float(err.max())
 
 
@@ -1838,10 +1864,6 @@ def candidates(stable: sp.Expr) -> list[sp.Expr]:
     return out
 
 
-#: Per kernel: each candidate's measured error, hot (long-double) width and cost.
-CHOICES: dict[str, list[dict]] = {}
-
-
 def build_scalar(expr: sp.Expr, stable: sp.Expr, name: str = "kernel") -> ScalarKernel:
     """Generate, choose by measured error, and probe one scalar kernel."""
     import warnings
@@ -1854,27 +1876,35 @@ def build_scalar(expr: sp.Expr, stable: sp.Expr, name: str = "kernel") -> Scalar
 def _build_scalar(expr, stable, name):
     stable = sp.piecewise_fold(stable)
     cands = candidates(stable) + exp_rational(stable)
+    choices = []
     if len(cands) > 1 and not stable.has(*_SCIPY_FUNCS):
-        # Choose by measured error, then by cost: a form that needs no long-double
-        # fix-up (max <= 3 ULP against its own long-double evaluation) and is the
-        # cheapest of those; else the most accurate form.
+        # Choose by measured error against the mpmath oracle, then by cost: among
+        # forms whose long-double fix-up intervals (where float64 loses > 3 ULP to
+        # the same form in long double) total < 1 unit of x, the cheapest; ties
+        # by mean error. Every candidate's numbers are kept on the kernel.
+        xs, ref = _selection_reference(expr)
         scored = []
         for c in cands:
             c64 = _compile_chain(c, dd=True, name=name)
             cld = _compile_chain(c, dd=False, name=name, ld=True)
-            mean, mx = _measure(c64, cld)
+            mean, mx = _measure(c64, xs, ref)
             width = _hot_width(_ld_intervals(c64, cld))
             # a hot interval inside [-60, 60] costs a detection pass or two per block
             scored.append((width > 1.0, _cost(c64) + (8 if width > 0 else 0), mean, mx, width, c))
-        CHOICES[name] = [dict(form=str(t[5]), mean_ulp=t[2], max_ulp=t[3], hot_width=t[4], cost=t[1])
-                         for t in scored]
-        stable = min(scored, key=lambda t: t[:3])[5]
+        best = min(scored, key=lambda t: t[:3])
+        stable = best[5]
+        for t in scored:
+            why = ("chosen: " if t is best else "") + (
+                f"fix-up intervals {t[4]:.3g} wide (> 1)" if t[0] else f"cost {t[1]}, mean {t[2]:.3f} ULP")
+            choices.append(dict(form=str(t[5]), mean_ulp=t[2], max_ulp=t[3], hot_width=t[4], cost=t[1],
+                                chosen=t is best, why=why))
     chain64 = _compile_chain(stable, dd=True, name=name)
     chain32 = _compile_chain(stable, dd=False, name=name + "_f32") if _is_rational_form(stable) else None
     has_scipy = stable.has(*_SCIPY_FUNCS)
     chain_ld = None if has_scipy or _is_rational_form(stable) else _compile_chain(stable, dd=False, name=name + "_ld", ld=True)
     lims = (_float_limit(expr, -1), _float_limit(expr, 1))
     k = ScalarKernel(expr, stable, chain64, chain32, chain_ld, lims)
+    k.choices = choices
     if chain_ld is not None or has_scipy:
         # around simple roots where float64 cancels: (x - r) q(x), measured against the oracle
         k.root_polys = root_polys(expr, chain64)
@@ -2046,6 +2076,20 @@ def stable_expr(act, derivative: bool) -> sp.Expr:
         if abs(complex((rw.to_standard(cand) - d).subs(X, v).evalf(30))) > 1e-20:
             return rw.stabilize(d)
     return cand
+
+
+def describe(act, derivative: bool = False) -> dict:
+    """What the generator chose for one kernel, and why (plain data for reports):
+    the lowered form, the candidates with their measured error against the
+    oracle and cost, the long-double and root-polynomial fix-up intervals."""
+    k = kernel_for(act, derivative)
+    if isinstance(k, VectorKernel):
+        return dict(kind="vector", form=str(k.stable), candidates=[], long_double=[], root_polys=[])
+    return dict(kind="scalar", form=str(k.stable), candidates=list(k.choices),
+                long_double=[[float(a), float(b)] for a, b in k.ld_intervals],
+                root_polys=[dict(lo=rp.lo, hi=rp.hi, root=rp.r_hi, pieces=int(rp.centers.shape[0]),
+                                 degree=int(rp.coeffs.shape[0] - 1)) for rp in k.root_polys],
+                nonfinite_fixup=bool(k.fix_nonfinite))
 
 
 def kernel_for(act, derivative: bool = False):

@@ -128,3 +128,34 @@ def test_hostile_formulas_are_refused_and_nothing_runs(tmp_path):
     assert code == 2 and not marker.exists() and "Traceback" not in err
     code, _, err = capture(["check", "--latex", r"\input{/etc/passwd}"])
     assert code == 2 and "Traceback" not in err
+
+
+def test_show_kernels_records_the_choice():
+    """`show --kernels`: the lowered form, every candidate measured against the
+    oracle with exactly one chosen, and the fix-ups (silu' has a root polynomial)."""
+    code, out, _ = capture(["show", "silu", "--kernels", "--json"])
+    assert code == 0
+    k = json.loads(out)["kernels"]
+    df = k["df"]
+    assert sum(c["chosen"] for c in df["candidates"]) == 1
+    chosen = next(c for c in df["candidates"] if c["chosen"])
+    assert chosen["form"] == df["form"] and chosen["why"].startswith("chosen")
+    assert any(rp["lo"] < -1.2784645 < rp["hi"] for rp in df["root_polys"])
+    code, text, _ = capture(["show", "silu", "--kernels"])
+    assert code == 0 and "kernels:" in text and "root polynomial" in text
+
+
+def test_bench_json_small_run():
+    """A tiny seeded bench: every peer row present, ratios relative to symact,
+    symact's accuracy measured, floors computed against the same run."""
+    code, out, _ = capture(["bench", "sigmoid", "identity", "--size", "2000", "--repeats", "1", "--json"])
+    assert code == 0
+    doc = json.loads(out)
+    rows = {(r["name"], r["derivative"]): {p["peer"]: p for p in r["peers"]} for r in doc["rows"]}
+    sig = rows[("sigmoid", False)]
+    assert {"symact", "symact_out", "lambdify", "naive", "scipy", "copy"} <= set(sig)
+    assert sig["symact"]["ratio_to_symact"] == 1.0 and sig["symact"]["max_ulp"] <= 4
+    assert rows[("sigmoid", True)]["naive"]["max_ulp"] > 1e4   # (1 - s) s is 0 from x = 37.43 on
+    assert rows[("identity", False)]["lambdify"]["note"]   # returns its input: not comparable
+    code, text, _ = capture(["bench", "relu", "--size", "2000", "--repeats", "1", "--no-derivatives"])
+    assert code == 0 and "floors:" in text and "symact_out" in text
