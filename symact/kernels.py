@@ -87,6 +87,9 @@ from .symbolic import XV, I, J, K, N, X, one_sided_limit
 
 #: Elements per chunk: every pass of a chain stays in L2.
 CHUNK = 1 << 15
+#: Elements per row block of the vector kernels: their temporaries (64 KB) stay
+#: below glibc's mmap threshold (fresh pages on every call above it).
+VEC_BLOCK = 1 << 13
 #: Arrays at least this long are split over threads.
 THREAD_MIN = 1 << 18
 
@@ -1926,6 +1929,14 @@ def _build_scalar(expr, stable, name):
 
 
 # --------------------------------------------------------------------------- vector kernels
+#: exp(t) is computed directly only for t >= this (results >= 1e-304: NumPy's
+#: exp takes a slow path for arguments near and past underflow, even at -708.39).
+_EXP_SAFE = -700.0
+#: 128 ln 2 as a double-double, and 2^-128: exp(t) = exp(t + 128 ln 2) 2^-128.
+_SCALE_LN, _SCALE_LN_LO = _dd_const(128 * sp.log(2))
+_SCALE = 2.0 ** -128
+
+
 class VectorKernel:
     """Softmax-like kernels from the component form, with max subtraction."""
 
@@ -1985,7 +1996,7 @@ class VectorKernel:
         n = xv.shape[-1]
         rows = xv.reshape(-1, n)                         # copies only if xv is not row-contiguous
         res = np.empty(rows.shape)
-        step = max(1, (SUB * 2 - 1) // max(n, 1))   # temporaries below glibc's mmap threshold
+        step = max(1, VEC_BLOCK // max(n, 1))        # temporaries below glibc's mmap threshold
 
         def run(r0, r1):
             with np.errstate(all="ignore"):
@@ -2027,10 +2038,31 @@ class VectorKernel:
         bb = t - x
         tl = x - (t - bb)
         tl -= m + bb                                   # exact x - m = t + tl
-        e = np.exp(t)
+        # exp only where its result is comfortably normal: libm's exp takes a slow
+        # path near and past underflow (measured 4.4-28 ns/element against 0.6) --
+        # masked attention (-1e9 logits) and rows with one large entry hit it
+        under = t < _EXP_SAFE
+        e = np.exp(np.clip(t, _EXP_SAFE, 0.0))
         e *= 1.0 + tl
+        sub = None
+        if under.any():
+            np.putmask(e, under, 0.0)
+            # exp(t) for t in [_EXP_SAFE - 128 ln 2, _EXP_SAFE): exp(t + 128 ln 2) 2^-128,
+            # row sums kept scaled (full precision when the rest of Sm1 is as small);
+            # below that range exp(t) < 2^-1137: 0 changes no result
+            sub = np.flatnonzero(under & (t >= _EXP_SAFE - _SCALE_LN))
         e[r, top] = 0.0
         sm1 = e.sum(axis=-1, keepdims=True)
+        if sub is not None and sub.size:
+            ts, tls = t.reshape(-1)[sub], tl.reshape(-1)[sub]
+            u = ts + _SCALE_LN                         # TwoSum: u + ul = t + tl + 128 ln 2
+            v = u - ts
+            ul = ((ts - (u - v)) + (_SCALE_LN - v)) + _SCALE_LN_LO + tls
+            es = np.exp(u)
+            es *= 1.0 + ul
+            part = np.bincount(sub // x.shape[1], weights=es, minlength=x.shape[0])
+            sm1 += (part * _SCALE)[:, None]
+            e.reshape(-1)[sub] = es * _SCALE
         e[r, top] = 1.0
         out[...] = self.fn_fwd(t, tl, sm1, e)
 
