@@ -26,13 +26,17 @@ Nothing is written per activation; every file comes out of one pipeline:
    multiple of x, the kernels' exp-rational forms (one e = exp(-|x|), each sign
    branch a rational function of (e, x)) compete with the stable form; each is
    emitted as NumPy code and measured against the oracle (:func:`scalar_form`).
-   Around simple roots where the chosen form still cancels (silu', mish'), the
+   Around simple roots where the chosen form still cancels (silu', mish', gelu_tanh'), the
    code evaluates (x - r_hi - r_lo) q(x) with q a piecewise polynomial fitted in
    mpmath at generation time (:class:`symact.kernels.RootPoly` data, emitted as
    tables plus a ``_rootpoly`` helper in every target).
 6. **JAX.** XLA's tanh and erfc are replaced by generated helpers (expm1-based
    tanh; erfc = exp(-u^2) erfcx(u) with u^2 formed exactly and erfcx fitted per
-   octave in mpmath).
+   octave in mpmath).  XLA on CPU also flushes subnormal intermediates to zero, so
+   where f -> 0 and a factor of f (e^x, erfc) is subnormal while f is not (silu at
+   x = -710, tanh' in float32 at 44), the JAX code switches past a point ``at`` to
+   e^-c R: R the branch's leading Taylor coefficient in its decaying atoms, each
+   spelled a e^c (:func:`subnormal_tails`; derived symbolically, nothing per activation).
 7. **Infinities.** Unless every branch is a polynomial, ``x = +-inf`` returns
    the symbolic one-sided limit (computed here with
    :func:`symact.symbolic.one_sided_limit`) instead of inf*0.
@@ -62,7 +66,7 @@ from . import __version__
 from . import kernels
 from . import rewrite as rw
 from .printers import (CodegenError, CPrinter, JaxPrinter, LatexOut, MathPrinter, NumpyCodePrinter,
-                       TorchPrinter, fold_constants)
+                       TorchPrinter, erfc_scaled, fold_constants)
 from .oracle import oracle_for
 from .symbolic import X, one_sided_limit
 
@@ -211,7 +215,7 @@ def scalar_form(reference: sp.Expr, stable: sp.Expr) -> ScalarForm:
     if best.limits is not None and best.tails == (None, None) and not _finite_at_extremes(best):
         # an exp-rational form forms 4x or x e^{-|x|} x: overflow at the largest doubles
         best.tails = tuple(_saturation(reference, sgn, lim) for sgn, lim in ((-1, best.limits[0]), (1, best.limits[1])))
-    if not best.reference.has(sp.Piecewise) and any(not b.expr.is_polynomial(X) for b in best.branches):
+    if not best.reference.has(sp.Piecewise) and any(b.dds or not b.expr.is_polynomial(X) for b in best.branches):
         best.roots = _root_fixups(reference, _NumpyChain(best))
     return best
 
@@ -402,6 +406,168 @@ def _saturation(reference: sp.Expr, sign: int, limit: float) -> float | None:
         if all(at_limit(j) for j in range(k, k + 13)):
             return 2.0**k
     return None
+
+
+# --------------------------------------------------------------------------- subnormal-safe tails
+#: a tail starts where every decaying atom is below this: the terms it drops are that much smaller
+TAIL_ATOM = 2.0 ** -60
+
+
+@dataclass
+class Tail:
+    """``value = scale * R`` for x <= -at (side -1) or x >= at (side +1), for targets that flush
+    subnormal intermediates to zero (XLA on CPU).  R is the branch's leading coefficient in its
+    decaying atoms, each atom a spelled a * e^c (normal wherever the value is), scale = e^(-m c)."""
+
+    side: int
+    at: float
+    branch: Branch
+    scale: float
+    order: int
+
+
+def _dd_poly(e: sp.Expr, dds) -> sp.Expr:
+    """``e`` with each double-double pair H, L replaced by its exact polynomial and 0."""
+    rep = {}
+    for d in dds:
+        rep[d.hi] = sum(c * X**k for k, c in enumerate(reversed(d.coeffs)))
+        rep[d.lo] = sp.S.Zero
+    return e.xreplace(rep)
+
+
+def _direction(u: sp.Expr, side: int, dds) -> int:
+    """+1 / -1 where u -> +oo / -oo as x -> side*oo, 0 otherwise."""
+    v = sp.limit(_dd_poly(u, dds), X, side * sp.oo)
+    return 1 if v == sp.oo else -1 if v == -sp.oo else 0
+
+
+def _side_form(name: str, u: sp.Expr, s: int):
+    """Primitive ``name`` at an argument u -> s*oo as a function of E = e^-|u| (or None: keep).
+    Textbook identities of :mod:`symact.rewrite`'s primitives, one per sign of the argument."""
+    E, E2 = sp.exp(-s * u), sp.exp(-2 * s * u)
+    if name == "exp_neg_abs":
+        return E
+    if name == "expit":
+        return (E if s < 0 else 1) / (1 + E)
+    if name == "softplus":
+        return (u if s > 0 else 0) + sp.log(1 + E)
+    if name == "tanh_softplus":
+        return E * (E + 2) / (E * (E + 2) + 2) if s < 0 else (1 + 2 * E) / (1 + 2 * E + 2 * E2)
+    if name == "sech2_softplus":
+        a, w = (1 + E) ** 2, (1 if s < 0 else E2)
+        return 4 * a * w / (a + w) ** 2
+    if name == "sech2":
+        return 4 * E2 / (1 + E2) ** 2
+    if name == "tanh":
+        return s * (1 - E2) / (1 + E2)
+    if name == "expm1" and s < 0:
+        return E - 1
+    if name == "log1p":
+        return sp.log(1 + u)
+    if name == "erfc" and s < 0:
+        return 2 - rw.erfc(-u)
+    return None
+
+
+def _scale_exponent(order: int) -> int:
+    """The integer c in [8, 40] whose e^(-order c) rounds best in both float64 and float32.
+
+    c >= 8: e^c exceeds every polynomial factor R/a of a tail where the value is still
+    normal (|x| < 800), so the scaled atoms stay normal there; c <= 40 < -log(TAIL_ATOM):
+    g + c (g <= log(TAIL_ATOM) the atom's exponent) is exact in floating point."""
+    import mpmath
+
+    def err(c):
+        with mpmath.workdps(40):
+            v = mpmath.exp(-order * c)
+            e64 = abs(mpmath.mpf(float(v)) - v) / float(np.spacing(float(v)))
+            f32 = np.float32(float(v))
+            e32 = abs(mpmath.mpf(float(f32)) - v) / float(np.spacing(f32))
+        return float(max(e64, e32))
+
+    return min(range(8, 41), key=err)
+
+
+def _tail_candidates():
+    return sorted(m * 2.0**k for k in range(0, 11) for m in (1.0, 1.25, 1.5, 1.75))
+
+
+def subnormal_tails(form: ScalarForm) -> list[Tail]:
+    """Tails of ``form`` that need no subnormal intermediate (for targets that flush them).
+
+    Where f -> 0 at -oo or +oo, the branch there is a function of decaying atoms a_i
+    (exp of an argument -> -oo, erfc of one -> +oo) once the stable primitives are
+    written on that side (:func:`_side_form`).  With every a_i = K A_i, K = e^-c, the
+    value is K^m R(A, x) + O(a) relatively, R the leading Taylor coefficient in K
+    (taken symbolically).  Past the point ``at`` where every a_i < 2^-60 the dropped
+    terms are below rounding, A_i = a_i e^c is normal wherever the value is, and
+    ``K^m * R`` never forms a subnormal: silu's x e^x becomes e^-c (x e^(x+c)), where
+    XLA would flush e^x at x = -710 although x e^x is a normal number.
+    """
+    if form.limits is None:
+        return []
+    K = sp.Dummy("K", positive=True)
+    out = []
+    for side, lim in ((-1, form.limits[0]), (1, form.limits[1])):
+        if lim != 0.0:
+            continue
+        branch = next((b for b in form.branches
+                       if b.cond is None or (b.cond.inf == -sp.oo if side < 0 else b.cond.sup == sp.oo)), None)
+        if branch is None or branch.expr.is_polynomial(X) and not branch.dds:
+            continue
+        tail = _tail(branch, side, K)
+        if tail is not None:
+            out.append(tail)
+    return out
+
+
+def _tail(branch: Branch, side: int, K) -> Tail | None:
+    dds = branch.dds
+
+    def rewrite(e):
+        name = type(e).__name__
+        s = _direction(e.args[0], side, dds)
+        new = _side_form(name, e.args[0], s) if s else None
+        return e if new is None else new
+
+    prims = tuple(rw.PRIMITIVES.values()) + (sp.tanh, sp.erfc)
+    expr = branch.expr.replace(lambda e: isinstance(e, prims), rewrite)
+    atoms = [a for a in expr.atoms(sp.exp) if _direction(a.args[0], side, dds) < 0]
+    atoms += [a for a in expr.atoms(rw.erfc, sp.erfc) if _direction(a.args[0], side, dds) > 0]
+    if not atoms:
+        return None
+    for t in _tail_candidates():
+        values = [abs(sp.N(_dd_poly(a, dds).subs(X, side * t), 20)) for a in atoms]
+        if max(values) <= TAIL_ATOM:
+            break
+    else:
+        return None
+    at = t
+    marks = {a: sp.Dummy(f"a{i}", positive=True) for i, a in enumerate(atoms)}
+    inv = {m: a for a, m in marks.items()}
+    scaled = expr.xreplace({a: K * m for a, m in marks.items()})
+    if sp.simplify(scaled.subs(K, 0)) != 0:
+        return None
+    for order in (1, 2, 3):
+        lead = sp.diff(scaled, K, order).subs(K, 0) / sp.factorial(order)
+        if sp.cancel(lead) != 0:
+            break
+    else:
+        return None
+    c = _scale_exponent(order)
+    spelled = {}
+    for m, a in inv.items():
+        u = a.args[0]
+        spelled[m] = sp.exp(u + c) if isinstance(a, sp.exp) else erfc_scaled(u, c)
+    if not lead.has(sp.Float):
+        lead = sp.factor(lead)  # silu' x A + A -> (x + 1) A
+    ratio = sp.cancel(lead / sp.Mul(*[m for m in inv if lead.has(m)]))
+    if ratio.is_number and abs(ratio) <= 1:
+        return None  # the value is at most the atom: subnormal exactly where the atom is
+    lead = fold_constants(lead.xreplace(spelled))
+    used = [d for d in dds if lead.has(d.hi) or lead.has(d.lo)]
+    dom = (float("-inf"), -at) if side < 0 else (at, float("inf"))
+    return Tail(side, at, Branch(lead, None, dom, used), float(sp.exp(-order * c).evalf(30)), order)
 
 
 @dataclass
@@ -835,9 +1001,10 @@ _ERFCX_OCTAVES = (
 {table}
 
 
-def _erfc(u):
-    """erfc(u): jax.scipy.special.erfc for u < 0.5; above, exp(-u^2) erfcx(u) with u^2 = p + e
-    formed exactly (XLA's own exp(-u*u) rounds the square: hundreds of ULP at u = 25)."""
+def _erfc(u, scale=0.0):
+    """erfc(u) exp(scale): jax.scipy.special.erfc for u < 0.5; above, exp(scale - u^2) erfcx(u)
+    with u^2 = p + e formed exactly (XLA's own exp(-u*u) rounds the square: hundreds of ULP at
+    u = 25); scale > 0 keeps exp(scale - u^2) normal where erfc(u) alone would be subnormal."""
     centres, rows = _ERFCX_OCTAVES
     a = jnp.clip(u, 0.5, 27.5)
     j = sum((a >= 2.0 ** k).astype(jnp.int32) for k in range(5))
@@ -850,8 +1017,9 @@ def _erfc(u):
     ah = s - (s - a)
     al = a - ah
     e = ((ah * ah - p) + 2.0 * ah * al) + al * al
-    big = jnp.exp(-p) * q * (1.0 - e)
-    return jnp.where(u < 0.5, jax.scipy.special.erfc(u), jnp.where(u > 27.5, 0.0 * u, big))'''
+    big = jnp.exp(scale - p) * q * (1.0 - e)
+    small = jax.scipy.special.erfc(u) * jnp.exp(scale + 0.0 * u)
+    return jnp.where(u < 0.5, small, jnp.where(u > 27.5, 0.0 * u, big))'''
 
 
 def _vec_helper(h: str, target: str) -> str | None:
@@ -950,6 +1118,16 @@ def _vec_scalar_fn(lib: _Lib, fname, form: ScalarForm, printer, doc, dtype_line,
     for k in reversed(range(n - 1)):
         cond = " & ".join(f"({p})" for p in _interval_parts(form.branches[k].cond, "x", _num_py))
         body.append(f"r = {M}.where({cond}, b{k}, r)")
+    for i, tail in enumerate(subnormal_tails(form) if lib.target == "jax" else []):
+        var, (lo, hi) = f"xt{i}", tail.branch.domain
+        cond = f"x <= {_num_py(hi)}" if tail.side < 0 else f"x >= {_num_py(lo)}"
+        body += [f"# {cond}: e^-{tail.order * _scale_exponent(tail.order)} (atoms times e^c), so that no "
+                 "intermediate is subnormal (XLA flushes those to zero)",
+                 f"{var} = {lib.clip('x', lo, hi, _num_py)}"]
+        if tail.branch.dds:
+            printer.used.add("dd")
+        bl, res = _branch_body(tail.branch, printer, lambda s_, v: f"{s_} = {v}", _dd_py, var, tag=f"t{i}_")
+        body += bl + [f"r = {M}.where({cond}, {_num_py(tail.scale)} * ({res}), r)"]
     consts = []
     for i, rp in enumerate(form.roots):
         printer.used.add("rootpoly")

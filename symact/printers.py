@@ -39,6 +39,14 @@ class CodegenError(SymactError):
     """An expression (or a name) that a target cannot express."""
 
 
+class erfc_scaled(sp.Function):
+    """erfc(u) * exp(c), computed without forming the (possibly subnormal) erfc(u):
+    the JAX helper ``_erfc(u, c)`` evaluates exp(c - u^2) erfcx(u).  Used only in
+    :mod:`symact.codegen`'s subnormal-safe tails; other printers refuse it."""
+
+    nargs = 2
+
+
 def _small_rational(c) -> bool:
     return c.is_Rational and not c.is_Integer and abs(c.p) < _SMALL and c.q < _SMALL
 
@@ -200,6 +208,10 @@ class JaxPrinter(_Common, PythonCodePrinter):
     def __init__(self, settings=None):
         super().__init__(settings)
         self._init_common()
+
+    def _print_erfc_scaled(self, e):
+        self.used.add("erfc")
+        return f"_erfc({self._print(e.args[0])}, {self._num(float(e.args[1]))})"
 
     _print_Pow = MathPrinter._print_Pow
 
