@@ -1973,6 +1973,7 @@ class VectorKernel:
         E = sp.Symbol("E_i", positive=True)
         fwd = e.subs(sp.exp(T) * (1 + TL), E)
         self.fn_fwd = None if fwd.free_symbols - {T, TL, SM1, E} else sp.lambdify((T, TL, SM1, E), fwd, modules=mods)
+        self.fwd_uses_e = fwd.has(E)
 
     def __call__(self, x, out=None, axis=-1):
         xa = np.asarray(x)
@@ -2062,7 +2063,8 @@ class VectorKernel:
             es *= 1.0 + ul
             part = np.bincount(sub // x.shape[1], weights=es, minlength=x.shape[0])
             sm1 += (part * _SCALE)[:, None]
-            e.reshape(-1)[sub] = es * _SCALE
+            if self.fwd_uses_e:                         # softmax: e_i / S (log_softmax needs no e)
+                e.reshape(-1)[sub] = es * _SCALE
         e[r, top] = 1.0
         out[...] = self.fn_fwd(t, tl, sm1, e)
 
