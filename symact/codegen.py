@@ -26,6 +26,11 @@ Nothing is written per activation; every file comes out of one pipeline:
    multiple of x, the kernels' exp-rational forms (one e = exp(-|x|), each sign
    branch a rational function of (e, x)) compete with the stable form; each is
    emitted as NumPy code and measured against the oracle (:func:`scalar_form`).
+   So do the expit-polynomial forms (:func:`_expit_poly`): when every
+   transcendental is expit(+-w), w = x q(x) with q > 0, the expression is a
+   polynomial in the sigmoid that is small on each side of 0, in Horner form,
+   each coefficient one double-double polynomial in x rounded once
+   (gelu_tanh' = s ((1 + P) - P s) on x < 0 instead of a product of ~9 roundings).
    Around simple roots where the chosen form still cancels (silu', mish', gelu_tanh'), the
    code evaluates (x - r_hi - r_lo) q(x) with q a piecewise polynomial fitted in
    mpmath at generation time (:class:`symact.kernels.RootPoly` data, emitted as
@@ -146,8 +151,16 @@ def _exact_arg(u, x) -> bool:
     return False
 
 
+class dd_poly(sp.Function):
+    """Marker: the polynomial argument evaluated in double-double and rounded once
+    (:func:`_dd_transform` replaces it by the pair's ``H``).  Used for the
+    polynomial coefficients of the expit-polynomial forms (:func:`_expit_poly`)."""
+
+    nargs = 1
+
+
 def _dd_transform(expr: sp.Expr, x: sp.Symbol, tag: str):
-    """Replace g(u) (u an inexact polynomial in x) by g(H) + g'(H) L."""
+    """Replace g(u) (u an inexact polynomial in x) by g(H) + g'(H) L, and dd_poly(u) by H."""
     dds: dict[sp.Expr, DD] = {}
 
     def pick(e):
@@ -166,11 +179,14 @@ def _dd_transform(expr: sp.Expr, x: sp.Symbol, tag: str):
                 coeffs = list(sp.Poly(u, x).all_coeffs())
                 dds[u] = DD(sp.Symbol(f"H{tag}{k}", real=True), sp.Symbol(f"L{tag}{k}", real=True), coeffs)
             d, s = dds[u], 1
+        if isinstance(e, dd_poly):
+            return s * d.hi
         y = sp.Dummy("y", real=True)
         g = e.func
         return g(s * d.hi) + sp.diff(g(y), y).subs(y, s * d.hi) * (s * d.lo)
 
     new = expr.replace(pick, repl)
+    new = new.replace(lambda e: isinstance(e, dd_poly), lambda e: e.args[0])  # exact ones: as they are
     return new, list(dds.values())
 
 
@@ -204,7 +220,7 @@ def scalar_form(reference: sp.Expr, stable: sp.Expr) -> ScalarForm:
     evaluates those pieces before its branches.
     """
     forms = [_form(reference, stable)]
-    for alt in _exp_rational(stable):
+    for alt in _exp_rational(stable) + _expit_poly(stable):
         try:
             forms.append(_form(reference, alt))
         except (CodegenError, NotImplementedError, TypeError):  # conditions SymPy cannot turn into intervals
@@ -279,6 +295,54 @@ def _exp_rational(stable: sp.Expr) -> list[sp.Expr]:
         e = f.xreplace({s: rw.exp_neg_abs(X) for s in f.free_symbols if s != X})
         out.append(e)
     return out
+
+
+def _expit_poly(stable: sp.Expr) -> list[sp.Expr]:
+    """Forms of ``stable`` polynomial in its small sigmoid, one branch per sign of x.
+
+    Applies when every transcendental is expit(w) or expit(-w) for one polynomial
+    w = x q(x) with q > 0 on the reals (so sign w = sign x): silu, silu', sigmoid',
+    gelu_tanh with w its scaled cubic.  With s = expit(w) and 1 - s = expit(-w),
+    the expression is a polynomial in s whose coefficients are polynomials in x.
+    On x < 0, where s is small, it is written in Horner form in s; on x >= 0 in
+    c = expit(-w) = 1 - s.  Each coefficient is one polynomial in x evaluated in
+    double-double and rounded once (:class:`dd_poly`), so
+    gelu_tanh' = s + P s (1 - s), P = x w'(x), becomes s ((1 + P) - P s) for x < 0
+    -- two roundings after s instead of the ~9 of the product
+    1.5957 x (s - ..)(1 - s + ..)(26829 x^2 + 200000)/200000, whose piled-up
+    rounding reached 6-7 ULP where the two terms only mildly cancel (x in [-12, -2]).
+    """
+    calls = stable.atoms(sp.Function)
+    if not calls or any(type(c) is not rw.expit for c in calls):
+        return []
+    args = {sp.expand(c.args[0]) for c in calls}
+    a = next(iter(args))
+    if not a.is_polynomial(X) or a.subs(X, 0) != 0 or not args <= {a, sp.expand(-a)}:
+        return []
+    q = sp.Poly(sp.cancel(a / X), X)
+    lead = q.LC()
+    monic = sp.Poly(sp.expand(q.as_expr() / lead), X)  # rational coefficients, or give up
+    if not lead.is_number or not monic.domain.is_QQ and not monic.domain.is_ZZ or monic.count_roots() != 0:
+        return []
+    w = a if lead > 0 else sp.expand(-a)                # a monic q without real roots is > 0
+    S = sp.Dummy("S")
+    e = sp.expand(stable.replace(lambda c: isinstance(c, rw.expit),
+                                 lambda c: S if sp.expand(c.args[0]) == w else 1 - S))
+    if e.has(rw.expit) or not e.is_polynomial(S):
+        return []
+
+    def horner(poly_in_s, atom):
+        acc = sp.S.Zero
+        for c in sp.Poly(poly_in_s, S).all_coeffs():  # highest degree first
+            c = sp.factor(c) if c.is_polynomial(X) else c
+            if c.is_polynomial(X) and not c.is_number and not _exact_arg(sp.expand(c), X):
+                c = dd_poly(sp.expand(c))
+            acc = acc * atom + c
+        return acc
+
+    neg = horner(e, rw.expit(w))
+    pos = horner(sp.expand(e.subs(S, 1 - S)), rw.expit(-w))
+    return [sp.Piecewise((neg, X < 0), (pos, True))]
 
 
 def _finite_at_extremes(form: ScalarForm) -> bool:

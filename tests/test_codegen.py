@@ -46,8 +46,21 @@ def _open(target):
     return out
 
 
+#: float64 points are also checked densely: seeded uniform points on [-12, 12] for every scalar
+#: activation, plus a denser window where a form's error once exceeded the floor between the
+#: sampled points (gelu_tanh' on [-12, -2]: a product of ~9 rounded factors reached 6 ULP at
+#: 0.09% of the points (NumPy) and 7 ULP at 0.3% (JAX); 4000 points catch it at any seed)
+DENSE = (-12.0, 12.0, 2000)
+DENSE_WINDOWS = {"gelu_tanh": (-12.0, -2.0, 4000)}
+
+
 def _points(name, dtype):
-    return sample_points(catalog.get(name), np.dtype(dtype), n_bits=30, n_grid=121, seed=1)
+    pts = sample_points(catalog.get(name), np.dtype(dtype), n_bits=30, n_grid=121, seed=1)
+    if dtype != "float64" or catalog.get(name).vector:
+        return pts
+    rng = np.random.default_rng(11)
+    dense = [rng.uniform(lo, hi, n) for lo, hi, n in (DENSE, DENSE_WINDOWS.get(name, (0.0, 0.0, 0)))]
+    return np.concatenate([pts, *dense])
 
 
 def _flush_points(name, deriv, dtype):
