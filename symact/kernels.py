@@ -1265,7 +1265,7 @@ class ScalarKernel:
                 return out
         fresh = out is None
         if fresh:
-            out = np.zeros(xa.shape, rdt) if c == 0 else np.empty(xa.shape, rdt)  # zeros: calloc, lazy pages
+            out = np.zeros(xa.shape, rdt) if c == 0 else _fresh(xa.shape, rdt)  # zeros: calloc, lazy pages
         flat, xf = out.reshape(-1), xa.reshape(-1)
         lo, hi = self.limits
 
