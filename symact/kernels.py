@@ -94,7 +94,10 @@ CHUNK = 1 << 15
 FIX_GROUP = 8
 #: Elements per row block of the vector kernels: their temporaries (64 KB) stay
 #: below glibc's mmap threshold (fresh pages on every call above it).
-VEC_BLOCK = 1 << 13
+VEC_BLOCK = (1 << 14) - 1
+#: Threads for the vector kernels' row blocks (each block is ~20 short ufunc
+#: calls, so threads contend for the GIL): measured on this 2-vCPU VM.
+VECTOR_THREADS = int(os.environ.get("SYMACT_VECTOR_THREADS", "1"))
 #: Arrays at least this long are split over threads.
 THREAD_MIN = 1 << 18
 
@@ -2051,9 +2054,7 @@ class VectorKernel:
                     self._forward_block(rows[i:j], res[i:j])
 
         R = rows.shape[0]
-        # one thread: a row block is ~20 short ufunc calls, so two threads mostly
-        # wait on each other for the GIL (measured 7.0 ns/element with two, 5.6 with one)
-        nt = 1
+        nt = min(_num_threads, VECTOR_THREADS)
         if rows.size >= THREAD_MIN and nt > 1 and R > 1:
             per = -(-R // nt)
             starts = list(range(0, R, per))
