@@ -155,11 +155,15 @@ def stable_form(expr: sp.Expr) -> sp.Expr:
         return e
 
     def fix_erf(e):
-        erfs = [a for a in e.args if isinstance(a, sp.erf)]
-        for c in (1, -1):
-            if erfs and c in e.args:
-                rest = sp.Add(*[a for a in e.args if a is not erfs[0] and a != c])
-                return _erfc_fn(-c * erfs[0].args[0]) + rest
+        # c erf(u) + c -> c erfc(-u);  c erf(u) - c -> -c erfc(u)  (gelu: erf/2 + 1/2)
+        for a in e.args:
+            coeff, rest = a.as_coeff_Mul()
+            if not isinstance(rest, sp.erf):
+                continue
+            for c, sign in ((coeff, 1), (-coeff, -1)):
+                if c in e.args:
+                    others = sp.Add(*[t for t in e.args if t is not a and t != c])
+                    return sign * coeff * _erfc_fn(-sign * rest.args[0]) + others
         return e
 
     def fix_tanh(e):
@@ -179,7 +183,8 @@ def stable_form(expr: sp.Expr) -> sp.Expr:
 
     out = expr.replace(lambda e: isinstance(e, sp.log), fix_log)
     out = out.replace(lambda e: isinstance(e, sp.Add) and e.has(sp.tanh), fix_tanh)
-    out = out.replace(lambda e: isinstance(e, sp.Add) and any(isinstance(a, sp.erf) for a in e.args), fix_erf)
+    out = out.replace(lambda e: isinstance(e, sp.Add) and any(isinstance(a.as_coeff_Mul()[1], sp.erf)
+                                                              for a in e.args), fix_erf)
     return out.replace(lambda e: isinstance(e, sp.Add), fix_add)
 
 
