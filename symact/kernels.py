@@ -1241,14 +1241,18 @@ class ScalarKernel:
             rdt = cdt = np.dtype(np.float64)
         if self.stable.is_number:
             return self._constant(xa if xa.dtype.kind == "f" else xa.astype(np.float64), rdt, out)
-        if out is None:
-            out = _fresh(xa.shape, rdt)
+        fresh = out is None
+        if fresh:
+            out = np.empty(xa.shape, rdt)
         elif out.shape != xa.shape:
             raise ValueError(f"out has shape {out.shape}, expected {xa.shape}")
         xc = np.ascontiguousarray(xa, dtype=cdt).reshape(-1)
         direct = out.flags.c_contiguous and out.dtype == rdt and not np.shares_memory(out, xc)
-        res = out.reshape(-1) if direct else np.empty(xc.shape, rdt)
-        self._run(xc, res, cdt)
+        if not direct:
+            res, fresh = np.empty(xc.shape, rdt), True
+        else:
+            res = out.reshape(-1)
+        self._run(xc, res, cdt, fresh)
         if not direct:
             np.copyto(out, res.reshape(xa.shape), casting="unsafe")
         return out
@@ -1268,7 +1272,7 @@ class ScalarKernel:
                 return out
         fresh = out is None
         if fresh:
-            out = np.zeros(xa.shape, rdt) if c == 0 else _fresh(xa.shape, rdt)  # zeros: calloc, lazy pages
+            out = np.zeros(xa.shape, rdt) if c == 0 else np.empty(xa.shape, rdt)  # zeros: calloc, lazy pages
         flat, xf = out.reshape(-1), xa.reshape(-1)
         lo, hi = self.limits
 
@@ -1286,7 +1290,7 @@ class ScalarKernel:
                 xb = xf[bad]
                 flat[bad] = np.where(np.isnan(xb), np.nan, np.where(xb > 0, hi, lo))
 
-        _parallel(flat.shape[0], fill)
+        _parallel(flat.shape[0], fill, flat if fresh and c != 0 else None)
         return out
 
     def _streaming(self, cdt, rdt) -> bool:
@@ -1310,39 +1314,67 @@ class ScalarKernel:
                     self._fix(xc, res, pending)
                     pending = {}
 
-    def _run(self, xc, res, cdt):
-        _parallel(xc.shape[0], lambda start, stop: self._range(xc, res, cdt, start, stop))
+    def _run(self, xc, res, cdt, fresh=False):
+        _parallel(xc.shape[0], lambda start, stop: self._range(xc, res, cdt, start, stop), res if fresh else None)
 
 
-def _fresh(shape, dtype) -> np.ndarray:
-    """``np.empty``, with its pages touched here first when threads will fill it.
-
-    Two threads first-touching one fresh 80 MB array contend in the page-fault
-    path: usually 0.8 ns/element for step, but 4-9 after other code had freed
-    large arrays (measured in this VM; the kernel reclaims freed memory), while
-    touching one element per 4 KiB page in the calling thread costs a steady
-    ~0.2 ns/element."""
-    out = np.empty(shape, dtype)
-    if out.size >= THREAD_MIN and _num_threads > 1:
-        out.reshape(-1)[:: max(1, 4096 // out.itemsize)] = 0
-    return out
+#: Elements per work segment when a fresh output is filled by several threads.
+SEGMENT = 8 * CHUNK
 
 
-def _parallel(n: int, work) -> None:
-    """``work(start, stop)`` over [0, n): one contiguous range per thread (CHUNK
-    multiples; the caller's thread takes the last) when n >= THREAD_MIN."""
+def _parallel(n: int, work, fresh: np.ndarray | None = None) -> None:
+    """``work(start, stop)`` over [0, n) on the thread pool when n >= THREAD_MIN.
+
+    Without ``fresh``: one contiguous range per thread (CHUNK multiples; the
+    caller's thread takes the last). With ``fresh`` (a new output, pages not yet
+    mapped): two threads first-touching one array contend in the page-fault
+    path -- usually 0.8 ns/element for step, but 4-9 after other code had freed
+    large arrays (measured in this VM) -- so only the calling thread touches
+    pages: it maps each :data:`SEGMENT` (one write per 4 KiB) and queues it; the
+    workers compute queued segments meanwhile, and the caller joins them once
+    every page is mapped. Faulting overlaps computing and stays single-threaded.
+    """
     nt = _num_threads
-    if n >= THREAD_MIN and nt > 1:
+    if not (n >= THREAD_MIN and nt > 1):
+        if n:
+            work(0, n)
+        return
+    pool = _get_pool()
+    if fresh is None:
         per = -(-n // nt)
         per = -(-per // CHUNK) * CHUNK
         starts = list(range(0, n, per))
-        pool = _get_pool()
         futs = [pool.submit(work, s, min(s + per, n)) for s in starts[:-1]]
         work(starts[-1], n)
         for f in futs:
             f.result()
-    elif n:
-        work(0, n)
+        return
+    import queue
+    q: queue.SimpleQueue = queue.SimpleQueue()
+
+    def drain(block: bool):
+        while True:
+            try:
+                item = q.get() if block else q.get_nowait()
+            except queue.Empty:
+                return
+            if item is None:
+                return
+            work(*item)
+
+    futs = [pool.submit(drain, True) for _ in range(nt - 1)]
+    try:
+        step = max(1, 4096 // fresh.itemsize)
+        for s in range(0, n, SEGMENT):
+            e = min(s + SEGMENT, n)
+            fresh[s:e:step] = 0
+            q.put((s, e))
+        drain(False)
+    finally:
+        for _ in futs:
+            q.put(None)
+        for f in futs:
+            f.result()
 
 
 class _Scratch:
