@@ -154,7 +154,10 @@ def sample_points(act, dtype=np.float64, n_bits=200, n_grid=121, seed=0) -> np.n
     return np.unique(pts.astype(dt))
 
 
-def _errors(got, ref, dtype):
+def floor_errors(got, ref, dtype):
+    """ULP distance of ``got`` from the correctly rounded ``ref`` in ``dtype``, with
+    an absolute error below the dtype's smallest normal number counted as 0 --
+    the accuracy floor's measure (kernels, codegen targets, bench peers)."""
     got = np.asarray(got, dtype=dtype)
     ref = np.asarray(ref, dtype=dtype)
     u = ulp_distance(got, ref)
@@ -197,7 +200,7 @@ def accuracy(name, derivative=False, dtype=np.float64, n_bits=200, n_grid=121, s
     pts = sample_points(act, dtype, n_bits, n_grid, seed)
     ref = oracle_reference(act.derivative if derivative else act.expr, pts.astype(np.float64), dtype)
     got = kernels.kernel_for(act, derivative)(pts)
-    return pts, _errors(got, ref, dtype)
+    return pts, floor_errors(got, ref, dtype)
 
 
 @dataclass
@@ -288,18 +291,27 @@ def vector_rows(seed=3) -> list[np.ndarray]:
         np.array([3.0, 3.0, 1e-3]), np.array([0.0, -705.0, -709.0, -720.0, -744.9, -1e9, 3.0])]
 
 
+def vector_reference(act, v, derivative=False) -> np.ndarray:
+    """The vector oracle's correctly rounded values of ``act`` (or its Jacobian,
+    shape (n, n)) at the row ``v``."""
+    from .oracle import VectorOracle
+    n = len(v)
+    xs, comps = act.components(n)
+    if derivative:
+        comps = [sp.diff(c, xk) for c in comps for xk in xs]
+    return np.array(VectorOracle(comps, xs).rounded(v)).reshape((n, n) if derivative else (n,))
+
+
 def _vector_accuracy(fn, act):
     """Max ULP of a row function against the vector oracle on :func:`vector_rows`
     (NaN or inf where the truth is finite counts as 1e30)."""
-    from .oracle import VectorOracle
     worst = 0.0
     for v in vector_rows():
-        xs, comps = act.components(len(v))
-        ref = np.array(VectorOracle(comps, xs).rounded(v))
+        ref = vector_reference(act, v)
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             got = np.asarray(fn(v.copy()), dtype=np.float64)
-        err = _errors(got, ref, np.float64)
+        err = floor_errors(got, ref, np.float64)
         worst = max(worst, float(np.where(np.isnan(err), 1e30, err).max()))
     return worst
 
@@ -316,7 +328,7 @@ def _peer_accuracy(fn, act, derivative, vector):
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             got = np.asarray(fn(pts.copy()), dtype=np.float64)
-        return float(_errors(got, ref, np.float64).max())
+        return float(floor_errors(got, ref, np.float64).max())
     except Exception:
         return None
 

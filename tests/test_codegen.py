@@ -19,12 +19,11 @@ import pytest
 import sympy as sp
 
 from symact import catalog
-from symact.bench import oracle_reference, sample_points
+from symact.bench import floor_errors, oracle_reference, sample_points, vector_reference
 from symact.cli import capture
 from symact.codegen import generate, identifier
 from symact.formula import formula_test
-from symact.oracle import VectorOracle
-from symact.ulp import smallest_normal, ulp_distance
+from symact.ulp import smallest_normal
 
 SCALAR = [n for n in catalog.names() if not catalog.get(n).vector]
 VECTOR = [n for n in catalog.names() if catalog.get(n).vector]
@@ -114,18 +113,11 @@ def _oracle(name, deriv, dtype="float64"):
     return _ORACLE[key]
 
 
-def _ulp_errors(got, ref, dtype):
-    got = np.asarray(got, dtype=dtype)
-    ref = np.asarray(ref, dtype=dtype)
-    err = ulp_distance(got, ref)
-    with np.errstate(all="ignore"):
-        tiny = np.abs(got.astype(np.float64) - ref.astype(np.float64)) < smallest_normal(dtype)
-    return np.where(tiny, 0.0, err)
 
 
 def _assert_floor(name, deriv, got, dtype, label):
     pts, ref = _oracle(name, deriv, dtype)
-    err = _ulp_errors(got, ref, dtype)
+    err = floor_errors(got, ref, dtype)
     bad = err > MAX_ULP
     assert not bad.any(), (f"{label} {name}{chr(39) if deriv else ''} {dtype}: {err.max()} ULP at "
                            f"{pts[bad][:6]} got {np.asarray(got)[bad][:6]} want {ref[bad][:6]}")
@@ -140,12 +132,6 @@ def _load(source: str, tmp_path):
     return mod
 
 
-def _vector_ref(act, v, deriv):
-    n = len(v)
-    xs, comps = act.components(n)
-    if deriv:
-        comps = [sp.diff(c, xk) for c in comps for xk in xs]
-    return np.array(VectorOracle(comps, xs).rounded(v)).reshape((n, n) if deriv else (n,))
 
 
 VECS = [np.random.default_rng(3).normal(size=5) * 10, np.array([1000.0, 999.0, -1000.0, 0.0]),
@@ -153,9 +139,9 @@ VECS = [np.random.default_rng(3).normal(size=5) * 10, np.array([1000.0, 999.0, -
 
 
 def _assert_vector(name, deriv, got, v):
-    ref = _vector_ref(catalog.get(name), v, deriv)
+    ref = vector_reference(catalog.get(name), v, deriv)
     got = np.asarray(got, dtype=np.float64)
-    err = _ulp_errors(got, ref, np.float64)
+    err = floor_errors(got, ref, np.float64)
     if deriv:  # the kernels' documented gap: the dominant diagonal is normwise accurate
         err[np.abs(got - ref) <= 4 * 2.0**-52 * np.abs(ref).max()] = 0
     assert err.max() <= MAX_ULP, (name, deriv, v, got, ref)
@@ -342,10 +328,10 @@ def test_jax_target(name, tmp_path):
         pts = _flush_points(name, deriv, "float64")
         # platform rule: XLA on CPU flushes subnormal inputs to +-0 (FTZ/DAZ), so the
         # reference is the oracle at the flushed input; outputs below the smallest
-        # normal may flush too (_ulp_errors already accepts those).
+        # normal may flush too (floor_errors already accepts those).
         flushed = np.where(np.abs(pts) < smallest_normal(np.float64), np.copysign(0.0, pts), pts)
         ref = oracle_reference(act.derivative if deriv else act.expr, flushed, np.float64)
-        err = _ulp_errors(np.asarray(fn(jnp.asarray(pts))), ref, np.float64)
+        err = floor_errors(np.asarray(fn(jnp.asarray(pts))), ref, np.float64)
         assert err.max() <= MAX_ULP, (f"jax {name}{chr(39) if deriv else ''}: {err.max()} ULP at "
                                       f"{pts[err > MAX_ULP][:6]}")
     pts, _ = _oracle(name, True)
@@ -376,7 +362,7 @@ def _assert_float32(target, name, call):
         if target == "jax":  # XLA flushes subnormal float32 inputs to +-0 (see test_jax_target)
             flushed = np.where(np.abs(pts) < smallest_normal(np.float32), np.copysign(0.0, pts), pts)
             ref = oracle_reference(act.derivative if deriv else act.expr, flushed.astype(np.float64), "float32")
-        err = _ulp_errors(got, ref, np.float32)
+        err = floor_errors(got, ref, np.float32)
         assert err.max() <= MAX_ULP, (f"{target} float32 {name}{chr(39) if deriv else ''}: {err.max()} ULP at "
                                       f"{pts[err > MAX_ULP][:6]} got {got[err > MAX_ULP][:6]} want {ref[err > MAX_ULP][:6]}")
 
