@@ -59,7 +59,6 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
-import mpmath
 import numpy as np
 import sympy as sp
 

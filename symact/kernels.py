@@ -240,13 +240,6 @@ def _erfc_dd(wh, wl, out):
     return out
 
 
-def _split(x):
-    """Dekker split x = xh + xl, each half with at most 26 significant bits."""
-    t = _SPLIT * x
-    xh = t - (t - x)
-    return xh, x - xh
-
-
 def _square_dd(x, p=None, e=None, t=None, u=None):
     """x^2 = p + e exactly (|x| < 2^995); p, e, t, u: optional buffers like x."""
     p = np.multiply(x, x, out=p)

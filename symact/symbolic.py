@@ -286,7 +286,7 @@ def kronecker_sums(expr: sp.Expr) -> sp.Expr:
     """Evaluate ``Sum(g(j) * KroneckerDelta(j, k), (j, 1, n))`` as ``g(k)``."""
 
     def collapse(s: sp.Sum) -> sp.Expr:
-        (j, lo, hi), body = s.limits[0], s.function
+        j, body = s.limits[0][0], s.function
         for delta in body.atoms(sp.KroneckerDelta):
             if j in delta.free_symbols:
                 other = (set(delta.args) - {j}).pop()

@@ -4,7 +4,6 @@ import pytest
 import sympy as sp
 
 import symact
-from symact import catalog
 from symact.errors import ParameterError, UnknownActivationError
 
 SCALARS = [n for n in symact.names() if not symact.get(n).vector]

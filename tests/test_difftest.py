@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 import pytest
 import sympy as sp
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
 
 import symact
 from symact import difftest, strategies
