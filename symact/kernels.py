@@ -15,9 +15,13 @@ Nothing here is written per activation; every kernel is produced from
    (:func:`exp_rational`): with e = exp(-|x|) computed once, each sign branch is
    one rational function of (e, x) over a common denominator (``cancel``;
    factored or Horner). That needs one exp for all primitives and removes the
-   cancellation between terms that carry their own exp (silu', mish'). Each
-   candidate is compiled, measured against its own long-double evaluation, and
-   the cheapest one whose hot intervals (below) total < 1 unit of x wins.
+   cancellation between terms that carry their own exp (silu', mish'); sign
+   branches over one denominator merge into one chain (:func:`_merge_branches`).
+   Each candidate is compiled and measured against the mpmath oracle on fixed
+   points (references disk-cached); the cheapest one whose hot intervals
+   (below) total < 1 unit of x wins. The candidates' numbers and the reason
+   stay on the kernel (``kernel.choices``, :func:`describe`,
+   ``symact show NAME --kernels``).
 3. **Lower** to straight-line Python source of in-place ufunc calls
    (``np.exp(a, out=F0)``) after ``sympy.cse``; scratch buffers come from a
    small register allocator. No masked copies (``copyto(where=)`` costs
@@ -26,12 +30,15 @@ Nothing here is written per activation; every kernel is produced from
    -- each branch on x clipped into its interval (exp never overflows, no
    warning), blended by 0/1 indicators (exact: one term is the value, the
    others +-0; NaN propagates); pieces that vanish at their shared boundaries
-   (elu, leaky_relu) need no indicator, constant pieces only the indicator.
+   (elu, leaky_relu) need no indicator, constant pieces only a float
+   indicator ceil(clip(x - a, 0, 1)), which keeps NaN.
    Transcendentals whose argument is a polynomial in x that cannot be formed
    exactly get it in double-double: erfc(c x) with c^2 a power of two (gelu)
-   uses Dekker products and an exact c^2 x^2 (:func:`_erfc_lin`), calling
-   scipy's erfc / erfcx only on the elements that are not saturated;
-   exp(a x^2) with a a power of two uses exact x^2 (:func:`_exp_sq`). The
+   is erfcx(|c| |x|) exp(-c^2 x^2) with erfcx from a table fitted in mpmath as
+   a function of |x| and x^2 exact (:func:`_erfc_lin`, :class:`ErfcxTable`;
+   no scipy call); exp(a x^2) with a a power of two uses exact x^2
+   (:func:`_exp_sq`). Helpers write into thread-local buffers, never large
+   temporaries (glibc maps those afresh on every call). The
    source (symact's own, built from SymPy trees, never from user strings) is
    compiled once with ``compile``/``exec``.
 4. **Run** over the flattened input in blocks of :data:`CHUNK` elements (every
@@ -40,26 +47,26 @@ Nothing here is written per activation; every kernel is produced from
    contiguous range per thread (NumPy ufuncs release the GIL; the calling
    thread takes the last range). Threads: ``os.cpu_count()``, overridable with
    :func:`set_num_threads` or ``SYMACT_THREADS``. Outputs are plain
-   ``np.empty`` arrays (a fresh 80 MB one costs ~0.3 ns/element in page
-   faults on first touch, as it does for every peer); pass ``out=`` to reuse
-   a buffer.
+   ``np.empty`` arrays; when threads fill a fresh one, only the calling thread
+   maps its pages, a segment at a time, while the others compute (see
+   :func:`_parallel`); pass ``out=`` to reuse a buffer.
 5. **Fix up rare elements** only where needed: per block, ``min``/``max``
    (NaN-propagating) tell whether non-finite inputs exist (then they get the
-   symbolic one-sided limits at +-inf and NaN) and which *hot intervals*
-   overlap the block. Hot intervals are where the float64 chain was measured
-   at build time to lose more than 3 ULP against the same chain in x87 long
-   double (near an interior zero, e.g. silu' at x = -1.28); only their
-   elements are gathered (``flatnonzero``) and recomputed in long double.
-   Kernels that call scipy (erfc: no long-double twin) are measured against
-   the mpmath oracle around the simple roots of their expression instead; where
-   the terms cancel (gelu' at x = -0.7518), the elements near the root are
-   recomputed as (x - r) q(x) with r in double-double and q a piecewise
-   polynomial fitted in mpmath at build time (:class:`RootPoly`, :func:`root_polys`).
+   symbolic one-sided limits at +-inf and NaN) and which fix-up intervals
+   overlap the block; the elements found are recomputed once per
+   :data:`FIX_GROUP` blocks. Around the simple roots of a smooth expression,
+   where the float64 chain loses more than 3 ULP against the mpmath oracle
+   (silu' at -1.2785, gelu' at -0.7518), elements are recomputed as
+   (x - r) q(x) with r in double-double and q a piecewise polynomial fitted in
+   mpmath at build time (:class:`RootPoly`, :func:`root_polys`, disk-cached).
+   Elsewhere, *hot intervals* -- where the chain loses more than 3 ULP against
+   the same chain in x87 long double -- are recomputed in long double.
 
 float32 inputs are computed in float32 when the lowered form is rational and
 short (relu, hard_*: exact or <= 1.5 ULP), otherwise in float64 and rounded
 once. Other inputs (ints, lists) give float64. Constant kernels (step',
-identity') are ``np.zeros``/``np.full`` plus the non-finite fix-up. Kernels
+identity') are ``np.zeros`` plus the non-finite fix-up, or one
+``np.clip(x, c, c)`` pass. Kernels
 are cached per (definition, parameter values, derivative flag).
 
 Vector activations (softmax, log_softmax) are lowered from their component
@@ -67,8 +74,9 @@ form: ``Sum(exp(x_j))`` becomes a reduction, the general max-subtraction
 identity ``x_j = t_j + m`` (``m = max_j x_j``) is applied symbolically and ``m``
 cancels, ``log(S)`` becomes ``log1p(S - 1)`` with ``S - 1`` summed without one
 maximal element, and ``t_j`` is carried in double-double. The forward pass runs
-over row blocks (threads for large inputs) and reuses ``exp(t_j)(1 + t_lo)``
-from the sum. Derivatives return the Jacobian ``J[..., i, k] = d y_i / d x_k``.
+over row blocks (:data:`VEC_BLOCK`; one thread by default) and reuses
+``exp(t_j)(1 + t_lo)`` from the sum; exp is called only where its result is
+comfortably normal, the underflow band being summed scaled by 2^128. Derivatives return the Jacobian ``J[..., i, k] = d y_i / d x_k``.
 """
 from __future__ import annotations
 
