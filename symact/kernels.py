@@ -777,13 +777,17 @@ class _Gen:
                 vals.append((self.emit(t, None, env), "np.add"))
         vals.sort(key=lambda v: v[1] != "np.add")
         cur, op = vals[0]
-        if op == "np.subtract":
-            cur = self.binop("np.negative".replace("np.negative", "np.subtract"), 0.0, cur, None) if True else cur
-        rest = vals[1:] + ([(const, "np.add")] if const else [])
-        if not rest:
+        if op == "np.subtract":      # every term negative: 0 - first
+            cur = self.binop("np.subtract", 0.0, cur, None)
+        rest = [(o, v) for v, o in vals[1:]] + ([("np.add", const)] if const else [])
+        return self.fold(cur, rest, target)
+
+    def fold(self, cur, ops, target):
+        """cur op1 v1 op2 v2 ..., the last step written into ``target``."""
+        if not ops:
             return self.copy_to(cur, target) if target is not None else cur
-        for k, (v, op) in enumerate(rest):
-            cur = self.binop(op, cur, v, target if k == len(rest) - 1 else None)
+        for k, (op, v) in enumerate(ops):
+            cur = self.binop(op, cur, v, target if k == len(ops) - 1 else None)
         return cur
 
     def mul(self, e, target, env):
@@ -824,15 +828,8 @@ class _Gen:
                 ops.append(("np.multiply", float(c)))
         if len(ops) > 2 and not isinstance(ops[-1][1], tuple):
             ops.insert(1, ops.pop())  # scale early: x*t/6 overflows where x/6*t does not
-        if ops[0][0] == "np.divide":
-            cur = 1.0
-        else:
-            cur = ops.pop(0)[1]
-        if not ops:
-            return self.copy_to(cur, target) if target is not None else cur
-        for k, (op, v) in enumerate(ops):
-            cur = self.binop(op, cur, v, target if k == len(ops) - 1 else None)
-        return cur
+        cur = 1.0 if ops[0][0] == "np.divide" else ops.pop(0)[1]
+        return self.fold(cur, ops, target)
 
     def pow(self, e, target, env):
         b, n = e.base, e.exp
