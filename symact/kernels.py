@@ -102,10 +102,12 @@ CHUNK = 1 << 15
 FIX_GROUP = 8
 #: Elements per row block of the vector kernels: their temporaries (64 KB) stay
 #: below glibc's mmap threshold (fresh pages on every call above it).
-VEC_BLOCK = (1 << 14) - 1
+VEC_BLOCK = 1 << 17
 #: Threads for the vector kernels' row blocks (each block is ~20 short ufunc
 #: calls, so threads contend for the GIL): measured on this 2-vCPU VM.
-VECTOR_THREADS = int(os.environ.get("SYMACT_VECTOR_THREADS", "1"))
+VECTOR_THREADS = int(os.environ.get("SYMACT_VECTOR_THREADS", "0"))
+#: Row blocks up to this many elements use thread-local scratch buffers.
+VEC_SCRATCH_MAX = 1 << 20
 #: Arrays at least this long are split over threads.
 THREAD_MIN = 1 << 18
 
@@ -1107,6 +1109,80 @@ def _compile_chain(expr, dd: bool, name: str, ld: bool = False) -> _Chain:
     return _Chain(src, ns[name], gen.nf, gen.nb)
 
 
+def _row_bufs(n: int, first: int = 0, count: int = 4, kind: str = "v") -> list[np.ndarray]:
+    """``count`` flat scratch buffers of ``n`` elements for the vector kernels'
+    row blocks: thread-local up to :data:`VEC_SCRATCH_MAX` elements (a single
+    huge row gets fresh arrays rather than pinning them for the thread's life)."""
+    dt = np.bool_ if kind == "vb" else np.float64
+    if n > VEC_SCRATCH_MAX:
+        return [np.empty(n, dt) for _ in range(count)]
+    return [_helper_buf(kind, dt, first + k, n) for k in range(count)]
+
+
+def _hoist_rows(expr, row_syms):
+    """expr with its maximal subtrees in ``row_syms`` alone replaced by dummies:
+    (expr', {dummy: subtree}). Those are computed once per row, not per element;
+    a reciprocal keeps its division (hoisting 1/(1 + Sm1) would round twice)."""
+    reps: dict = {}
+
+    def hoist(e):
+        if e.is_Symbol or e.is_number:
+            return e
+        d = sp.Dummy(f"r{len(reps)}", real=True)
+        reps[d] = e
+        return d
+
+    def walk(e):
+        fs = e.free_symbols
+        if isinstance(e, sp.Mul) and fs and not fs <= row_syms:
+            rows = [a for a in e.args if a.free_symbols and a.free_symbols <= row_syms]
+            rest = [walk(a) for a in e.args if a not in rows]
+            num = sp.Mul(*[a for a in rows if not (isinstance(a, sp.Pow) and a.exp.is_negative)])
+            den = sp.Mul(*[1 / a for a in rows if isinstance(a, sp.Pow) and a.exp.is_negative])
+            return sp.Mul(*rest, hoist(num), sp.Pow(hoist(den), -1))
+        if isinstance(e, sp.Pow) and e.exp.is_Integer and e.exp < 0 and fs and fs <= row_syms:
+            return sp.Pow(hoist(e.base ** -e.exp), -1)
+        if fs and fs <= row_syms:
+            return hoist(e)
+        if not e.args or not fs:
+            return e
+        return e.func(*[walk(a) for a in e.args])
+
+    return walk(expr), reps
+
+
+class _RowChain:
+    """``fn(elems..., rows..., out)``: an in-place chain over (rows, n) blocks whose
+    row-only subexpressions run once per row (``rows`` arrays are (rows, 1))."""
+
+    def __init__(self, expr, elem_syms, row_syms, name):
+        body, reps = _hoist_rows(expr, set(row_syms))
+        self.row_fns = [sp.lambdify(row_syms, r, modules=[{"log1p": np.log1p, "expm1": np.expm1}, "numpy"])
+                        for r in reps.values()]
+        gen = _Gen(sp.Dummy(), dd=False)
+        env = {s: (f"A{k}", False) for k, s in enumerate(elem_syms)}
+        env.update({d: (f"R{k}", False) for k, d in enumerate(reps)})
+        env.update({s: (f"S{k}", False) for k, s in enumerate(row_syms)})
+        gen.block(body, "OUT", env)
+        args = ([f"A{k}" for k in range(len(elem_syms))] + [f"R{k}" for k in range(len(reps))]
+                + [f"S{k}" for k in range(len(row_syms))] + ["OUT"]
+                + [f"F{k}" for k in range(gen.nf)] + [f"B{k}" for k in range(gen.nb)])
+        lines = "\n".join("    " + ln for ln in gen.lines) or "    pass"
+        self.source = f"def {name}({', '.join(args)}):\n{lines}\n"
+        ns = dict(_NS)
+        ns.update(gen.consts)
+        exec(compile(self.source, f"<symact row kernel {name}>", "exec"), ns)  # symact's own generated source
+        self.fn, self.nf, self.nb = ns[name], gen.nf, gen.nb
+
+    def __call__(self, elems, rows, out):
+        shape = out.shape
+        hoisted = [f(*rows) for f in self.row_fns]
+        fb = [b.reshape(shape) for b in _row_bufs(out.size, 4, self.nf)] if self.nf else []
+        bb = [b.reshape(shape) for b in _row_bufs(out.size, 0, self.nb, "vb")] if self.nb else []
+        self.fn(*elems, *hoisted, *rows, out, *fb, *bb)
+        return out
+
+
 def _is_rational_form(expr) -> bool:
     return not any(isinstance(f, sp.Function) and not isinstance(f, (sp.Abs, sp.Max, sp.Min))
                    for f in expr.atoms(sp.Function)) and sp.count_ops(expr) <= 8
@@ -2007,9 +2083,49 @@ def _build_scalar(expr, stable, name):
 
 
 # --------------------------------------------------------------------------- vector kernels
+#: A vector kernel's unshifted form may drop t's low part when its max error on
+#: the selection rows stays within this (half the accuracy floor).
+LEAN_MAX_ULP = 2.0
+
+
+def _vector_selection_rows() -> np.ndarray:
+    """Fixed rows (all within the unshifted form's range) for choosing a vector
+    kernel's form: spreads from 0.5 to 300, rows offset to +-600 so x - m rounds,
+    and near-ties, where t's low part matters most."""
+    rng = np.random.default_rng(20261129)
+    n = 8
+    rows = [rng.normal(size=n) * s for s in (0.5, 3.0, 30.0, 300.0) for _ in range(40)]
+    rows += [rng.uniform(-5, 5, n) + c for c in (-600.0, 600.0, 123.456) for _ in range(30)]
+    rows += [np.concatenate([[rng.uniform(300, 650)], rng.uniform(-40, 40, n - 1)]) for _ in range(40)]
+    rows += [np.full(n, rng.uniform(-50, 50)) + rng.normal(size=n) * 1e-6 for _ in range(30)]
+    x = np.clip(np.array(rows), -690.0, 690.0 - math.log(n))
+    return x
+
+
+def _vector_selection_reference(act) -> tuple[np.ndarray, np.ndarray]:
+    """The vector oracle's correctly rounded values on :func:`_vector_selection_rows`
+    (disk-cached: a few seconds cold)."""
+    from . import cache
+    from .oracle import VectorOracle
+
+    xs = _vector_selection_rows()
+
+    def compute():
+        syms, comps = act.components(xs.shape[1])
+        orc = VectorOracle(comps, syms)
+        return np.array([orc.rounded(v) for v in xs])
+
+    ref = cache.cached("kernel-vector-selection-ref", (sp.srepr(act.expr), str(xs.shape), repr(float(xs.sum()))),
+                       compute)
+    return xs, ref
+
+
 #: exp(t) is computed directly only for t >= this (results >= 1e-304: NumPy's
 #: exp takes a slow path for arguments near and past underflow, even at -708.39).
 _EXP_SAFE = -700.0
+_BELOW_SAFE = float(np.nextafter(_EXP_SAFE, -np.inf))
+#: Rows whose max is at most this minus ln(n) cannot overflow the unshifted row sum.
+_EXP_HI = 700.0
 #: 128 ln 2 as a double-double, and 2^-128: exp(t) = exp(t + 128 ln 2) 2^-128.
 _SCALE_LN, _SCALE_LN_LO = _dd_const(128 * sp.log(2))
 _SCALE = 2.0 ** -128
@@ -2050,14 +2166,56 @@ class VectorKernel:
         # forward: exp(t_i) (1 + t_i_lo) is the E the row sum was made of -- reuse it
         E = sp.Symbol("E_i", positive=True)
         fwd = e.subs(sp.exp(T) * (1 + TL), E)
-        self.fn_fwd = None if fwd.free_symbols - {T, TL, SM1, E} else sp.lambdify((T, TL, SM1, E), fwd, modules=mods)
+        self.fwd = self.fwd_safe = None
+        if not fwd.free_symbols - {T, TL, SM1, E}:
+            self.fwd = _RowChain(fwd, (T, TL, E), (SM1,), f"{act.name}_forward")
+            # rows whose exp(x_j) are all normal and whose sum cannot overflow need
+            # no shift inside exp: E = exp(x_i) / exp(m), exp(x_i) with an exact argument
+            EX, EM = sp.Symbol("Ex_i", positive=True), sp.Symbol("Em", positive=True)
+            self._choose_safe(act, fwd.subs(E, EX / EM), (T, TL, EX), (SM1, EM), TL)
         self.fwd_uses_e = fwd.has(E)
+
+    def _choose_safe(self, act, form, elems, rows, TL):
+        """The unshifted form with t = x - m in double-double, or -- when its max
+        error against the vector oracle on fixed rows stays within
+        :data:`LEAN_MAX_ULP` -- with t rounded (t_lo = 0: five passes fewer).
+        Both candidates' numbers stay on ``self.choices``."""
+        full = _RowChain(form, elems, rows, f"{act.name}_forward_rows")
+        cands = [(full, form)]
+        if form.has(TL):
+            lean = form.subs(TL, 0)
+            cands.append((_RowChain(lean, elems, rows, f"{act.name}_forward_rows_lean"), lean))
+        self.choices = []
+        self.fwd_safe, self.safe_uses_t, self.safe_uses_tl = full, form.has(elems[0]) or form.has(TL), form.has(TL)
+        if len(cands) == 1:
+            return
+        xs, ref = _vector_selection_reference(act)
+        scored = []
+        for chain, f in cands:
+            self.fwd_safe, self.safe_uses_t, self.safe_uses_tl = chain, f.has(elems[0]) or f.has(TL), f.has(TL)
+            got = np.empty_like(xs)
+            with np.errstate(all="ignore"):
+                left = self._forward_block(xs, got)
+            assert left.size == 0, "selection rows must all take the unshifted form"
+            from .ulp import ulp_distance
+            err = ulp_distance(got, ref)
+            err[np.abs(got - ref) < np.finfo(np.float64).smallest_normal] = 0.0
+            cost = len(chain.source.splitlines()) - 1 + (6 if f.has(TL) else 1 if f.has(elems[0]) else 0)
+            scored.append((chain, f, float(err.mean()), float(err.max()), cost))
+        ok = [s for s in scored if s[3] <= LEAN_MAX_ULP] or scored[:1]
+        best = min(ok, key=lambda s: (s[4], s[2]))
+        self.fwd_safe, self.safe_uses_t, self.safe_uses_tl = best[0], best[1].has(elems[0]) or best[1].has(TL), best[1].has(TL)
+        for s in scored:
+            why = ("chosen: " if s is best else "") + (f"cost {s[4]} passes, max {s[3]:.2f} ULP"
+                                                       + ("" if s[3] <= LEAN_MAX_ULP else f" (> {LEAN_MAX_ULP})"))
+            self.choices.append(dict(form=str(s[1]), mean_ulp=s[2], max_ulp=s[3], hot_width=0.0, cost=s[4],
+                                     chosen=s is best, why=why))
 
     def __call__(self, x, out=None, axis=-1):
         xa = np.asarray(x)
         rdt = np.dtype(np.float32) if xa.dtype == np.float32 else np.dtype(np.float64)
         xv = np.moveaxis(np.asarray(xa, dtype=np.float64), axis, -1)
-        if not self.derivative and self.fn_fwd is not None and xv.ndim >= 1 and xv.size:
+        if not self.derivative and self.fwd is not None and xv.ndim >= 1 and xv.size:
             return self._forward(xa, xv, rdt, out, axis)
         with np.errstate(all="ignore"):
             res = self._compute(xv)
@@ -2071,20 +2229,31 @@ class VectorKernel:
         return out
 
     def _forward(self, xa, xv, rdt, out, axis):
-        """Rows in L2-sized blocks (and over the thread pool); no full-size temporaries."""
+        """Rows in L2-sized blocks over the thread pool, into ``out`` directly when
+        it is a C-contiguous float64 array along the last axis."""
         n = xv.shape[-1]
         rows = xv.reshape(-1, n)                         # copies only if xv is not row-contiguous
-        res = np.empty(rows.shape)
-        step = max(1, VEC_BLOCK // max(n, 1))        # temporaries below glibc's mmap threshold
+        R = rows.shape[0]
+        direct = (out is not None and out.dtype == np.float64 and out.flags.c_contiguous
+                  and out.shape == xa.shape and axis in (-1, xa.ndim - 1)
+                  and not np.shares_memory(out, rows))
+        res = out.reshape(R, n) if direct else np.empty(rows.shape)
+        step = max(1, VEC_BLOCK // max(n, 1))
 
         def run(r0, r1):
             with np.errstate(all="ignore"):
-                for i in range(r0, r1, step):
-                    j = min(i + step, r1)
-                    self._forward_block(rows[i:j], res[i:j])
+                left = [self._forward_block(rows[i:min(i + step, r1)], res[i:min(i + step, r1)]) + i
+                        for i in range(r0, r1, step)]
+                left = np.concatenate(left)
+                # the rows the safe form could not take, gathered over the whole range:
+                # one pass of the slow form per block of them, not a few rows per block
+                for i in range(0, left.size, step):
+                    ii = left[i:i + step]
+                    sub = np.empty((ii.size, n))
+                    self._slow_rows(rows[ii], sub)
+                    res[ii] = sub
 
-        R = rows.shape[0]
-        nt = min(_num_threads, VECTOR_THREADS)
+        nt = min(_num_threads, VECTOR_THREADS or _num_threads)
         if rows.size >= THREAD_MIN and nt > 1 and R > 1:
             per = -(-R // nt)
             starts = list(range(0, R, per))
@@ -2094,57 +2263,151 @@ class VectorKernel:
                 f.result()
         else:
             run(0, R)
+        if direct:
+            return out
         res = np.moveaxis(res.reshape(xv.shape), -1, axis)
         if out is None:
             return res if rdt == np.float64 and res.flags.c_contiguous else np.ascontiguousarray(res, dtype=rdt)
         np.copyto(out, res, casting="unsafe")
         return out
 
-    def _forward_block(self, x, out):
-        """Forward pass over a (rows, n) block with finite maxima; else :meth:`_compute`.
+    def _forward_block(self, x, out) -> np.ndarray:
+        """Forward pass over a (rows, n) block; returns the rows left to :meth:`_slow_rows`.
 
-        t = x - m (m = row max) with its TwoSum error tl; e = exp(t) (1 + tl);
-        Sm1 = the row sum of e with one maximal element (e = 1 exactly) zeroed,
-        so Sm1 keeps its own low bits (no 1 + tiny rounding).
+        Rows whose entries all lie in [_EXP_SAFE, _EXP_HI - ln n] (the usual case)
+        take :meth:`_safe_rows`: exp(x) with exact arguments, no shift. The others
+        (NaN and infinities included) are returned for the caller to gather; a
+        block of nothing but them takes :meth:`_slow_rows` whole. Each row's form
+        depends on the row alone, so blocks and threads never change a bit of
+        the result. argmax/argmin are
+        NumPy's fast reductions (max along rows measured ~4x slower).
         """
-        r = np.arange(x.shape[0])
+        R, n = x.shape
+        r = np.arange(R)
         top = x.argmax(axis=-1)                        # NaN rows: argmax finds the NaN
-        m = x[r, top][:, None]
-        if not np.isfinite(m).all():
-            out[...] = self._compute(x)
+        m = x[r, top]
+        lo = x[r, x.argmin(axis=-1)]
+        unsafe = np.flatnonzero(~((lo >= _EXP_SAFE) & (m <= _EXP_HI - math.log(n))))
+        if unsafe.size == R:
+            self._slow_rows(x, out)
+            return unsafe[:0]
+        self._safe_rows(x, out, r, top, m)
+        return unsafe
+
+    def _slow_rows(self, x, out):
+        """Rows with a non-finite maximum by :meth:`_compute`, the rest by :meth:`_shifted_rows`."""
+        R, n = x.shape
+        top = x.argmax(axis=-1)
+        m = x[np.arange(R), top]
+        fin = np.isfinite(m)
+        if not fin.all():
+            bad = np.flatnonzero(~fin)
+            out[bad] = self._compute(x[bad])
+            ok = np.flatnonzero(fin)
+            if ok.size:
+                sub = np.empty((ok.size, n))
+                self._slow_rows(x[ok], sub)
+                out[ok] = sub
             return
-        t = np.subtract(x, m)
-        bb = t - x
-        tl = x - (t - bb)
-        tl -= m + bb                                   # exact x - m = t + tl
+        lo = x[np.arange(R), x.argmin(axis=-1)]
+        self._shifted_rows(x, out, np.arange(R), top, m, lo)
+
+    def _safe_rows(self, x, out, r, top, m):
+        """exp(x_j) unshifted (exact arguments, all normal): Sm1 = the row sum without
+        one maximal element, divided by exp(m); E_i = exp(x_i) / exp(m) is folded
+        into the generated row chain (softmax: exp(x_i) / (exp(m) (1 + Sm1)))."""
+        R, n = x.shape
+        buf = _row_bufs(R * n)
+        ex = buf[0].reshape(R, n)
+        np.exp(x, out=ex)
+        em = ex[r, top]
+        ex[r, top] = 0.0
+        sm1 = ex.sum(axis=-1)
+        sm1 /= em
+        ex[r, top] = em
+        t = tl = None
+        if self.safe_uses_tl:
+            t, tl = self._two_diff(x, m[:, None], buf[1].reshape(R, n), buf[2].reshape(R, n),
+                                   buf[3].reshape(R, n))
+        elif self.safe_uses_t:
+            t = np.subtract(x, m[:, None], out=buf[1].reshape(R, n))
+        self.fwd_safe((t, tl, ex), (sm1[:, None], em[:, None]), out)
+
+    @staticmethod
+    def _two_diff(x, m, t, tl, bb):
+        """t + tl = x - m exactly (Knuth's TwoSum), into ``t`` and ``tl``."""
+        np.subtract(x, m, out=t)
+        np.subtract(t, x, out=bb)
+        np.subtract(t, bb, out=tl)
+        np.subtract(x, tl, out=tl)
+        np.add(bb, m, out=bb)
+        np.subtract(tl, bb, out=tl)
+        return t, tl
+
+    def _shifted_rows(self, x, out, r, top, m, lo):
+        """t = x - m with its TwoSum error tl; e = exp(t) (1 + tl); Sm1 = the row sum
+        of e with one maximal element (e = 1 exactly) zeroed, so Sm1 keeps its own
+        low bits (no 1 + tiny rounding)."""
+        R, n = x.shape
+        buf = _row_bufs(R * n)
+        t, tl, e, w = (b.reshape(R, n) for b in buf[:4])
+        self._two_diff(x, m[:, None], t, tl, e)
+        if np.isneginf(lo).any():                      # x = -inf: t = -inf, and its tl NaN
+            np.putmask(tl, np.isneginf(t), 0.0)
         # exp only where its result is comfortably normal: libm's exp takes a slow
         # path near and past underflow (measured 4.4-28 ns/element against 0.6) --
         # masked attention (-1e9 logits) and rows with one large entry hit it
-        under = t < _EXP_SAFE
-        e = np.exp(np.clip(t, _EXP_SAFE, 0.0))
-        e *= 1.0 + tl
-        sub = None
-        if under.any():
-            np.putmask(e, under, 0.0)
-            # exp(t) for t in [_EXP_SAFE - 128 ln 2, _EXP_SAFE): exp(t + 128 ln 2) 2^-128,
-            # row sums kept scaled (full precision when the rest of Sm1 is as small);
-            # below that range exp(t) < 2^-1137: 0 changes no result
-            sub = np.flatnonzero(under & (t >= _EXP_SAFE - _SCALE_LN))
+        np.clip(t, _EXP_SAFE, 0.0, out=e)
+        np.exp(e, out=e)
+        np.multiply(e, tl, out=w)
+        e += w                                         # exp(t) (1 + tl)
         e[r, top] = 0.0
+        band = self._underflow(t, tl, e) if (lo - m < _EXP_SAFE).any() else 0.0
         sm1 = e.sum(axis=-1, keepdims=True)
-        if sub is not None and sub.size:
-            ts, tls = t.reshape(-1)[sub], tl.reshape(-1)[sub]
-            u = ts + _SCALE_LN                         # TwoSum: u + ul = t + tl + 128 ln 2
-            v = u - ts
-            ul = ((ts - (u - v)) + (_SCALE_LN - v)) + _SCALE_LN_LO + tls
-            es = np.exp(u)
-            es *= 1.0 + ul
-            part = np.bincount(sub // x.shape[1], weights=es, minlength=x.shape[0])
-            sm1 += (part * _SCALE)[:, None]
-            if self.fwd_uses_e:                         # softmax: e_i / S (log_softmax needs no e)
-                e.reshape(-1)[sub] = es * _SCALE
-        e[r, top] = 1.0
-        out[...] = self.fn_fwd(t, tl, sm1, e)
+        sm1 += band
+        if self.fwd_uses_e:
+            e[r, top] = 1.0
+        self.fwd((t, tl, e), (sm1,), out)
+
+    def _underflow(self, t, tl, e):
+        """Row sums of exp(t) (1 + tl) over the underflow band, for a block whose e
+        holds exp(max(t, _EXP_SAFE)) (1 + tl): e is zeroed where t < _EXP_SAFE;
+        when the chain uses e (softmax) e takes the band's values and 0 is
+        returned (its row sum is at least 1, so it takes them at full precision).
+
+        exp(t) for t in [_EXP_SAFE - 128 ln 2, _EXP_SAFE] is exp(t + 128 ln 2)
+        2^-128, the band's row sums kept scaled (full precision when the rest of
+        Sm1 is as small); below that range exp(t) < 2^-1137: 0 changes no result.
+        Dense passes over scratch, no masked gathers (their temporaries cost
+        ~15 ns an element here).
+        """
+        R, n = t.shape
+        keep, ub, u, ul = (b.reshape(R, n) for b in _row_bufs(R * n, 8))
+        np.greater_equal(t, _EXP_SAFE, out=keep)
+        e *= keep
+        np.clip(t, _EXP_SAFE - _SCALE_LN, _BELOW_SAFE, out=ub)  # t = _EXP_SAFE stays in e
+        band = np.equal(ub, t, out=_row_bufs(R * n, 0, 1, "vb")[0].reshape(R, n))
+        if not band.any():
+            return 0.0
+        np.add(ub, _SCALE_LN, out=u)                   # TwoSum: u + ul = t + tl + 128 ln 2
+        np.subtract(u, ub, out=keep)                   # v
+        np.subtract(u, keep, out=ul)
+        np.subtract(ub, ul, out=ul)                    # ub - (u - v)
+        np.subtract(_SCALE_LN, keep, out=keep)         # 128 ln 2 - v
+        ul += keep
+        ul += _SCALE_LN_LO
+        ul += tl
+        np.exp(u, out=u)
+        np.multiply(u, ul, out=ul)
+        u += ul                                        # exp(t + 128 ln 2) (1 + ...)
+        u *= band
+        if self.fwd_uses_e:                            # softmax: e_i / S, and S >= 1 (its sum takes them)
+            u *= _SCALE
+            e += u
+            return 0.0
+        part = u.sum(axis=-1, keepdims=True)           # log_softmax: log1p(Sm1) needs Sm1's low bits
+        part *= _SCALE
+        return part
 
     def _compute(self, xv):
         n = xv.shape[-1]
@@ -2196,7 +2459,8 @@ def describe(act, derivative: bool = False) -> dict:
     oracle and cost, the long-double and root-polynomial fix-up intervals."""
     k = kernel_for(act, derivative)
     if isinstance(k, VectorKernel):
-        return dict(kind="vector", form=str(k.stable), candidates=[], long_double=[], root_polys=[])
+        return dict(kind="vector", form=str(k.stable), candidates=list(getattr(k, "choices", [])),
+                    long_double=[], root_polys=[])
     return dict(kind="scalar", form=str(k.stable), candidates=list(k.choices),
                 long_double=[[float(a), float(b)] for a, b in k.ld_intervals],
                 root_polys=[dict(lo=rp.lo, hi=rp.hi, root=rp.r_hi, pieces=int(rp.centers.shape[0]),
