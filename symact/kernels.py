@@ -769,6 +769,10 @@ class _Gen:
     def add(self, e, target, env):
         const = sum((float(a) for a in e.args if a.is_number), 0.0)
         terms = [a for a in e.args if not a.is_number]
+        # x itself first, with the constant: x + c is exact where it cancels
+        # (Sterbenz), so e (x + 1 + e) near silu's root rounds once, not twice
+        terms.sort(key=lambda t: t != self.x and -t != self.x)
+        lead = bool(const) and (terms[0] == self.x or -terms[0] == self.x)
         # subtract negative terms instead of negating them
         vals = []
         for t in terms:
@@ -777,6 +781,10 @@ class _Gen:
                 vals.append((self.emit(-t, None, env), "np.subtract"))
             else:
                 vals.append((self.emit(t, None, env), "np.add"))
+        if lead:
+            v, op = vals.pop(0)
+            cur = self.binop(op, const, v, None) if op == "np.subtract" else self.binop("np.add", v, const, None)
+            return self.fold(cur, [(o, w) for w, o in vals], target)
         vals.sort(key=lambda v: v[1] != "np.add")
         cur, op = vals[0]
         if op == "np.subtract":      # every term negative: 0 - first
@@ -1976,7 +1984,9 @@ def _merge_branches(neg, pos):
     else:
         ind = sp.Piecewise((1, X < 0), (0, True))
         k = b[1]
-    num = sp.Add(*common) + a[0] * sp.Max(_T ** k, ind)
+    # the common part as a polynomial in e with coefficients in x (e (x + 1), not
+    # e x + e: x + 1 is exact where it cancels)
+    num = sp.horner(sp.Add(*common), wrt=_T) + a[0] * sp.Max(_T ** k, ind)
     return num / sp.horner(sp.expand(dn), wrt=_T)
 
 
