@@ -527,6 +527,7 @@ class _Gen:
         self.exact: dict = {}
         self.dd_nodes: dict = {}
         self.dd = dd  # double-double argument corrections (float64 chains only)
+        self.exact_x: set = set()
         self.lines: list[str] = []
         self.nf = 0
         self.nb = 0
@@ -611,6 +612,9 @@ class _Gen:
             uses[s] += 1
         live = {}
         for s, e in reps:
+            c, rest = e.as_coeff_Mul()
+            if rest == self.x and _pow2(abs(c)) is not None:
+                self.exact_x.add(s)          # a CSE name for 2^k x (see add)
             v = self.emit(e, None, env)
             if isinstance(v, tuple) and not v[1]:
                 pass
@@ -769,10 +773,15 @@ class _Gen:
     def add(self, e, target, env):
         const = sum((float(a) for a in e.args if a.is_number), 0.0)
         terms = [a for a in e.args if not a.is_number]
-        # x itself first, with the constant: x + c is exact where it cancels
-        # (Sterbenz), so e (x + 1 + e) near silu's root rounds once, not twice
-        terms.sort(key=lambda t: t != self.x and -t != self.x)
-        lead = bool(const) and (terms[0] == self.x or -terms[0] == self.x)
+        # x (times a power of two) first, with the constant: 2^k x + c is exact
+        # where it cancels (Sterbenz), so e (x + 1 + e) near silu's root and
+        # e (...) + 4 x + 4 near mish''s round once, not twice
+        def exact_x(t):
+            c, rest = t.as_coeff_Mul()
+            return t in self.exact_x or (rest == self.x and _pow2(abs(c)) is not None)
+
+        terms.sort(key=lambda t: not exact_x(t))
+        lead = bool(const) and exact_x(terms[0])
         # subtract negative terms instead of negating them
         vals = []
         for t in terms:
@@ -1633,6 +1642,8 @@ def _horner_pieces(x, lo, step, centers, coeffs, q=None, t=None, j=None):
 ROOT_FIT_TOL = 2.0 ** -60
 #: Sampled float64 ULP error above which a point near a root needs the fix-up (one below the floor).
 ROOT_BAD_ULP = 3.0
+#: The accuracy floor: a sample above it is inside the interval, cancelling or not.
+ROOT_FLOOR_ULP = 4.0
 #: The interval is this many times the farthest cancelling sample from the root.
 ROOT_MARGIN = 2.0
 _ROOT_CACHE: dict = {}
@@ -1798,19 +1809,44 @@ def _root_polys(expr, chain64):
             for i, r in enumerate(roots):
                 rf = float(r)
                 room = min([abs(float(o) - rf) * 0.45 for j, o in enumerate(roots) if j != i] + [3.0])
-                xs = np.concatenate([rf + rng.uniform(-room, room, 6000),
+                xs = np.concatenate([rf + rng.uniform(-room, room, 20000),
                                      rf + np.geomspace(1e-9, room, 400), rf - np.geomspace(1e-9, room, 400)])
                 with np.errstate(all="ignore"):
                     got = chain64.run(xs, np.empty_like(xs), np.float64)
                 err = ulp_distance(got, reference(expr, X, xs))
-                bad = err > ROOT_BAD_ULP
-                if not bad.any():
+                dist = np.abs(xs - rf)
+                reach = _cancelling_reach(dist, err > ROOT_BAD_ULP, room)
+                if reach is None:
                     continue
-                w = min(ROOT_MARGIN * float(np.abs(xs[bad] - rf).max()), room)
+                over = err > ROOT_FLOOR_ULP          # every point over the floor is covered
+                if over.any():
+                    reach = max(reach, float(dist[over].max()))
+                w = min(ROOT_MARGIN * reach, room)
                 rp = _fit_root_poly(orc, r, rf - w, rf + w)
                 if rp is not None:
                     out.append(rp)
     return out
+
+
+def _cancelling_reach(dist: np.ndarray, bad: np.ndarray, room: float) -> float | None:
+    """How far from a root its cancellation keeps the chain above ROOT_BAD_ULP:
+    the outer edge of the run of distance bins (room / 100 wide, starting at
+    the root) where over 2 % of the samples are bad. Beyond it only sporadic
+    points near the chain's own rounding level exceed the threshold (mish' has
+    4-ULP points scattered over [-4, 2]); those are no root's doing, and
+    stretching the fix-up over them made it six times as wide. None: no bad
+    point near the root."""
+    if not bad.any():
+        return None
+    width = room / 100
+    b = np.minimum((dist / width).astype(int), 99)
+    tot = np.bincount(b, minlength=100)
+    nbad = np.bincount(b, weights=bad, minlength=100)
+    dense = nbad > 0.02 * np.maximum(tot, 1)
+    if not dense[0]:
+        return float(dist[bad].min()) if dist[bad].min() < width else None
+    k = int(np.argmin(dense)) if not dense.all() else 100
+    return min(float(dist[bad & (b < k)].max()), k * width)
 
 
 @dataclass(frozen=True)
