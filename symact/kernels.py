@@ -93,8 +93,11 @@ import sympy as sp
 from . import rewrite as rw
 from .symbolic import XV, I, J, K, N, X, one_sided_limit
 
-#: Elements per chunk: every pass of a chain stays in L2.
-CHUNK = 1 << 15
+#: Elements per chunk. Each block costs ~10 Python-level NumPy calls that hold
+#: the GIL, so two threads serialize on them; 2^17 (1 MB of float64 per buffer,
+#: spilling from L2 to L3) measured 10-40 % faster than 2^15 on this 2-vCPU VM
+#: for the short chains (softsign 0.93 -> 0.52 ns/element into out=).
+CHUNK = 1 << 17
 #: Blocks whose fix-ups are applied together: the long-double chain and the root
 #: polynomials pay their per-call overhead once per group, while the gathered
 #: elements and their scatter stay in cache (one pass over the whole thread range
@@ -1410,7 +1413,7 @@ class ScalarKernel:
 
 
 #: Elements per work segment when a fresh output is filled by several threads.
-SEGMENT = 8 * CHUNK
+SEGMENT = 1 << 18
 
 
 def _parallel(n: int, work, fresh: np.ndarray | None = None) -> None:
@@ -1433,7 +1436,7 @@ def _parallel(n: int, work, fresh: np.ndarray | None = None) -> None:
     pool = _get_pool()
     if fresh is None:
         per = -(-n // nt)
-        per = -(-per // CHUNK) * CHUNK
+        per = -(-per // 4096) * 4096        # balanced ranges (CHUNK multiples left 300k elements 7:1)
         starts = list(range(0, n, per))
         futs = [pool.submit(work, s, min(s + per, n)) for s in starts[:-1]]
         work(starts[-1], n)
