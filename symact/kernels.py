@@ -74,9 +74,17 @@ form: ``Sum(exp(x_j))`` becomes a reduction, the general max-subtraction
 identity ``x_j = t_j + m`` (``m = max_j x_j``) is applied symbolically and ``m``
 cancels, ``log(S)`` becomes ``log1p(S - 1)`` with ``S - 1`` summed without one
 maximal element, and ``t_j`` is carried in double-double. The forward pass runs
-over row blocks (:data:`VEC_BLOCK`; one thread by default) and reuses
-``exp(t_j)(1 + t_lo)`` from the sum; exp is called only where its result is
-comfortably normal, the underflow band being summed scaled by 2^128. Derivatives return the Jacobian ``J[..., i, k] = d y_i / d x_k``.
+over row blocks of :data:`VEC_BLOCK` elements on the thread pool. Rows whose
+entries all lie in [-700, 700 - ln n] (the usual case) need no shift inside exp:
+exp(x_j) has an exact argument, ``E_j = exp(x_j) / exp(m)`` and ``Sm1`` are folded
+into the generated row chain (:class:`_RowChain`: row-only subexpressions run once
+per row), and t's low part is dropped where that measures within
+:data:`LEAN_MAX_ULP` against the vector oracle (log_softmax; recorded on
+``kernel.choices``). The other rows are gathered per thread range and take the
+shifted form, which reuses ``exp(t_j)(1 + t_lo)`` from the sum and calls exp only
+where its result is comfortably normal, the underflow band being summed scaled
+by 2^128. Each row's form depends on that row alone, so blocks and threads never
+change a result. Derivatives return the Jacobian ``J[..., i, k] = d y_i / d x_k``.
 """
 from __future__ import annotations
 
@@ -103,11 +111,14 @@ CHUNK = 1 << 17
 #: elements and their scatter stay in cache (one pass over the whole thread range
 #: scattered into 80 MB at ~10 ns an element).
 FIX_GROUP = 8
-#: Elements per row block of the vector kernels: their temporaries (64 KB) stay
-#: below glibc's mmap threshold (fresh pages on every call above it).
+#: Elements per row block of the vector kernels. Their passes write into
+#: thread-local scratch (:func:`_row_bufs`), so blocks can be large enough that
+#: the ~15 Python-level calls per block stop mattering (2^14: 6.7 ns/element for
+#: log_softmax, 2^17: 2.4, two threads).
 VEC_BLOCK = 1 << 17
-#: Threads for the vector kernels' row blocks (each block is ~20 short ufunc
-#: calls, so threads contend for the GIL): measured on this 2-vCPU VM.
+#: Threads for the vector kernels' row blocks (0: the scalar kernels' count).
+#: Blocks of 2^17 elements keep the GIL-held Python overhead small enough for
+#: two threads to pay (1.7x here); at 2^14 they were slower than one.
 VECTOR_THREADS = int(os.environ.get("SYMACT_VECTOR_THREADS", "0"))
 #: Row blocks up to this many elements use thread-local scratch buffers.
 VEC_SCRATCH_MAX = 1 << 20
@@ -861,7 +872,9 @@ class _Gen:
             self.lines.append(f"np.sqrt({self.s(a)}, out={d[0]})")
             return d
         if n.is_Integer and n < 0:
-            return self.mul(sp.Mul(sp.S.One, sp.Pow(b, -n), evaluate=False) ** 1 if False else 1 / sp.Pow(b, -n, evaluate=False), target, env) if n != -1 else self.binop("np.divide", 1.0, self.emit(b, None, env), target)
+            if n == -1:
+                return self.binop("np.divide", 1.0, self.emit(b, None, env), target)
+            return self.mul(1 / sp.Pow(b, -n, evaluate=False), target, env)
         a = self.emit(b, None, env)
         if n == 2:
             d = self.dst(target, [a])
