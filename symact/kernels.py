@@ -1272,7 +1272,11 @@ class ScalarKernel:
         chain = self.chain32 if cdt == np.float32 else self.chain64
         n = x.shape[0]
         sc = _scratch(cdt)
-        fl, bl = sc.f(chain.nf + 2), sc.b(chain.nb + 3)
+        fl, bl = sc.f(chain.nf + 3), sc.b(chain.nb + 3)
+        if x.dtype != cdt:                   # float32 input, float64 chain: widen here
+            wide = fl[chain.nf + 2][:n]
+            np.copyto(wide, x)
+            x = wide
         tmp = fl[chain.nf + 1][:n]
         target = out if out.dtype == cdt else fl[chain.nf][:n]
         fb = [b[:n] for b in fl[:chain.nf]]
@@ -1332,7 +1336,8 @@ class ScalarKernel:
                 for i in range(0, idx_all.shape[0], CHUNK):
                     idx = idx_all[i:i + CHUNK]
                     m = idx.shape[0]
-                    xs = np.take(xc, idx, out=_hs(np.float64, 12, m))
+                    xs = (np.take(xc, idx, out=_hs(np.float64, 12, m)) if xc.dtype == np.float64
+                          else xc[idx].astype(np.float64))
                     res[idx] = rp(xs, _hs(np.float64, 13, m), _hs(np.float64, 14, m), _hi(1, m))
         if "bad" in pending:
             idx = np.concatenate(pending["bad"])
@@ -1353,7 +1358,9 @@ class ScalarKernel:
             out = np.empty(xa.shape, rdt)
         elif out.shape != xa.shape:
             raise ValueError(f"out has shape {out.shape}, expected {xa.shape}")
-        xc = np.ascontiguousarray(xa, dtype=cdt).reshape(-1)
+        # float32 computed in float64 is widened block by block in the workers (a
+        # whole-array astype was a serial pass plus 8 bytes an element of fresh pages)
+        xc = np.ascontiguousarray(xa, dtype=np.float32 if xa.dtype == np.float32 else cdt).reshape(-1)
         direct = out.flags.c_contiguous and out.dtype == rdt and not np.shares_memory(out, xc)
         if not direct:
             res, fresh = np.empty(xc.shape, rdt), True
@@ -1409,7 +1416,7 @@ class ScalarKernel:
 
     def _range(self, xc, res, cdt, start, stop):
         with np.errstate(all="ignore"):
-            if self._streaming(cdt, res.dtype):
+            if xc.dtype == cdt and self._streaming(cdt, res.dtype):
                 chain = self.chain32 if cdt == np.float32 else self.chain64
                 chain.fn(xc[start:stop], res[start:stop])
                 return
