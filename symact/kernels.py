@@ -1249,13 +1249,14 @@ class ScalarKernel:
     expr: sp.Expr           # the reference expression (act.expr or act.derivative)
     stable: sp.Expr         # the stabilized form that was lowered
     chain64: _Chain
-    chain32: _Chain | None  # float32-native chain (rational forms only)
+    chain32: _Chain | None  # float32-native chain (rational forms, or measured: see _choose_float32)
     chain_ld: _Chain | None  # long double chain for measured fix-up intervals
     limits: tuple[float, float]
     fix_nonfinite: bool = True
     ld_intervals: list = field(default_factory=list)
     root_polys: list = field(default_factory=list)   # RootPoly fix-ups (simple roots)
     choices: list = field(default_factory=list)      # candidate forms, measured (see _build_scalar)
+    float32: dict = field(default_factory=dict)      # how float32 input is computed, and why
 
     @property
     def source(self) -> str:
@@ -2145,10 +2146,57 @@ def _build_scalar(expr, stable, name):
     got = k(probe)
     want = np.array([lims[0], lims[1], np.nan])
     k.fix_nonfinite = not np.array_equal(got, want, equal_nan=True)
+    if chain32 is not None or not (has_scipy or k.root_polys or k.ld_intervals):
+        k.chain32, k.float32 = _choose_float32(k, stable, name, chain32)
+        chain32 = k.chain32
     if chain32 is not None:
         got32 = k(probe.astype(np.float32))
         k.fix_nonfinite |= not np.array_equal(got32, want.astype(np.float32), equal_nan=True)
     return k
+
+
+#: A float32 chain replaces float64-and-round when, against the float64 kernel
+#: rounded to float32, it stays within this on :func:`_float32_points`.
+F32_MAX_ULP = 2.0
+
+
+def _float32_points() -> np.ndarray:
+    """float32 inputs for judging a float32 chain: 100,000 bit-pattern-uniform
+    finite values, every 1/1024 on [-64, 64], and the edges of float32's exp range."""
+    rng = np.random.default_rng(32)
+    bits = rng.integers(0, 2**32, 100_000, dtype=np.uint64).astype(np.uint32).view(np.float32)
+    grid = np.arange(-64 * 1024, 64 * 1024 + 1, dtype=np.float32) / np.float32(1024)
+    edge = np.concatenate([np.linspace(s * 80, s * 110, 3001, dtype=np.float32) for s in (-1, 1)])
+    x = np.concatenate([bits[np.isfinite(bits)], grid, edge])
+    return np.unique(x)
+
+
+def _choose_float32(k, stable, name, c32=None):
+    """(chain, record): the float32 chain when it measures within :data:`F32_MAX_ULP`
+    of the float64 kernel (itself within 3 ULP of the oracle in float64, so its
+    float32 rounding is the correctly rounded value but for rare ties), else None:
+    float32 input is then computed in float64 and rounded once. Only forms with no
+    root polynomial or long-double interval get here (those mark cancellation);
+    rational forms (chain32 already compiled) are held to the same measure."""
+    from .ulp import ulp_distance
+
+    if c32 is None:
+        c32 = _compile_chain(stable, dd=False, name=name + "_f32")
+    xs = _float32_points()
+    with np.errstate(all="ignore"):
+        got = c32.run(xs, np.empty_like(xs), np.float32)
+        ref = k(xs.astype(np.float64)).astype(np.float32)
+    err = ulp_distance(got, ref)
+    err[np.abs(got.astype(np.float64) - ref.astype(np.float64)) < np.finfo(np.float32).smallest_normal] = 0.0
+    err[np.isnan(got) & np.isnan(ref)] = 0.0
+    err = np.where(np.isnan(err), np.inf, err)
+    mx, mean = float(err.max()), float(err.mean())
+    worst = float(xs[int(np.argmax(err))])
+    rec = dict(max_ulp=mx, mean_ulp=mean, worst_x=worst, points=int(xs.size))
+    if mx <= F32_MAX_ULP:
+        return c32, dict(rec, chain="float32", why=f"float32 chain within {mx:g} ULP of the float64 kernel")
+    return None, dict(rec, chain="float64", why=f"float32 chain {mx:g} ULP off at x = {worst:.9g}: "
+                                                  "computed in float64, rounded once")
 
 
 # --------------------------------------------------------------------------- vector kernels
@@ -2534,7 +2582,7 @@ def describe(act, derivative: bool = False) -> dict:
                 long_double=[[float(a), float(b)] for a, b in k.ld_intervals],
                 root_polys=[dict(lo=rp.lo, hi=rp.hi, root=rp.r_hi, pieces=int(rp.centers.shape[0]),
                                  degree=int(rp.coeffs.shape[0] - 1)) for rp in k.root_polys],
-                nonfinite_fixup=bool(k.fix_nonfinite))
+                nonfinite_fixup=bool(k.fix_nonfinite), float32=dict(k.float32))
 
 
 def kernel_for(act, derivative: bool = False):

@@ -338,3 +338,29 @@ def test_root_polys_near_simple_roots():
                 assert ulp_distance(rp(xs), ref).max() <= 2.0, (name, deriv)
                 assert ulp_distance(k(xs), ref).max() <= MAX_ULP, (name, deriv)
     assert seen >= 1  # gelu' at least
+
+
+@pytest.mark.parametrize("name", SCALAR)
+def test_float32_chain_choice_holds_against_the_oracle(name):
+    """Where the generator measured a float32 chain (against the float64 kernel
+    rounded to float32) it must hold against the oracle too, around its measured
+    worst input -- and where it rejected one (tanh' was 5 ULP at x = -35.02 in
+    float32), the float64-and-round path must."""
+    act = catalog.get(name)
+    for deriv in (False, True):
+        k = kernels.kernel_for(act, deriv)
+        rec = k.float32
+        if not rec:
+            continue
+        assert (rec["chain"] == "float32") == (k.chain32 is not None)
+        assert rec["max_ulp"] <= kernels.F32_MAX_ULP or k.chain32 is None
+        w = np.float32(rec["worst_x"])
+        near = w + np.arange(-300, 301, dtype=np.float32) * np.spacing(w)
+        x = np.concatenate([near, np.linspace(-40, 40, 801, dtype=np.float32)])
+        expr = act.derivative if deriv else act.expr
+        ref = oracle_reference(expr, x.astype(np.float64), np.float32)
+        got = (act.derivative_kernel if deriv else act.kernel)(x)
+        assert got.dtype == np.float32
+        err = ulp_distance(got, ref)
+        err[np.abs(got.astype(np.float64) - ref.astype(np.float64)) < smallest_normal(np.float32)] = 0
+        assert err.max() <= MAX_ULP, (name, deriv, rec, x[np.argmax(err)])

@@ -49,4 +49,7 @@ def render_kernels(kinfo) -> str:
         for rp in d["root_polys"]:
             lines.append(f"      root polynomial on [{rp['lo']:.6g}, {rp['hi']:.6g}] around x = {rp['root']:.12g} "
                          f"({rp['pieces']} pieces, degree {rp['degree']})")
+        f32 = d.get("float32") or {}
+        if f32:
+            lines.append(f"      float32 input: {f32['chain']} chain ({f32['why']})")
     return "\n".join(lines) + "\n"
