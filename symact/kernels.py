@@ -2331,9 +2331,10 @@ class VectorKernel:
     def __call__(self, x, out=None, axis=-1):
         xa = np.asarray(x)
         rdt = np.dtype(np.float32) if xa.dtype == np.float32 else np.dtype(np.float64)
+        if not self.derivative and self.fwd is not None and xa.ndim >= 1 and xa.size:
+            # float32 rows are widened block by block in the workers
+            return self._forward(xa, np.moveaxis(np.asarray(xa, dtype=rdt), axis, -1), rdt, out, axis)
         xv = np.moveaxis(np.asarray(xa, dtype=np.float64), axis, -1)
-        if not self.derivative and self.fwd is not None and xv.ndim >= 1 and xv.size:
-            return self._forward(xa, xv, rdt, out, axis)
         with np.errstate(all="ignore"):
             res = self._compute(xv)
         if not self.derivative:
@@ -2346,15 +2347,16 @@ class VectorKernel:
         return out
 
     def _forward(self, xa, xv, rdt, out, axis):
-        """Rows in L2-sized blocks over the thread pool, into ``out`` directly when
-        it is a C-contiguous float64 array along the last axis."""
+        """Rows in blocks over the thread pool, into ``out`` directly when it is a
+        C-contiguous array of the result dtype along the last axis. Computed in
+        float64 (float32 rows widened per block), written in the result dtype."""
         n = xv.shape[-1]
         rows = xv.reshape(-1, n)                         # copies only if xv is not row-contiguous
         R = rows.shape[0]
-        direct = (out is not None and out.dtype == np.float64 and out.flags.c_contiguous
+        direct = (out is not None and out.dtype == rdt and out.flags.c_contiguous
                   and out.shape == xa.shape and axis in (-1, xa.ndim - 1)
                   and not np.shares_memory(out, rows))
-        res = out.reshape(R, n) if direct else np.empty(rows.shape)
+        res = out.reshape(R, n) if direct else np.empty(rows.shape, rdt)
         step = max(1, VEC_BLOCK // max(n, 1))
 
         def run(r0, r1):
@@ -2367,7 +2369,7 @@ class VectorKernel:
                 for i in range(0, left.size, step):
                     ii = left[i:i + step]
                     sub = np.empty((ii.size, n))
-                    self._slow_rows(rows[ii], sub)
+                    self._slow_rows(rows[ii].astype(np.float64), sub)
                     res[ii] = sub
 
         nt = min(_num_threads, VECTOR_THREADS or _num_threads)
@@ -2384,7 +2386,7 @@ class VectorKernel:
             return out
         res = np.moveaxis(res.reshape(xv.shape), -1, axis)
         if out is None:
-            return res if rdt == np.float64 and res.flags.c_contiguous else np.ascontiguousarray(res, dtype=rdt)
+            return res if res.flags.c_contiguous else np.ascontiguousarray(res)
         np.copyto(out, res, casting="unsafe")
         return out
 
@@ -2400,6 +2402,10 @@ class VectorKernel:
         NumPy's fast reductions (max along rows measured ~4x slower).
         """
         R, n = x.shape
+        if x.dtype != np.float64:
+            wide = _row_bufs(R * n, 12, 1)[0].reshape(R, n)
+            np.copyto(wide, x)
+            x = wide
         r = np.arange(R)
         top = x.argmax(axis=-1)                        # NaN rows: argmax finds the NaN
         m = x[r, top]

@@ -364,3 +364,21 @@ def test_float32_chain_choice_holds_against_the_oracle(name):
         err = ulp_distance(got, ref)
         err[np.abs(got.astype(np.float64) - ref.astype(np.float64)) < smallest_normal(np.float32)] = 0
         assert err.max() <= MAX_ULP, (name, deriv, rec, x[np.argmax(err)])
+
+
+@pytest.mark.parametrize("name", VECTOR)
+def test_vector_float32_widened_per_block(name):
+    """float32 rows are widened block by block and written as float32: the same
+    values as widening first and rounding once, through out= and along axis 0."""
+    act = catalog.get(name)
+    rng = np.random.default_rng(21)
+    x = (rng.normal(size=(kernels.THREAD_MIN // 40 + 3, 40)) * 20).astype(np.float32)
+    x[5, 3] = np.float32(-1e9)
+    x[9, 0] = np.float32(80.0)
+    got = act.kernel(x)
+    assert got.dtype == np.float32
+    want = act.kernel(x.astype(np.float64)).astype(np.float32)
+    assert np.array_equal(got, want)
+    out = np.empty_like(x)
+    assert act.kernel(x, out=out) is out and np.array_equal(out, want)
+    assert np.array_equal(act.kernel(x[:64].T.copy(), axis=0), want[:64].T)
