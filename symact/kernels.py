@@ -172,20 +172,23 @@ def _two_prod(a, b):
 #: Helpers that allocate temporaries work in pieces of this many elements:
 #: glibc serves blocks >= 128 KiB with mmap, so larger temporaries page-fault
 #: on every call (measured: softmax 11.5 -> 38 ns/element at 256 KiB blocks).
-#: _erfc_lin's scratch is thread-local and its gathers go by index, so 2^16
-#: measured best for gelu (9.6 ns/element into out=, against 11.7 at 2^15 and
-#: 23 at 2^13: the per-piece Python overhead).
-SUB = 1 << 16
+SUB = 1 << 15
+#: :func:`_erfc_lin` allocates nothing (thread-local scratch, gathers by index),
+#: so its pieces can be larger: 2^16 measured best for gelu (9.6 ns/element
+#: into out=, against 11.7 at 2^15 and 23 at 2^13: per-piece Python overhead).
+SUB_NO_ALLOC = 1 << 16
 
 
-def _pieces(fn):
-    """Apply ``fn(*arrays, out)`` to SUB-element slices of equally long 1-d arrays."""
+def _pieces(fn, size=None):
+    """Apply ``fn(*arrays, out)`` to slices of ``size`` (default :data:`SUB`)
+    elements of equally long 1-d arrays."""
     def run(*args):
+        sub = size or SUB
         n = args[0].shape[0]
-        if n <= SUB:
+        if n <= sub:
             return fn(*args)
-        for i in range(0, n, SUB):
-            fn(*[a[i:i + SUB] if isinstance(a, np.ndarray) and a.ndim == 1 and a.shape[0] == n else a
+        for i in range(0, n, sub):
+            fn(*[a[i:i + sub] if isinstance(a, np.ndarray) and a.ndim == 1 and a.shape[0] == n else a
                  for a in args])
         return args[-1]
     run.__name__ = fn.__name__
@@ -1109,7 +1112,7 @@ class _Gen:
 
 # --------------------------------------------------------------------------- compiled kernels
 _NS = {"np": np, "_sc": _sc, "_exp_dd": _exp_dd, "_erfc_dd": _pieces(_erfc_dd), "_erfc_plain": _erfc_plain,
-       "_erfc_lin": _pieces(_erfc_lin), "_exp_sq": _pieces(_exp_sq),
+       "_erfc_lin": _pieces(_erfc_lin, SUB_NO_ALLOC), "_exp_sq": _pieces(_exp_sq),
        "_dd_poly": _dd_poly, "_dd_poly_into": _pieces(_dd_poly_into)}
 
 
