@@ -197,10 +197,51 @@ def _pieces(fn, size=None):
 
 
 def _dd_poly_into(x, coeffs, hi, lo):
-    """hi, lo = _dd_poly(x, coeffs), written in place."""
-    h, l = _dd_poly(x, coeffs)
-    hi[...] = h
-    lo[...] = l
+    """hi, lo = _dd_poly(x, coeffs), written in place: the same operations, every
+    intermediate in thread-local scratch (``_dd_poly``'s temporaries made
+    gelu_tanh's double-double argument cost more than the long double it saved)."""
+    n, dt = x.shape[0], x.dtype
+    p, e, t, ah, al, xh, xl = (_hs(dt, 20 + i, n) for i in range(7))
+    np.multiply(x, _SPLIT, out=t)                     # x = xh + xl (Dekker's split)
+    np.subtract(t, x, out=xh)
+    np.subtract(t, xh, out=xh)
+    np.subtract(x, xh, out=xl)
+    hi.fill(coeffs[-1][0])
+    lo.fill(coeffs[-1][1])
+    for c_hi, c_lo in reversed(coeffs[:-1]):
+        np.multiply(hi, x, out=p)                     # p + e = hi x exactly
+        np.multiply(hi, _SPLIT, out=t)
+        np.subtract(t, hi, out=ah)
+        np.subtract(t, ah, out=ah)
+        np.subtract(hi, ah, out=al)
+        np.multiply(ah, xh, out=e)
+        e -= p
+        np.multiply(ah, xl, out=t)
+        e += t
+        np.multiply(al, xh, out=t)
+        e += t
+        np.multiply(al, xl, out=t)
+        e += t
+        np.multiply(lo, x, out=t)
+        e += t                                        # + lo x
+        if c_hi != 0.0:
+            np.add(p, c_hi, out=t)                    # s = p + c_hi, TwoSum error into al
+            np.subtract(t, p, out=ah)                 # bb
+            np.subtract(t, ah, out=al)
+            np.subtract(p, al, out=al)
+            np.subtract(c_hi, ah, out=ah)
+            al += ah
+            e += al
+            e += c_lo
+            p, t = t, p
+        np.add(p, e, out=hi)
+        np.subtract(hi, p, out=lo)
+        np.subtract(e, lo, out=lo)
+    if not np.isfinite(lo).all():    # |x| so large that the splitting overflowed: plain evaluation
+        bad = ~np.isfinite(lo)
+        xb = x[bad]
+        hi[bad] = sum(c * xb**k for k, (c, _) in enumerate(coeffs))
+        lo[bad] = 0.0
     return lo
 
 
@@ -392,6 +433,17 @@ def _exp_dd(hi, lo, out):
     return out
 
 
+def _expit_dd(hi, lo, out, t, m):
+    """expit(hi + lo) for |lo| <= ulp(hi): expit(hi) (1 + (1 - expit(hi)) lo),
+    first order in lo (the next term is below lo^2)."""
+    _expit(hi, out, t, m)
+    np.subtract(1.0, out, out=t)
+    t *= out
+    t *= lo
+    out += t
+    return out
+
+
 def _expit(a, out, t, m):
     """1/(1+e^-a) sign split on e = exp(-|a|), mask-free: numerator max(e, [a >= 0])."""
     np.abs(a, out=t)
@@ -542,10 +594,11 @@ def _lin_coeff(arg, x):
 class _Gen:
     """Straight-line in-place ufunc code for one scalar expression."""
 
-    def __init__(self, x, dd: bool):
+    def __init__(self, x, dd: bool, dd_expit: bool = False):
         self.x = x
         self.xname = "X"
         self.ld = False
+        self.dd_expit = dd_expit  # expit's polynomial argument in double-double too (a measured choice)
         self.exact: dict = {}
         self.dd_nodes: dict = {}
         self.dd = dd  # double-double argument corrections (float64 chains only)
@@ -654,7 +707,8 @@ class _Gen:
         return out
 
     def needs_dd(self, a) -> bool:
-        return (isinstance(a, (sp.exp, rw.erfc)) and a.args[0].free_symbols == {self.x}
+        kinds = (sp.exp, rw.erfc, rw.expit) if self.dd_expit else (sp.exp, rw.erfc)
+        return (isinstance(a, kinds) and a.args[0].free_symbols == {self.x}
                 and a.args[0].is_polynomial(self.x) and not _is_exact_arg(a.args[0], self.x))
 
     def placeholder(self, a):
@@ -706,6 +760,16 @@ class _Gen:
             hi, lo = self.dd_arg(e.args[0])
             d = self.dst(target, [])
             self.lines.append(f"_exp_dd({hi}, {lo}, {d[0]})")
+            return d
+        if isinstance(e, rw.expit) and self.dd and self.dd_expit and self.needs_dd(e):
+            # expit(u), u = hi + lo: exp amplifies u's rounding by |u| (gelu_tanh lost
+            # ~1000 ULP at x = -20 with u rounded once; long double covered [-20.9, -1.3])
+            hi, lo = self.dd_arg(e.args[0])
+            d = self.dst(target, [])
+            t, m = self.fbuf(), self.bbuf()
+            self.lines.append(f"_expit_dd({hi}, {lo}, {d[0]}, {t}, {m})")
+            for b in ((hi, True), (lo, True), (t, True), (m, True)):
+                self.release(b)
             return d
         if isinstance(e, sp.Function):
             name = type(e).__name__
@@ -1111,9 +1175,9 @@ class _Gen:
 
 
 # --------------------------------------------------------------------------- compiled kernels
-_NS = {"np": np, "_sc": _sc, "_exp_dd": _exp_dd, "_erfc_dd": _pieces(_erfc_dd), "_erfc_plain": _erfc_plain,
+_NS = {"np": np, "_sc": _sc, "_exp_dd": _exp_dd, "_expit_dd": _expit_dd, "_erfc_dd": _pieces(_erfc_dd), "_erfc_plain": _erfc_plain,
        "_erfc_lin": _pieces(_erfc_lin, SUB_NO_ALLOC), "_exp_sq": _pieces(_exp_sq),
-       "_dd_poly": _dd_poly, "_dd_poly_into": _pieces(_dd_poly_into)}
+       "_dd_poly": _dd_poly, "_dd_poly_into": _pieces(_dd_poly_into, SUB_NO_ALLOC)}
 
 
 @dataclass
@@ -1133,8 +1197,14 @@ class _Chain:
         return out
 
 
-def _compile_chain(expr, dd: bool, name: str, ld: bool = False) -> _Chain:
-    gen = _Gen(X, dd)
+def _has_dd_expit(expr) -> bool:
+    """Whether ``expr`` has an expit of an inexact polynomial in x (gelu_tanh)."""
+    return any(a.args[0].free_symbols == {X} and a.args[0].is_polynomial(X) and not _is_exact_arg(a.args[0], X)
+               for a in expr.atoms(rw.expit))
+
+
+def _compile_chain(expr, dd: bool, name: str, ld: bool = False, dd_expit: bool = False) -> _Chain:
+    gen = _Gen(X, dd, dd_expit)
     gen.ld = ld
     env = {X: ("X", False)}
     if expr.has(_T):  # the shared exp(-|x|) of an exp-rational form, computed once
@@ -2062,9 +2132,11 @@ def _cost(chain: _Chain) -> int:
     """Rough cost of a chain in array passes (transcendental calls weigh 4)."""
     heavy = ("np.exp", "np.expm1", "np.log", "np.log1p", "np.tanh", "_sc.", "_h_expit", "_h_softplus",
              "_h_tanh_softplus", "_h_sech2", "_h_exp_neg_abs", "_erfc", "_exp_dd")
+    # double-double helpers: a Horner step is ~17 passes; expit_dd is expit plus 4
+    fixed = {"_dd_poly_into(": 24, "_expit_dd(": 14}
     lines = chain.source.splitlines()[1:]
-    return sum(4 if any(h in ln for h in heavy) else 1 for ln in lines) + sum(
-        6 for ln in lines if "_h_" in ln)
+    return sum(next((w for h, w in fixed.items() if h in ln), 4 if any(h in ln for h in heavy) else 1)
+               for ln in lines) + sum(6 for ln in lines if "_h_" in ln)
 
 
 def abs_merge(stable: sp.Expr) -> list[sp.Expr]:
@@ -2112,28 +2184,33 @@ def _build_scalar(expr, stable, name):
     stable = sp.piecewise_fold(stable)
     cands = candidates(stable) + exp_rational(stable)
     choices = []
-    if len(cands) > 1 and not stable.has(*_SCIPY_FUNCS):
+    dd_expit = False
+    if (len(cands) > 1 or _has_dd_expit(stable)) and not stable.has(*_SCIPY_FUNCS):
         # Choose by measured error against the mpmath oracle, then by cost: among
         # forms whose long-double fix-up intervals (where float64 loses > 3 ULP to
         # the same form in long double) total < 1 unit of x, the cheapest; ties
         # by mean error. Every candidate's numbers are kept on the kernel.
         xs, ref = _selection_reference(expr)
         scored = []
+        # an expit of an inexact polynomial (gelu_tanh) is tried both ways: its
+        # argument rounded once, or in double-double (exp amplifies that rounding by |u|)
         for c in cands:
-            c64 = _compile_chain(c, dd=True, name=name)
             cld = _compile_chain(c, dd=False, name=name, ld=True)
-            mean, mx = _measure(c64, xs, ref)
-            width = _hot_width(_ld_intervals(c64, cld))
-            # a hot interval inside [-60, 60] costs a detection pass or two per block
-            scored.append((width > 1.0, _cost(c64) + (8 if width > 0 else 0), mean, mx, width, c))
+            for dde in ((False, True) if _has_dd_expit(c) else (False,)):
+                c64 = _compile_chain(c, dd=True, name=name, dd_expit=dde)
+                mean, mx = _measure(c64, xs, ref)
+                width = _hot_width(_ld_intervals(c64, cld))
+                # a hot interval inside [-60, 60] costs a detection pass or two per block
+                scored.append((width > 1.0, _cost(c64) + (8 if width > 0 else 0), mean, mx, width, c, dde))
         best = min(scored, key=lambda t: t[:3])
-        stable = best[5]
+        stable, dd_expit = best[5], best[6]
         for t in scored:
             why = ("chosen: " if t is best else "") + (
                 f"fix-up intervals {t[4]:.3g} wide (> 1)" if t[0] else f"cost {t[1]}, mean {t[2]:.3f} ULP")
-            choices.append(dict(form=str(t[5]), mean_ulp=t[2], max_ulp=t[3], hot_width=t[4], cost=t[1],
+            form = str(t[5]) + (" [expit argument in double-double]" if t[6] else "")
+            choices.append(dict(form=form, mean_ulp=t[2], max_ulp=t[3], hot_width=t[4], cost=t[1],
                                 chosen=t is best, why=why))
-    chain64 = _compile_chain(stable, dd=True, name=name)
+    chain64 = _compile_chain(stable, dd=True, name=name, dd_expit=dd_expit)
     chain32 = _compile_chain(stable, dd=False, name=name + "_f32") if _is_rational_form(stable) else None
     has_scipy = stable.has(*_SCIPY_FUNCS)
     chain_ld = None if has_scipy or _is_rational_form(stable) else _compile_chain(stable, dd=False, name=name + "_ld", ld=True)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import symact.catalog as catalog
 from symact import kernels
-from symact.bench import accuracy, oracle_reference, vector_reference
+from symact.bench import accuracy, floor_errors, oracle_reference, vector_reference
 from symact.ulp import smallest_normal, ulp_distance
 
 SCALAR = [n for n in catalog.names() if not catalog.get(n).vector]
@@ -382,3 +382,18 @@ def test_vector_float32_widened_per_block(name):
     out = np.empty_like(x)
     assert act.kernel(x, out=out) is out and np.array_equal(out, want)
     assert np.array_equal(act.kernel(x[:64].T.copy(), axis=0), want[:64].T)
+
+
+def test_gelu_tanh_expit_argument_in_double_double():
+    """gelu_tanh's expit(u), u = c (x + 0.044715 x^3): with u rounded once, exp
+    amplifies the rounding by |u| (about 1000 ULP at x = -20), which a long-double
+    fix-up covered on [-20.9, -1.3]; the generator now measures u in double-double
+    as a candidate, takes it, and needs no fix-up inside [-60, 60]."""
+    act = catalog.get("gelu_tanh")
+    k = kernels.kernel_for(act, False)
+    assert "_expit_dd" in k.chain64.source
+    assert not [iv for iv in k.ld_intervals if iv[0] < 60 and iv[1] > -60]
+    assert any(c["chosen"] and "double-double" in c["form"] for c in k.choices)
+    x = np.concatenate([np.linspace(-21.0, -1.0, 4001), np.random.default_rng(9).uniform(-40, 8, 4000)])
+    err = floor_errors(act.kernel(x), oracle_reference(act.expr, x, np.float64), np.float64)
+    assert err.max() <= MAX_ULP                     # (subnormal results below x = -21.1 by absolute error)
