@@ -62,9 +62,11 @@ Nothing here is written per activation; every kernel is produced from
    Elsewhere, *hot intervals* -- where the chain loses more than 3 ULP against
    the same chain in x87 long double -- are recomputed in long double.
 
-float32 inputs are computed in float32 when the lowered form is rational and
-short (relu, hard_*: exact or <= 1.5 ULP), otherwise in float64 and rounded
-once. Other inputs (ints, lists) give float64. Constant kernels (step',
+float32 inputs run a float32 chain where that chain measures within
+:data:`F32_MAX_ULP` of the float64 kernel on fixed float32 points
+(:func:`_choose_float32`; ``kernel.float32`` says which and why), otherwise they
+are widened block by block, computed in float64 and rounded once. Other inputs
+(ints, lists) give float64. Constant kernels (step',
 identity') are ``np.zeros`` plus the non-finite fix-up, or one
 ``np.clip(x, c, c)`` pass. Kernels
 are cached per (definition, parameter values, derivative flag).
@@ -197,9 +199,10 @@ def _pieces(fn, size=None):
 
 
 def _dd_poly_into(x, coeffs, hi, lo):
-    """hi, lo = _dd_poly(x, coeffs), written in place: the same operations, every
-    intermediate in thread-local scratch (``_dd_poly``'s temporaries made
-    gelu_tanh's double-double argument cost more than the long double it saved)."""
+    """hi + lo = sum c_k x^k in double-double (coeffs [(hi, lo)] from degree 0 up),
+    Horner with Dekker products and TwoSum, every intermediate in thread-local
+    scratch (allocating them made gelu_tanh's double-double argument cost more
+    than the long-double fix-up it replaces)."""
     n, dt = x.shape[0], x.dtype
     p, e, t, ah, al, xh, xl = (_hs(dt, 20 + i, n) for i in range(7))
     np.multiply(x, _SPLIT, out=t)                     # x = xh + xl (Dekker's split)
@@ -243,29 +246,6 @@ def _dd_poly_into(x, coeffs, hi, lo):
         hi[bad] = sum(c * xb**k for k, (c, _) in enumerate(coeffs))
         lo[bad] = 0.0
     return lo
-
-
-def _dd_poly(x, coeffs):
-    """Polynomial sum c_k x^k in double-double; coeffs [(hi, lo)] from degree 0 up."""
-    hi = np.full_like(x, coeffs[-1][0])
-    lo = np.full_like(x, coeffs[-1][1])
-    for c_hi, c_lo in reversed(coeffs[:-1]):
-        p, e = _two_prod(hi, x)
-        e = e + lo * x
-        if c_hi != 0.0:
-            s = p + c_hi
-            bb = s - p
-            err = (p - (s - bb)) + (c_hi - bb)
-            e = e + err + c_lo
-            p = s
-        hi = p + e
-        lo = e - (hi - p)
-    bad = ~np.isfinite(lo)
-    if bad.any():  # |x| so large that the splitting overflowed: plain evaluation
-        xb = x[bad]
-        hi[bad] = sum(c * xb**k for k, (c, _) in enumerate(coeffs))
-        lo[bad] = 0.0
-    return hi, lo
 
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -1177,7 +1157,7 @@ class _Gen:
 # --------------------------------------------------------------------------- compiled kernels
 _NS = {"np": np, "_sc": _sc, "_exp_dd": _exp_dd, "_expit_dd": _expit_dd, "_erfc_dd": _pieces(_erfc_dd), "_erfc_plain": _erfc_plain,
        "_erfc_lin": _pieces(_erfc_lin, SUB_NO_ALLOC), "_exp_sq": _pieces(_exp_sq),
-       "_dd_poly": _dd_poly, "_dd_poly_into": _pieces(_dd_poly_into, SUB_NO_ALLOC)}
+       "_dd_poly_into": _pieces(_dd_poly_into, SUB_NO_ALLOC)}
 
 
 @dataclass
