@@ -1191,13 +1191,20 @@ def _compile_chain(expr, dd: bool, name: str, ld: bool = False, dd_expit: bool =
         t = gen.emit(rw.exp_neg_abs(X), None, env)
         env[_T] = (t[0], False)
     gen.block(expr, "OUT", env)
-    args = ["X", "OUT"] + [f"F{k}" for k in range(gen.nf)] + [f"B{k}" for k in range(gen.nb)]
+    src, fn = _exec_gen(gen, name, ["X", "OUT"], "kernel")
+    return _Chain(src, fn, gen.nf, gen.nb)
+
+
+def _exec_gen(gen, name, inputs, label):
+    """(source, function) of ``gen``'s lines as ``def name(*inputs, F.., B..)``,
+    compiled once (symact's own generated source, never user text)."""
+    args = list(inputs) + [f"F{k}" for k in range(gen.nf)] + [f"B{k}" for k in range(gen.nb)]
     body = "\n".join("    " + ln for ln in gen.lines) or "    pass"
     src = f"def {name}({', '.join(args)}):\n{body}\n"
     ns = dict(_NS)
     ns.update(gen.consts)
-    exec(compile(src, f"<symact kernel {name}>", "exec"), ns)  # symact's own generated source
-    return _Chain(src, ns[name], gen.nf, gen.nb)
+    exec(compile(src, f"<symact {label} {name}>", "exec"), ns)
+    return src, ns[name]
 
 
 def _row_bufs(n: int, first: int = 0, count: int = 4, kind: str = "v") -> list[np.ndarray]:
@@ -1255,15 +1262,10 @@ class _RowChain:
         env.update({d: (f"R{k}", False) for k, d in enumerate(reps)})
         env.update({s: (f"S{k}", False) for k, s in enumerate(row_syms)})
         gen.block(body, "OUT", env)
-        args = ([f"A{k}" for k in range(len(elem_syms))] + [f"R{k}" for k in range(len(reps))]
-                + [f"S{k}" for k in range(len(row_syms))] + ["OUT"]
-                + [f"F{k}" for k in range(gen.nf)] + [f"B{k}" for k in range(gen.nb)])
-        lines = "\n".join("    " + ln for ln in gen.lines) or "    pass"
-        self.source = f"def {name}({', '.join(args)}):\n{lines}\n"
-        ns = dict(_NS)
-        ns.update(gen.consts)
-        exec(compile(self.source, f"<symact row kernel {name}>", "exec"), ns)  # symact's own generated source
-        self.fn, self.nf, self.nb = ns[name], gen.nf, gen.nb
+        inputs = ([f"A{k}" for k in range(len(elem_syms))] + [f"R{k}" for k in range(len(reps))]
+                  + [f"S{k}" for k in range(len(row_syms))] + ["OUT"])
+        self.source, self.fn = _exec_gen(gen, name, inputs, "row kernel")
+        self.nf, self.nb = gen.nf, gen.nb
 
     def __call__(self, elems, rows, out):
         shape = out.shape
@@ -1655,12 +1657,22 @@ def _measure(chain64: _Chain, xs: np.ndarray, ref: np.ndarray) -> tuple[float, f
     """
     with np.errstate(all="ignore"):
         got = chain64.run(xs, np.empty_like(xs), np.float64)
+    err = _floor_ulp(got, ref)
+    err = np.where(np.isfinite(err), np.minimum(err, 1e6), 1e6)
+    return float(err.mean()), float(err.max())
+
+
+def _floor_ulp(got: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """ULP distance of ``got`` from ``ref`` in got's dtype, 0 where the absolute
+    error is below that dtype's smallest normal or both are NaN (the floor's
+    measure, as :func:`symact.bench.floor_errors`; kept here so kernels need no
+    higher layer at build time)."""
     from .ulp import ulp_distance
     err = ulp_distance(got, ref)
-    err = np.where(np.isfinite(err), np.minimum(err, 1e6), 1e6)
-    err[np.abs(got - ref) < np.finfo(np.float64).smallest_normal] = 0.0
-    err[np.isnan(ref) & np.isnan(got)] = 0.0
-    return float(err.mean()), float(err.max())
+    with np.errstate(all="ignore"):
+        err[np.abs(got.astype(np.float64) - ref.astype(np.float64)) < np.finfo(got.dtype).smallest_normal] = 0.0
+    err[np.isnan(got) & np.isnan(ref)] = 0.0
+    return err
 
 
 # --------------------------------------------------------------------------- root-factored polynomials
@@ -2243,18 +2255,14 @@ def _choose_float32(k, stable, name, c32=None):
     float32 input is then computed in float64 and rounded once. Only forms with no
     root polynomial or long-double interval get here (those mark cancellation);
     rational forms (chain32 already compiled) are held to the same measure."""
-    from .ulp import ulp_distance
-
     if c32 is None:
         c32 = _compile_chain(stable, dd=False, name=name + "_f32")
     xs = _float32_points()
     with np.errstate(all="ignore"):
         got = c32.run(xs, np.empty_like(xs), np.float32)
         ref = k(xs.astype(np.float64)).astype(np.float32)
-    err = ulp_distance(got, ref)
-    err[np.abs(got.astype(np.float64) - ref.astype(np.float64)) < np.finfo(np.float32).smallest_normal] = 0.0
-    err[np.isnan(got) & np.isnan(ref)] = 0.0
-    err = np.where(np.isnan(err), np.inf, err)
+    err = _floor_ulp(got, ref)
+    err[np.isnan(err)] = np.inf
     mx, mean = float(err.max()), float(err.mean())
     worst = float(xs[int(np.argmax(err))])
     rec = dict(max_ulp=mx, mean_ulp=mean, worst_x=worst, points=int(xs.size))
@@ -2379,9 +2387,7 @@ class VectorKernel:
             with np.errstate(all="ignore"):
                 left = self._forward_block(xs, got)
             assert left.size == 0, "selection rows must all take the unshifted form"
-            from .ulp import ulp_distance
-            err = ulp_distance(got, ref)
-            err[np.abs(got - ref) < np.finfo(np.float64).smallest_normal] = 0.0
+            err = _floor_ulp(got, ref)
             cost = len(chain.source.splitlines()) - 1 + (6 if f.has(TL) else 1 if f.has(elems[0]) else 0)
             scored.append((chain, f, float(err.mean()), float(err.max()), cost))
         ok = [s for s in scored if s[3] <= LEAN_MAX_ULP] or scored[:1]
