@@ -16,7 +16,7 @@ import time
 
 
 def _inprocess(name: str, examples: int) -> float:
-    from symact import report
+    from symact.reports import report
 
     t = time.perf_counter()
     report.check(name, examples=examples)
@@ -25,7 +25,7 @@ def _inprocess(name: str, examples: int) -> float:
 
 def _oracle_only(name: str, examples: int) -> float:
     import symact
-    from symact import difftest
+    from symact.verify import difftest
 
     t = time.perf_counter()
     difftest.run_tests(symact.get(name), examples=examples)
@@ -52,7 +52,7 @@ def main() -> None:
     args = ap.parse_args()
     import symact
 
-    from symact import report
+    from symact.reports import report
 
     wired = bool(report.run_tests(symact.get("relu"), examples=5))
     for name in args.names:

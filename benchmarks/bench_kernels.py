@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from symact import bench
+from symact.reports import bench
 
 
 def main(argv=None):

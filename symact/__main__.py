@@ -1,3 +1,3 @@
-from .cli import entrypoint
+from symact.cli import entrypoint
 
 entrypoint()

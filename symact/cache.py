@@ -18,7 +18,9 @@ from pathlib import Path
 import sympy as sp
 
 _HERE = Path(__file__).parent
-_SOURCES = ("symbolic.py", "facts.py", "linearity.py", "exact.py", "oracle.py", "activation.py", "catalog.py")
+#: the modules whose code decides cached SymPy work and oracle values (the key includes their source)
+_SOURCES = ("symbolic/forms.py", "analysis/facts.py", "analysis/linearity.py", "symbolic/exact.py",
+            "numeric/oracle.py", "model/activation.py", "model/catalog.py")
 
 
 def _code_hash() -> str:

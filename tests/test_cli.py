@@ -37,7 +37,7 @@ def test_check_json_for_several_names_is_a_list():
 @pytest.mark.parametrize("name", symact.names())
 def test_expr_and_derivative_read_back_with_sympify(name):
     act = symact.get(name)
-    from symact.report import expr_str
+    from symact.reports.report import expr_str
 
     for expr in (act.expr, act.derivative):
         back = sp.sympify(expr_str(expr))

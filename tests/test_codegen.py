@@ -3,7 +3,7 @@ PyTorch/JAX differentiated, LaTeX read back -- all against the mpmath oracle.
 
 Accuracy floor (as the kernels): <= 4 ULP, or an absolute error below the
 dtype's smallest normal, on a seeded point set (bit-pattern uniform, grid on
-[-60, 60], kinks, tails) from :func:`symact.bench.sample_points`.
+[-60, 60], kinks, tails) from :func:`symact.numeric.points.sample_points`.
 """
 from __future__ import annotations
 
@@ -18,12 +18,14 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from symact import catalog
-from symact.bench import floor_errors, oracle_reference, sample_points, vector_reference
+from symact.model import catalog
+from symact.numeric.oracle import oracle_reference, vector_reference
+from symact.numeric.points import sample_points
+from symact.numeric.ulp import floor_errors
 from symact.cli import capture
 from symact.codegen import generate, identifier
-from symact.formula import formula_test
-from symact.ulp import smallest_normal
+from symact.verify.formula import formula_test
+from symact.numeric.ulp import smallest_normal
 
 SCALAR = [n for n in catalog.names() if not catalog.get(n).vector]
 VECTOR = [n for n in catalog.names() if catalog.get(n).vector]
@@ -79,7 +81,7 @@ def _underflow_points(name, deriv, dtype):
     The two ends are found by bisection on the oracle's log|f|; 40 points lie between."""
     import mpmath
 
-    from symact.oracle import Oracle
+    from symact.numeric.oracle import Oracle
 
     act = catalog.get(name)
     orc = Oracle(act.derivative if deriv else act.expr, act.x)
@@ -387,14 +389,14 @@ def test_jax_float32(name, tmp_path):
 # --------------------------------------------------------------------------- LaTeX
 @pytest.mark.parametrize("name", catalog.names())
 def test_latex_reads_back(name):
-    from symact.latex import parse_latex
-    from symact.symbolic import prove_zero
+    from symact.parse.latex import parse_latex
+    from symact.symbolic.forms import prove_zero
     act = catalog.get(name)
     src = generate(act, "latex").source
     blocks = [b.split("\\]")[0].strip() for b in src.split("\\[")[1:]]
     assert len(blocks) == 2
     if act.vector:
-        # y_i = ...: symact.formula's own comparison (a proof or oracle agreement)
+        # y_i = ...: symact.verify.formula's own comparison (a proof or oracle agreement)
         res = formula_test(act, parse_latex(blocks[0]))
         assert res.passed, res.to_dict()
         # the Jacobian: the reader has no \partial head, so read its right-hand side;
@@ -460,7 +462,7 @@ def test_codegen_from_a_formula_runs_and_matches_the_catalog(tmp_path):
     """--expr goes through symact's own parser; the generated python is silu's."""
     import importlib.util
 
-    from symact.oracle import reference
+    from symact.numeric.oracle import reference
 
     target = tmp_path / "formula_gen.py"
     code, out, err = capture(["codegen", "--expr", "x/(1+exp(-x))", "--target", "python", "-o", str(target)])

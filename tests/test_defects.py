@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 import symact
-from symact import difftest
-from symact.impl import load_impl
+from symact.verify import difftest
+from symact.verify.impl import load_impl
 
 IMPLS = Path(__file__).parent / "impls"
 EXAMPLES = 400

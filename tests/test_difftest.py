@@ -17,16 +17,17 @@ import sympy as sp
 from hypothesis import given, settings
 
 import symact
-from symact import difftest, strategies
+from symact import kernel, strategies
+from symact.verify import difftest
 from symact.errors import SpecError, SymactError
-from symact.impl import load_impl
+from symact.verify.impl import load_impl
 from symact.testing import assert_implements
 
 EXPECTED_NAMES = ["kernel[float64]", "derivative_kernel[float64]", "shape_dtype"]
 
 
 def _evalf(expr, x: float) -> float:
-    """SymPy's own high-precision value at x (independent of symact.oracle)."""
+    """SymPy's own high-precision value at x (independent of symact.numeric.oracle)."""
     return float(sp.N(expr.subs(sp.Symbol("x", real=True), sp.Rational(x)), 60))
 
 
@@ -52,7 +53,7 @@ def test_registry_entries_and_witnesses_are_real(name):
 
 
 def test_same_seed_gives_byte_identical_json_across_processes():
-    code = ("import json, symact; from symact import difftest; "
+    code = ("import json, symact; from symact.verify import difftest; "
             "print(json.dumps([r.to_dict() for r in difftest.run_tests(symact.get('softplus'), "
             "impl=__import__('numpy').log1p, seed=7, examples=150)]))")
     here = json.dumps([r.to_dict() for r in difftest.run_tests(
@@ -117,7 +118,7 @@ def test_tolerance_options():
     act = symact.get("sigmoid")
 
     def off_by_little(x):
-        return act.kernel(x) * (1 + 2e-15)
+        return kernel(act)(x) * (1 + 2e-15)
 
     strict = {r.name: r for r in difftest.run_tests(act, impl=off_by_little, examples=100, max_ulp=1.0,
                                                     dtypes=("float64",))}
@@ -203,7 +204,7 @@ def test_assert_implements_passes_and_fails_like_numpy_testing():
 @settings(max_examples=200, derandomize=True, database=None)
 @given(strategies.floats_for(symact.get("relu"), "float64"))
 def test_strategies_floats_for_relu_kernel_is_exact(x):
-    got = symact.get("relu").kernel(np.array([x]))[0]
+    got = kernel(symact.get("relu"))(np.array([x]))[0]
     assert (math.isnan(x) and math.isnan(got)) or got == max(0.0, x)
 
 

@@ -1,4 +1,4 @@
-"""Tests for symact.exprparse.parse_expr, the plain-text formula reader."""
+"""Tests for symact.parse.expr.parse_expr, the plain-text formula reader."""
 from __future__ import annotations
 
 import time
@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from symact.errors import ParseError
-from symact.exprparse import parse_expr
-from symact.latex import ParsedFormula, parse_latex
+from symact.parse.expr import parse_expr
+from symact.parse.latex import ParsedFormula, parse_latex
 
 x = sp.Symbol("x", real=True)
 t = sp.Symbol("t", real=True)

@@ -4,7 +4,7 @@ import pytest
 import sympy as sp
 
 import symact
-from symact.facts import derive
+from symact.analysis.facts import derive
 
 SCALARS = [n for n in symact.names() if not symact.get(n).vector]
 

@@ -5,14 +5,15 @@ import pytest
 import sympy as sp
 from hypothesis import given, settings, strategies as st
 
-from symact import catalog, symbolic
+from symact.model import catalog
+from symact.symbolic import forms as symbolic
 from symact.errors import ParseError, SymactError
-from symact.exact import certified_sign
-from symact.formula import (
+from symact.symbolic.exact import certified_sign
+from symact.verify.formula import (
     FormulaMismatch, activation_from_formula, bind, catalog_matches, formula_test, oracle_points,
     read_formula,
 )
-from symact.latex import parse_latex
+from symact.parse.latex import parse_latex
 
 STEP_COURSE = r"h(x) = \begin{cases} 1 & (x \geq 0) \\ 0 & (x < 0) \end{cases}"
 

@@ -10,10 +10,12 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import symact.catalog as catalog
-from symact import kernels
-from symact.bench import accuracy, floor_errors, oracle_reference, vector_reference
-from symact.ulp import smallest_normal, ulp_distance
+import symact.model.catalog as catalog
+from symact.numeric import kernels
+from symact import kernel
+from symact.numeric.oracle import oracle_reference, vector_reference
+from symact.numeric.ulp import floor_errors, smallest_normal, ulp_distance
+from symact.reports.bench import accuracy
 
 SCALAR = [n for n in catalog.names() if not catalog.get(n).vector]
 VECTOR = [n for n in catalog.names() if catalog.get(n).vector]
@@ -84,17 +86,17 @@ def test_dtype_shape_out(name):
     act = catalog.get(name)
     x = np.linspace(-5, 5, 24).reshape(2, 3, 4)
     for dt in (np.float64, np.float32):
-        y = act.kernel(x.astype(dt))
+        y = kernel(act)(x.astype(dt))
         assert y.dtype == dt and y.shape == x.shape
         out = np.empty(x.shape, dt)
-        r = act.kernel(x.astype(dt), out=out)
+        r = kernel(act)(x.astype(dt), out=out)
         assert r is out and np.array_equal(out, y, equal_nan=True)
-    assert act.kernel([1, 2, 3]).dtype == np.float64
-    assert act.kernel(np.arange(4)).dtype == np.float64
+    assert kernel(act)([1, 2, 3]).dtype == np.float64
+    assert kernel(act)(np.arange(4)).dtype == np.float64
     if not act.vector:
-        y0 = act.kernel(np.float64(0.5))
+        y0 = kernel(act)(np.float64(0.5))
         assert np.shape(y0) == () and np.isclose(float(y0), float(act.expr.subs(act.x, sp.Rational(1, 2))))
-        assert act.derivative_kernel(x).shape == x.shape
+        assert kernel(act, derivative=True)(x).shape == x.shape
 
 
 @pytest.mark.parametrize("name", SCALAR)
@@ -118,43 +120,43 @@ def test_inf_nan_and_no_warnings(name):
 def test_large_array_threads_match_small():
     act = catalog.get("sigmoid")
     x = np.random.default_rng(0).normal(size=kernels.THREAD_MIN * 2 + 17) * 10
-    big = act.kernel(x)
+    big = kernel(act)(x)
     kernels.set_num_threads(1)
     try:
-        one = act.kernel(x)
+        one = kernel(act)(x)
     finally:
         kernels.set_num_threads(None)
     assert np.array_equal(big, one)
-    assert np.array_equal(big[:1000], act.kernel(x[:1000]))
+    assert np.array_equal(big[:1000], kernel(act)(x[:1000]))
 
 
 def test_in_place_aliasing():
     x = np.linspace(-3, 3, 11)
-    want = catalog.get("silu").kernel(x)
+    want = kernel(catalog.get("silu"))(x)
     y = x.copy()
-    catalog.get("silu").kernel(y, out=y)
+    kernel(catalog.get("silu"))(y, out=y)
     assert np.array_equal(y, want)
 
 
 def test_kink_conventions():
     g = catalog.get
-    assert g("relu").derivative_kernel(0.0) == 0
-    assert g("relu6").derivative_kernel(0.0) == 0 and g("relu6").derivative_kernel(6.0) == 0
-    assert g("hard_tanh").derivative_kernel(-1.0) == 0 and g("hard_tanh").derivative_kernel(1.0) == 0
-    assert g("hard_sigmoid").derivative_kernel(-3.0) == 0 and g("hard_sigmoid").derivative_kernel(3.0) == 0
-    assert g("hard_swish").derivative_kernel(-3.0) == 0 and g("hard_swish").derivative_kernel(3.0) == 1
-    assert g("step").kernel(0.0) == 0 and g("step", h0=1).kernel(0.0) == 1
-    assert np.array_equal(g("step").derivative_kernel(np.array([-1.0, 0, 1])), [0, 0, 0])
-    assert g("leaky_relu").derivative_kernel(0.0) == 0.01
-    assert g("leaky_relu", negative_slope=0.2).derivative_kernel(0.0) == 0.2
-    assert g("leaky_relu", negative_slope=0.2).kernel(-1.0) == -0.2
+    assert kernel(g("relu"), derivative=True)(0.0) == 0
+    assert kernel(g("relu6"), derivative=True)(0.0) == 0 and kernel(g("relu6"), derivative=True)(6.0) == 0
+    assert kernel(g("hard_tanh"), derivative=True)(-1.0) == 0 and kernel(g("hard_tanh"), derivative=True)(1.0) == 0
+    assert kernel(g("hard_sigmoid"), derivative=True)(-3.0) == 0 and kernel(g("hard_sigmoid"), derivative=True)(3.0) == 0
+    assert kernel(g("hard_swish"), derivative=True)(-3.0) == 0 and kernel(g("hard_swish"), derivative=True)(3.0) == 1
+    assert kernel(g("step"))(0.0) == 0 and kernel(g("step", h0=1))(0.0) == 1
+    assert np.array_equal(kernel(g("step"), derivative=True)(np.array([-1.0, 0, 1])), [0, 0, 0])
+    assert kernel(g("leaky_relu"), derivative=True)(0.0) == 0.01
+    assert kernel(g("leaky_relu", negative_slope=0.2), derivative=True)(0.0) == 0.2
+    assert kernel(g("leaky_relu", negative_slope=0.2))(-1.0) == -0.2
 
 
 def test_sigmoid_tails():
     s = catalog.get("sigmoid")
-    assert s.kernel(-710.0) > 0  # a subnormal, not 0
-    assert s.derivative_kernel(40.0) > 0  # (1 - s) s is 0 from 37.43 on
-    assert catalog.get("silu").kernel(-np.inf) == 0
+    assert kernel(s)(-710.0) > 0  # a subnormal, not 0
+    assert kernel(s, derivative=True)(40.0) > 0  # (1 - s) s is 0 from 37.43 on
+    assert kernel(catalog.get("silu"))(-np.inf) == 0
 
 
 
@@ -169,7 +171,7 @@ def test_vector_kernels(name):
         warnings.simplefilter("error")
         for v in vecs:
             for deriv in (False, True):
-                got = (act.derivative_kernel if deriv else act.kernel)(v)
+                got = kernel(act, derivative=deriv)(v)
                 ref = vector_reference(act, v, deriv)
                 err = ulp_distance(got, ref)
                 err[np.abs(got - ref) < smallest_normal(np.float64)] = 0
@@ -193,7 +195,7 @@ def test_vector_underflow_rows(name):
             np.array([12.0, 12.0 - 701.5, 12.0 - 703.25, 12.0 - 760.0]),
             np.full(40, -1e9) + np.r_[0.0, np.linspace(-710, -790, 39)]]
     for v in vecs:
-        got = act.kernel(v)
+        got = kernel(act)(v)
         ref = vector_reference(act, v, False)
         err = ulp_distance(got, ref)
         err[np.abs(got - ref) < smallest_normal(np.float64)] = 0
@@ -204,8 +206,8 @@ def test_vector_underflow_rows(name):
     xb[:, 32:] = -1e9
     xb[::7, 1] = xb[::7, 0] - 720.0
     xb[::5, 2] = xb[::5, 0] - 700.0
-    big = act.kernel(xb)
-    rows = np.stack([act.kernel(xb[i]) for i in range(0, 3000, 97)])
+    big = kernel(act)(xb)
+    rows = np.stack([kernel(act)(xb[i]) for i in range(0, 3000, 97)])
     assert np.array_equal(big[::97], rows)
 
 
@@ -223,7 +225,7 @@ def test_vector_forward_rows_against_oracle(name, data):
     if data.draw(st.booleans()):        # pin the edges of the unshifted range
         v[0] = data.draw(st.sampled_from([700.0 - np.log(n), np.nextafter(700.0 - np.log(n), 1e3), -700.0,
                                           np.nextafter(-700.0, -1e3), -707.0, 690.0]))
-    got = act.kernel(v)
+    got = kernel(act)(v)
     ref = vector_reference(act, v, False)
     err = ulp_distance(got, ref)
     err[np.abs(got - ref) < smallest_normal(np.float64)] = 0
@@ -235,14 +237,14 @@ def test_vector_axis_and_jacobian_shape(name):
     act = catalog.get(name)
     x = np.random.default_rng(4).normal(size=(2, 3, 4))
     for axis in (-1, 0, 1):
-        y = act.kernel(x, axis=axis)
-        ref = np.moveaxis(act.kernel(np.moveaxis(x, axis, -1)), -1, axis)
+        y = kernel(act)(x, axis=axis)
+        ref = np.moveaxis(kernel(act)(np.moveaxis(x, axis, -1)), -1, axis)
         assert y.shape == x.shape and np.allclose(y, ref)
-    J = act.derivative_kernel(x)
+    J = kernel(act, derivative=True)(x)
     assert J.shape == (2, 3, 4, 4)
-    assert act.kernel(x.astype(np.float32)).dtype == np.float32
+    assert kernel(act)(x.astype(np.float32)).dtype == np.float32
     if name == "softmax":
-        assert np.allclose(act.kernel(x).sum(-1), 1)
+        assert np.allclose(kernel(act)(x).sum(-1), 1)
 
 
 # --------------------------------------------------------------------------- generator and runtime invariants
@@ -258,8 +260,8 @@ def test_exp_rational_forms_equal_the_stable_form():
     """Every exp-rational candidate is the same function (checked in mpmath, not by the generator)."""
     import mpmath
 
-    from symact import rewrite as rw
-    from symact.symbolic import X
+    from symact.symbolic import rewrite as rw
+    from symact.symbolic.forms import X
 
     checked = 0
     for name in SCALAR:
@@ -278,7 +280,7 @@ def test_exp_rational_forms_equal_the_stable_form():
 def test_constant_kernels_propagate_nan_and_limits():
     for name in ("step", "identity"):
         x = np.array([np.nan, np.inf, -np.inf, 1.0, 0.0])
-        y = catalog.get(name).derivative_kernel(x)
+        y = kernel(catalog.get(name), derivative=True)(x)
         assert np.isnan(y[0]) and np.array_equal(y[1:], np.full(4, y[3]))
 
 
@@ -298,8 +300,8 @@ def test_vector_blocks_and_threads_match_reference_path(name):
     x[23, 5] = -np.inf
     x[rng.integers(0, x.shape[0], 200), rng.integers(0, 50, 200)] = rng.uniform(-800, 800, 200)
     x[31:31 + 40, 9] = -1e9                         # masked entries: the shifted form
-    got = act.kernel(x)
-    rows = np.array([act.kernel(v) for v in x[:400]])
+    got = kernel(act)(x)
+    rows = np.array([kernel(act)(v) for v in x[:400]])
     assert np.array_equal(got[:400], rows, equal_nan=True)
     with np.errstate(all="ignore"):
         want = k._compute(x)
@@ -318,7 +320,7 @@ def test_root_polys_near_simple_roots():
     """Every RootPoly brackets a simple root of its kernel's expression (sign change
     in the oracle) and meets 2 ULP against the oracle on its whole interval, including
     next to the root where the plain chain cancels (gelu' at -0.7518: 543 ULP before)."""
-    from symact.oracle import reference
+    from symact.numeric.oracle import reference
 
     rng = np.random.default_rng(11)
     seen = 0
@@ -359,7 +361,7 @@ def test_float32_chain_choice_holds_against_the_oracle(name):
         x = np.concatenate([near, np.linspace(-40, 40, 801, dtype=np.float32)])
         expr = act.derivative if deriv else act.expr
         ref = oracle_reference(expr, x.astype(np.float64), np.float32)
-        got = (act.derivative_kernel if deriv else act.kernel)(x)
+        got = kernel(act, derivative=deriv)(x)
         assert got.dtype == np.float32
         err = ulp_distance(got, ref)
         err[np.abs(got.astype(np.float64) - ref.astype(np.float64)) < smallest_normal(np.float32)] = 0
@@ -375,13 +377,13 @@ def test_vector_float32_widened_per_block(name):
     x = (rng.normal(size=(kernels.THREAD_MIN // 40 + 3, 40)) * 20).astype(np.float32)
     x[5, 3] = np.float32(-1e9)
     x[9, 0] = np.float32(80.0)
-    got = act.kernel(x)
+    got = kernel(act)(x)
     assert got.dtype == np.float32
-    want = act.kernel(x.astype(np.float64)).astype(np.float32)
+    want = kernel(act)(x.astype(np.float64)).astype(np.float32)
     assert np.array_equal(got, want)
     out = np.empty_like(x)
-    assert act.kernel(x, out=out) is out and np.array_equal(out, want)
-    assert np.array_equal(act.kernel(x[:64].T.copy(), axis=0), want[:64].T)
+    assert kernel(act)(x, out=out) is out and np.array_equal(out, want)
+    assert np.array_equal(kernel(act)(x[:64].T.copy(), axis=0), want[:64].T)
 
 
 def test_gelu_tanh_expit_argument_in_double_double():
@@ -395,5 +397,5 @@ def test_gelu_tanh_expit_argument_in_double_double():
     assert not [iv for iv in k.ld_intervals if iv[0] < 60 and iv[1] > -60]
     assert any(c["chosen"] and "double-double" in c["form"] for c in k.choices)
     x = np.concatenate([np.linspace(-21.0, -1.0, 4001), np.random.default_rng(9).uniform(-40, 8, 4000)])
-    err = floor_errors(act.kernel(x), oracle_reference(act.expr, x, np.float64), np.float64)
+    err = floor_errors(kernel(act)(x), oracle_reference(act.expr, x, np.float64), np.float64)
     assert err.max() <= MAX_ULP                     # (subnormal results below x = -21.1 by absolute error)

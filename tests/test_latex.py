@@ -1,4 +1,4 @@
-"""Tests for symact.latex.parse_latex: a corpus of activation formulas with
+"""Tests for symact.parse.latex.parse_latex: a corpus of activation formulas with
 the expected SymPy expressions, heads, errors, hostile input and fuzzing."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from symact.errors import ParseError, SymactError
-from symact.latex import MAX_LENGTH, ParsedFormula, parse_latex
+from symact.parse.latex import MAX_LENGTH, ParsedFormula, parse_latex
 
 x = sp.Symbol("x", real=True)
 u = sp.Symbol("u", real=True)
@@ -420,7 +420,7 @@ def test_fuzz_mutated_corpus(text):
 def test_grammar_is_built_strict():
     """Lark's strict mode turns any shift/reduce or reduce/reduce conflict into
     a build error, so a grammar that loads has exactly one reading per input."""
-    from symact import _grammar
+    from symact.parse import _grammar
 
     for name in ("latex", "expr"):
         assert _grammar.load(name).options.strict is True

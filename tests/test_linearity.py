@@ -4,7 +4,7 @@ import sympy as sp
 from hypothesis import given, strategies as st
 
 import symact
-from symact.linearity import PROPERTIES, verdicts
+from symact.analysis.linearity import PROPERTIES, verdicts
 
 NAMES = symact.names()
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from symact import notes, sandbox
+from symact.notes import review as notes, sandbox
 from symact.cli import notes as notes_cli
 from symact.errors import SymactError
 

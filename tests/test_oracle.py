@@ -8,8 +8,8 @@ import sympy as sp
 from hypothesis import given, strategies as st
 
 import symact
-from symact.oracle import Oracle, reference, round_to
-from symact.ulp import ulp_distance
+from symact.numeric.oracle import Oracle, reference, round_to
+from symact.numeric.ulp import ulp_distance
 
 x = sp.Symbol("x", real=True)
 

@@ -21,11 +21,12 @@ import sympy as sp
 from scipy import integrate, special
 
 import symact
-from symact import approximations, certificate, constants, identities
-from symact.catalog import SELU_ALPHA, SELU_SCALE
+from symact.analysis import approximations, constants, identities
+from symact.reports import certificate
+from symact.model.catalog import SELU_ALPHA, SELU_SCALE
 from symact.cli import capture
-from symact.exact import certified_sign
-from symact.symbolic import X as x
+from symact.symbolic.exact import certified_sign
+from symact.symbolic.forms import X as x
 
 ROOT = Path(__file__).resolve().parents[1]
 PROOFS = ROOT / "proofs"
@@ -89,7 +90,7 @@ def _numeric_zero(lhs, rhs, variables, rng):
 def test_identity_proved_and_numerically_true(ident):
     result = identities.prove(ident.key)
     assert result.verdict == identities.PROVED, result
-    assert result.method.startswith("symact.symbolic.prove_zero")
+    assert result.method.startswith("symact.symbolic.forms.prove_zero")
     rng = np.random.default_rng(7)
     for _, lhs, rhs, variables in ident.build().pairs:
         _numeric_zero(lhs, rhs, variables, rng)
@@ -120,7 +121,7 @@ def test_unprovable_identity_is_undecided_not_proved():
 
 def test_identities_are_built_from_the_catalog(monkeypatch):
     """Change the catalog's sigmoid and the sigmoid identities stop being proved."""
-    import symact.catalog as cat
+    import symact.model.catalog as cat
 
     import dataclasses
 
@@ -314,7 +315,7 @@ def test_plot_writes_figures(tmp_path):
 
 
 def test_plot_curves_follow_the_kernels():
-    from symact import plot
+    from symact.reports import plot
 
     act = symact.get("relu6")
     assert plot.x_range(act) == (-6.0, 8.0)

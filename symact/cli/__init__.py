@@ -15,7 +15,7 @@ import io
 import json
 import sys
 
-from ..errors import SymactError
+from symact.errors import SymactError
 
 #: subcommand modules, in the order ``symact --help`` lists them
 COMMANDS = ["listing", "show", "check", "bench", "notes", "codegen", "prove", "plot"]
@@ -35,7 +35,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .. import __version__
+    from symact import __version__
 
     parser = _Parser(prog="symact", description="Verify activation functions: symbolic facts, exact "
                      "linearity verdicts, and numeric tests against a high-precision oracle.")

@@ -7,8 +7,9 @@ absolute times, are the result: machines are noisy.
 """
 from __future__ import annotations
 
-from .. import bench, catalog
-from . import UsageError, dump_json
+from symact.reports import bench
+from symact.model import catalog
+from symact.cli import UsageError, dump_json
 
 
 def add_parser(sub):

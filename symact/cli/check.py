@@ -7,9 +7,10 @@ Exit 0 when every test passed, 1 when one failed, 2 for a usage or input error.
 """
 from __future__ import annotations
 
-from .. import catalog, report
-from ..facts import short
-from . import UsageError, dump_json, parse_params
+from symact.model import catalog
+from symact.reports import report
+from symact.analysis.facts import short
+from symact.cli import UsageError, dump_json, parse_params
 
 DTYPES = ("float64", "float32")
 
@@ -42,7 +43,7 @@ def _options(args) -> dict:
     opts = {"seed": args.seed, "examples": args.examples, "max_ulp": args.max_ulp, "atol": args.atol,
             "dtypes": (args.dtype,) if args.dtype else DTYPES}
     if args.impl or args.grad_impl:
-        from ..impl import load_impl
+        from symact.verify.impl import load_impl
 
         opts["impl"] = load_impl(args.impl) if args.impl else None
         opts["grad_impl"] = load_impl(args.grad_impl) if args.grad_impl else None
@@ -79,7 +80,7 @@ def run(args, out) -> int:
 
 
 def _formula_report(name, args, params, opts):
-    from .. import formula
+    from symact.verify import formula
 
     parsed = formula.read_formula(latex=args.latex, expr=args.expr)
     if name is not None:

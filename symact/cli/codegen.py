@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 
-from .. import catalog
-from ..codegen import DTYPES, TARGETS, generate
-from . import EXIT_OK, UsageError, parse_params
+from symact.model import catalog
+from symact.codegen import DTYPES, TARGETS, generate
+from symact.cli import EXIT_OK, UsageError, parse_params
 
 
 def add_parser(subparsers):
@@ -36,9 +36,9 @@ def _activation(args):
     if args.name is not None:
         return catalog.get(args.name, **params)
     try:
-        from .. import formula
+        from symact.verify import formula
     except ModuleNotFoundError:
-        raise UsageError("symact codegen: --latex/--expr need symact.formula, which is not installed "
+        raise UsageError("symact codegen: --latex/--expr need symact.verify.formula, which is not installed "
                          "in this version; use a catalog NAME") from None
     parsed = formula.read_formula(latex=args.latex, expr=args.expr)
     act = formula.activation_from_formula(parsed)

@@ -1,8 +1,8 @@
 """``symact list [--json]``: the catalog, one line per activation (module named to spare the builtin)."""
 from __future__ import annotations
 
-from .. import catalog
-from . import dump_json
+from symact.model import catalog
+from symact.cli import dump_json
 
 
 def add_parser(sub):

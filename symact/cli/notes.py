@@ -1,13 +1,13 @@
 """``symact notes FILE.md``: review a research note's formulas against its code.
 
 Text output reads like a reviewer's comments, section by section; ``--json``
-prints ``{"findings": [...], "ok": bool}`` (see :mod:`symact.notes`). Exit 0
+prints ``{"findings": [...], "ok": bool}`` (see :mod:`symact.notes.review`). Exit 0
 when nothing is wrong, 1 on any mismatch, inaccurate or error finding, 2 when
 the note cannot be read.
 """
 from __future__ import annotations
 
-from . import EXIT_FAILED, EXIT_OK, dump_json
+from symact.cli import EXIT_FAILED, EXIT_OK, dump_json
 
 _MARK = {"consistent": "ok", "mismatch": "MISMATCH", "inaccurate": "INACCURATE",
          "unrecognized": "note", "error": "ERROR"}
@@ -26,7 +26,7 @@ def add_parser(subparsers):
 
 
 def run(args, out) -> int:
-    from ..notes import review
+    from symact.notes.review import review
 
     result = review(args.file, execute=not args.no_exec, seed=args.seed)
     if args.json:

@@ -5,9 +5,9 @@ says so on one line and exits 2. Default output: ``NAME.png``.
 """
 from __future__ import annotations
 
-from .. import plot as plot_mod
-from .. import report
-from . import parse_params
+from symact.reports import plot as plot_mod
+from symact.reports import report
+from symact.cli import parse_params
 
 
 def add_parser(sub):

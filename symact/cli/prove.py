@@ -1,7 +1,7 @@
 """``symact prove NAME | --all [--out DIR] [--check DIR] [--json]``: certificates.
 
 Writes ``DIR/NAME.md`` (default ``proofs``) for one activation or all of them
-(see :mod:`symact.certificate` for what a certificate states and how each claim
+(see :mod:`symact.reports.certificate` for what a certificate states and how each claim
 was established). ``--check DIR`` writes nothing: it regenerates in memory and
 exits 1 naming the file and the first differing claim of each section when a
 committed certificate is stale, missing or no longer holds. ``--json`` prints
@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import catalog, certificate
-from . import EXIT_FAILED, EXIT_OK, UsageError, dump_json
+from symact.model import catalog
+from symact.reports import certificate
+from symact.cli import EXIT_FAILED, EXIT_OK, UsageError, dump_json
 
 DEFAULT_DIR = "proofs"
 

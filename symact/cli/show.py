@@ -1,9 +1,9 @@
 """``symact show NAME [--param K=V] [--json]``: an activation's facts and verdicts."""
 from __future__ import annotations
 
-from .. import report
-from . import dump_json, parse_params
-from .check import render_report
+from symact.reports import report
+from symact.cli import dump_json, parse_params
+from symact.cli.check import render_report
 
 
 def add_parser(sub):
@@ -21,7 +21,7 @@ def run(args, out) -> int:
     rep = report.analyze(act)
     kinfo = None
     if args.kernels:
-        from .. import kernels
+        from symact.numeric import kernels
         kinfo = {"f": kernels.describe(act, False), "df": kernels.describe(act, True)}
     if args.json:
         doc = rep.to_dict()

@@ -1,0 +1,166 @@
+"""The :class:`Activation` record: one symbolic definition and what it states.
+
+An activation is declared once (see :mod:`symact.model.catalog`) by its SymPy formula
+in ``x`` and its parameters. Everything else symact knows about it (derivative,
+kinks, facts, verdicts, kernels, code) is derived from that declaration.
+"""
+from __future__ import annotations
+
+import fractions
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Mapping
+
+import sympy as sp
+
+from symact import cache
+from symact.symbolic import forms as symbolic
+from symact.errors import ParameterError
+
+ROLES = ("hidden", "output", "both")
+
+
+@dataclass(frozen=True)
+class Param:
+    """A named parameter of an activation with its exact default value."""
+
+    symbol: sp.Symbol
+    default: sp.Expr
+    doc: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.symbol.name
+
+
+def exact_number(value) -> sp.Expr:
+    """An exact SymPy number from an int, Fraction, float or decimal/ratio string.
+
+    Strings are read with :class:`fractions.Fraction` ("0.2", "1/3", "1e-2"):
+    never ``sympify``. Floats are taken at their exact binary value.
+    """
+    if isinstance(value, sp.Basic):
+        if not value.is_number:
+            raise ParameterError(f"parameter value {value} is not a number")
+        return value
+    if isinstance(value, bool):
+        raise ParameterError(f"parameter value {value!r} is not a number")
+    if isinstance(value, (int, fractions.Fraction)):
+        return sp.Rational(value)
+    if isinstance(value, float):
+        return sp.Rational(fractions.Fraction(value))
+    if isinstance(value, str):
+        try:
+            return sp.Rational(fractions.Fraction(value.strip()))
+        except (ValueError, ZeroDivisionError):
+            raise ParameterError(
+                f"parameter value {value!r} is not a number; write it like 0.2, 1/3 or 1e-2"
+            ) from None
+    raise ParameterError(f"parameter value {value!r} is not a number")
+
+
+@dataclass(frozen=True, eq=False)
+class Activation:
+    """One activation function, declared symbolically.
+
+    Attributes:
+        name: canonical catalog name.
+        definition: the SymPy formula in :data:`symact.symbolic.forms.X` (vector
+            activations: component ``i`` of :data:`~symact.symbolic.forms.XV`) with
+            parameters as symbols.
+        description: one line for people.
+        latex: the definition as LaTeX (``f(x) = ...``).
+        role: "hidden", "output" or "both", as the course uses it.
+        params: the parameters with exact defaults.
+        aliases: other names that resolve to this entry.
+        reference: the paper or source that defines it.
+        conventions: derivative at each kink: point -> "left" or "right".
+        convention_note: where frameworks disagree, what each does.
+        values: parameter values bound on this instance (see :meth:`with_params`).
+    """
+
+    name: str
+    definition: sp.Expr
+    description: str
+    latex: str
+    role: str
+    params: tuple[Param, ...] = ()
+    aliases: tuple[str, ...] = ()
+    reference: str | None = None
+    conventions: Mapping[sp.Expr, str] = field(default_factory=dict)
+    convention_note: str = ""
+    vector: bool = False
+    values: Mapping[str, sp.Expr] = field(default_factory=dict)
+
+    def __post_init__(self):
+        assert self.role in ROLES, self.role
+        assert all(side in ("left", "right") for side in self.conventions.values())
+
+    # ------------------------------------------------------------------ parameters
+    @property
+    def param_values(self) -> dict[str, sp.Expr]:
+        """Parameter name -> exact value in force (defaults unless overridden)."""
+        return {p.name: self.values.get(p.name, p.default) for p in self.params}
+
+    def with_params(self, **values) -> "Activation":
+        """A copy with some parameters set, e.g. ``get("leaky_relu").with_params(negative_slope=0.2)``."""
+        known = {p.name for p in self.params}
+        for key in values:
+            if key not in known:
+                hint = f"its parameters are {', '.join(sorted(known))}" if known else "it has no parameters"
+                raise ParameterError(f"{self.name} has no parameter {key!r}; {hint}")
+        merged = dict(self.values)
+        merged.update({k: exact_number(v) for k, v in values.items()})
+        return replace(self, values=merged)
+
+    @property
+    def is_default(self) -> bool:
+        return all(self.param_values[p.name] == p.default for p in self.params)
+
+    # ------------------------------------------------------------------ symbolic forms
+    @property
+    def x(self) -> sp.Symbol:
+        """The variable (an ``IndexedBase`` for vector activations)."""
+        return symbolic.XV if self.vector else symbolic.X
+
+    @cached_property
+    def expr(self) -> sp.Expr:
+        """The definition with the parameter values substituted."""
+        subs = {p.symbol: self.param_values[p.name] for p in self.params}
+        return self.definition.subs(subs)
+
+    @cached_property
+    def conventions_bound(self) -> dict:
+        subs = {p.symbol: self.param_values[p.name] for p in self.params}
+        return {sp.sympify(k).subs(subs): v for k, v in self.conventions.items()}
+
+    @cached_property
+    def kinks(self) -> list[symbolic.Kink]:
+        """Points where the function or its slope jumps (scalar activations)."""
+        return [] if self.vector else symbolic.find_kinks(self.expr, self.x)
+
+    @cached_property
+    def derivative(self) -> sp.Expr:
+        """f'(x) with the kink conventions; for vectors d y_i / d x_k."""
+        def compute():
+            if self.vector:
+                d = sp.diff(self.expr, symbolic.XV[symbolic.K])
+                return sp.simplify(symbolic.kronecker_sums(d))
+            return symbolic.differentiate(self.expr, self.x, self.conventions_bound)
+
+        key = (sp.srepr(self.expr), repr(sorted((sp.srepr(k), v) for k, v in self.conventions_bound.items())))
+        return cache.cached("derivative", key, compute)
+
+    def components(self, n: int):
+        """Vector activations only: (symbols, component expressions) for length n."""
+        assert self.vector
+        return symbolic.components(self.expr, n)
+
+    def __call__(self, value):
+        """Exact value at a point (scalar activations), e.g. ``get('step')(0)``."""
+        assert not self.vector
+        return sp.piecewise_fold(self.expr.subs(self.x, exact_number(value)))
+
+    def __repr__(self) -> str:
+        vals = "".join(f", {k}={v}" for k, v in self.param_values.items())
+        return f"Activation({self.name!r}{vals})"

@@ -1,0 +1,262 @@
+r"""The catalog: one declaration per activation, all in this file.
+
+Adding an activation is one ``declare(...)`` call below. Every command, test and
+certificate iterates :func:`names`, so a new declaration is covered everywhere.
+
+Derivative conventions at kinks follow PyTorch and JAX where they agree
+(relu'(0) = 0, relu6'(0) = relu6'(6) = 0, hard_tanh'(±1) = 0,
+hard_sigmoid'(±3) = 0, hard_swish'(-3) = 0, hard_swish'(3) = 1). A convention
+names the one-sided slope used at the kink ("left" or "right"); where frameworks
+differ, ``convention_note`` says how.
+"""
+from __future__ import annotations
+
+import sympy as sp
+from sympy import Eq, Max, Min, Piecewise, Rational, Sum, exp, erf, log, pi, sqrt, tanh
+
+from symact.model.activation import Activation, Param
+from symact.errors import UnknownActivationError
+from symact.symbolic.forms import XV, I, J, N
+from symact.symbolic.forms import X as x
+
+_CATALOG: dict[str, Activation] = {}
+_ALIASES: dict[str, str] = {}
+
+
+def declare(name: str, expr, **fields) -> Activation:
+    """Register one activation (see :class:`~symact.model.activation.Activation` for fields)."""
+    act = Activation(name=name, definition=sp.sympify(expr), **fields)
+    assert name not in _CATALOG and name not in _ALIASES, name
+    _CATALOG[name] = act
+    for alias in act.aliases:
+        assert alias not in _CATALOG and alias not in _ALIASES, alias
+        _ALIASES[alias] = name
+    return act
+
+
+h0 = sp.Symbol("h0", real=True)
+alpha = sp.Symbol("alpha", positive=True)
+scale = sp.Symbol("scale", positive=True)
+negative_slope = sp.Symbol("negative_slope", real=True)
+
+# The exact SELU constants as published (Klambauer et al. 2017); proofs/ derives them.
+SELU_ALPHA = Rational("1.6732632423543772848170429916717")
+SELU_SCALE = Rational("1.0507009873554804934193349852946")
+
+# ------------------------------------------------------------------ the course's five
+declare(
+    "step", Piecewise((0, x < 0), (h0, Eq(x, 0)), (1, True)),
+    params=(Param(h0, sp.S.Zero, "value at x = 0"),),
+    aliases=("heaviside", "step_function"),
+    description="Heaviside step: 1 for x > 0, 0 for x < 0, h0 at 0 (default 0, as in Deep Learning from Scratch).",
+    latex=r"f(x) = \begin{cases} 0 & x < 0 \\ h_0 & x = 0 \\ 1 & x > 0 \end{cases}",
+    reference="Heaviside; Saitoh, Deep Learning from Scratch (2016), ch. 3",
+    role="hidden",
+    conventions={0: "left"},
+    convention_note="The jump at 0 has no derivative; frameworks use 0 there, as symact does.",
+)
+declare(
+    "identity", x,
+    aliases=("linear",),
+    description="Identity: f(x) = x; linear, so stacked layers collapse into one.",
+    latex=r"f(x) = x",
+    role="output",
+)
+declare(
+    "sigmoid", 1 / (1 + exp(-x)),
+    aliases=("logistic",),
+    description="Logistic sigmoid 1/(1 + e^-x), squashing into (0, 1).",
+    latex=r"\sigma(x) = \frac{1}{1 + e^{-x}}",
+    reference="Rumelhart, Hinton & Williams (1986)",
+    role="both",
+)
+declare(
+    "relu", Max(0, x),
+    aliases=("rectifier",),
+    description="Rectified linear unit max(0, x).",
+    latex=r"f(x) = \max(0, x)",
+    reference="Nair & Hinton (2010); Glorot, Bordes & Bengio (2011)",
+    role="hidden",
+    conventions={0: "left"},
+)
+declare(
+    "softmax", exp(XV[I]) / Sum(exp(XV[J]), (J, 1, N)),
+    vector=True,
+    description="Softmax along an axis: exp(x_i) / sum_j exp(x_j), a probability vector.",
+    latex=r"y_i = \frac{e^{x_i}}{\sum_{j=1}^{n} e^{x_j}}",
+    reference="Bridle (1990)",
+    role="output",
+)
+
+# ------------------------------------------------------------------ the frameworks' set
+declare(
+    "tanh", tanh(x),
+    description="Hyperbolic tangent, squashing into (-1, 1).",
+    latex=r"f(x) = \tanh(x)",
+    role="hidden",
+)
+declare(
+    "leaky_relu", Piecewise((negative_slope * x, x < 0), (x, True)),
+    params=(Param(negative_slope, Rational(1, 100), "slope for x < 0"),),
+    aliases=("leakyrelu",),
+    description="Leaky ReLU: x for x >= 0, negative_slope * x below.",
+    latex=r"f(x) = \begin{cases} x & x \geq 0 \\ a x & x < 0 \end{cases}",
+    reference="Maas, Hannun & Ng (2013)",
+    role="hidden",
+    conventions={0: "left"},
+    convention_note="PyTorch uses negative_slope at 0 (as symact); JAX's where(x >= 0, ...) gives 1.",
+)
+declare(
+    "elu", Piecewise((alpha * (exp(x) - 1), x < 0), (x, True)),
+    params=(Param(alpha, sp.S.One, "saturation value -alpha for x -> -inf"),),
+    description="Exponential linear unit: x for x >= 0, alpha (e^x - 1) below.",
+    latex=r"f(x) = \begin{cases} x & x \geq 0 \\ \alpha (e^{x} - 1) & x < 0 \end{cases}",
+    reference="Clevert, Unterthiner & Hochreiter (2015), arXiv:1511.07289",
+    role="hidden",
+    conventions={0: "left"},
+)
+declare(
+    "selu", scale * Piecewise((alpha * (exp(x) - 1), x < 0), (x, True)),
+    params=(
+        Param(alpha, SELU_ALPHA, "self-normalizing alpha"),
+        Param(scale, SELU_SCALE, "self-normalizing scale (lambda)"),
+    ),
+    description="Scaled ELU with the self-normalizing constants.",
+    latex=r"f(x) = \lambda \begin{cases} x & x \geq 0 \\ \alpha (e^{x} - 1) & x < 0 \end{cases}",
+    reference="Klambauer, Unterthiner, Mayr & Hochreiter (2017), arXiv:1706.02515",
+    role="hidden",
+    conventions={0: "left"},
+)
+declare(
+    "celu", Piecewise((alpha * (exp(x / alpha) - 1), x < 0), (x, True)),
+    params=(Param(alpha, sp.S.One, "saturation value -alpha"),),
+    description="Continuously differentiable ELU: x for x >= 0, alpha (e^(x/alpha) - 1) below.",
+    latex=r"f(x) = \begin{cases} x & x \geq 0 \\ \alpha (e^{x / \alpha} - 1) & x < 0 \end{cases}",
+    reference="Barron (2017), arXiv:1704.07483",
+    role="hidden",
+    conventions={0: "left"},
+)
+declare(
+    "gelu", x / 2 * (1 + erf(x / sqrt(2))),
+    description="Gaussian error linear unit x * Phi(x), exact erf form.",
+    latex=r"f(x) = \frac{x}{2} \left(1 + \operatorname{erf}\left(\frac{x}{\sqrt{2}}\right)\right)",
+    reference="Hendrycks & Gimpel (2016), arXiv:1606.08415",
+    role="hidden",
+)
+declare(
+    "gelu_tanh", x / 2 * (1 + tanh(sqrt(2 / pi) * (x + Rational("0.044715") * x**3))),
+    aliases=("gelu_approx",),
+    description="GELU's tanh approximation with 0.044715 and sqrt(2/pi).",
+    latex=(r"f(x) = \frac{x}{2} \left(1 + \tanh\left(\sqrt{\frac{2}{\pi}}"
+           r" \left(x + 0.044715 x^{3}\right)\right)\right)"),
+    reference="Hendrycks & Gimpel (2016), arXiv:1606.08415",
+    role="hidden",
+)
+declare(
+    "silu", x / (1 + exp(-x)),
+    aliases=("swish",),
+    description="Sigmoid linear unit x * sigmoid(x) (swish with beta = 1).",
+    latex=r"f(x) = \frac{x}{1 + e^{-x}}",
+    reference="Elfwing, Uchibe & Doya (2017), arXiv:1702.03118; Ramachandran et al. (2017)",
+    role="hidden",
+)
+declare(
+    "softplus", log(1 + exp(x)),
+    description="Softplus log(1 + e^x), a smooth ReLU.",
+    latex=r"f(x) = \ln\left(1 + e^{x}\right)",
+    reference="Dugas et al. (2001)",
+    role="hidden",
+)
+declare(
+    "softsign", x / (1 + sp.Abs(x)),
+    description="Softsign x / (1 + |x|).",
+    latex=r"f(x) = \frac{x}{1 + |x|}",
+    reference="Bergstra et al. (2009); Glorot & Bengio (2010)",
+    role="hidden",
+)
+declare(
+    "mish", x * tanh(log(1 + exp(x))),
+    description="Mish x * tanh(softplus(x)).",
+    latex=r"f(x) = x \tanh\left(\ln\left(1 + e^{x}\right)\right)",
+    reference="Misra (2019), arXiv:1908.08681",
+    role="hidden",
+)
+declare(
+    "hard_sigmoid", Min(Max(0, x + 3), 6) / 6,
+    aliases=("hardsigmoid",),
+    description="PyTorch's hard sigmoid relu6(x + 3) / 6.",
+    latex=r"f(x) = \frac{\min(\max(0, x + 3), 6)}{6}",
+    reference="Courbariaux, Bengio & David (2015); PyTorch Hardsigmoid",
+    role="hidden",
+    conventions={-3: "left", 3: "right"},
+    convention_note="Keras' old hard_sigmoid is 0.2 x + 0.5 clipped: a different function.",
+)
+declare(
+    "hard_swish", x * Min(Max(0, x + 3), 6) / 6,
+    aliases=("hardswish",),
+    description="Hard swish x * relu6(x + 3) / 6 (MobileNetV3).",
+    latex=r"f(x) = \frac{x \min(\max(0, x + 3), 6)}{6}",
+    reference="Howard et al. (2019), arXiv:1905.02244",
+    role="hidden",
+    conventions={-3: "left", 3: "right"},
+)
+declare(
+    "hard_tanh", Min(Max(-1, x), 1),
+    aliases=("hardtanh",),
+    description="Hard tanh: x clipped to [-1, 1].",
+    latex=r"f(x) = \max(-1, \min(1, x))",
+    reference="Collobert (2004)",
+    role="hidden",
+    conventions={-1: "left", 1: "right"},
+    convention_note="PyTorch uses 0 at x = +-1 (as symact); JAX's nested where gives 1 there.",
+)
+declare(
+    "relu6", Min(Max(0, x), 6),
+    description="ReLU capped at 6: min(max(0, x), 6).",
+    latex=r"f(x) = \min(\max(0, x), 6)",
+    reference="Krizhevsky (2010)",
+    role="hidden",
+    conventions={0: "left", 6: "right"},
+)
+declare(
+    "log_sigmoid", -log(1 + exp(-x)),
+    aliases=("logsigmoid",),
+    description="Log of the sigmoid, -softplus(-x); used for log-likelihoods.",
+    latex=r"f(x) = -\ln\left(1 + e^{-x}\right)",
+    role="output",
+)
+declare(
+    "log_softmax", XV[I] - log(Sum(exp(XV[J]), (J, 1, N))),
+    vector=True,
+    aliases=("logsoftmax",),
+    description="Log of softmax along an axis: x_i - log sum_j exp(x_j).",
+    latex=r"y_i = x_i - \ln \sum_{j=1}^{n} e^{x_j}",
+    role="output",
+)
+
+
+# ------------------------------------------------------------------ lookup
+def names() -> list[str]:
+    """Canonical names of every catalog activation, in declaration order."""
+    return list(_CATALOG)
+
+
+def aliases() -> dict[str, str]:
+    """Alias -> canonical name."""
+    return dict(_ALIASES)
+
+
+def canonical(name: str) -> str:
+    """The canonical name for ``name`` or an alias (case and '-' insensitive)."""
+    key = name.strip().lower().replace("-", "_")
+    if key in _CATALOG:
+        return key
+    if key in _ALIASES:
+        return _ALIASES[key]
+    raise UnknownActivationError(name, list(_CATALOG) + list(_ALIASES))
+
+
+def get(name: str, **params) -> Activation:
+    """The activation called ``name`` (or an alias), with ``params`` bound."""
+    act = _CATALOG[canonical(name)]
+    return act.with_params(**params) if params else act

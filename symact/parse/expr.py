@@ -1,0 +1,334 @@
+"""Read plain-text formulas such as ``--expr "1/(1+exp(-x))"`` into SymPy.
+
+``parse_expr(text)`` returns the same :class:`~symact.parse.latex.ParsedFormula`
+as :func:`symact.parse.latex.parse_latex` (with ``language="expr"``).  Like the
+LaTeX reader it never evaluates user text: a small regex tokenizer, an LALR(1)
+grammar (``_grammar/expr.lark``, built in Lark's strict mode, so it has no
+conflicts) and a tree walker that builds SymPy objects directly, calling only
+functions from the whitelist :data:`symact.parse.latex.FUNCTIONS` (plus ``where``).
+``__import__('os')`` is just an unknown function name followed by a
+character (``'``) that is not in the language: a ParseError, nothing runs.
+
+The language (Python-like):
+
+* numbers ``2``, ``0.044715``, ``1e-3`` (all exact rationals);
+* names ``x``, ``alpha``, ``x1``, ``w_2`` are real symbols; ``pi`` is pi and
+  ``e`` is Euler's number; a function name used without a call is an error;
+* ``+ - * /``, powers ``**`` and ``^`` (both mean power; right-associative,
+  tighter than unary minus: ``-x**2`` is ``-(x**2)``, ``2**-x`` is allowed);
+  there is no implicit multiplication (``2x`` is an error: write ``2*x``);
+* calls of the whitelisted functions: exp, log/ln (natural), log1p
+  (log(1+u)), expm1 (exp(u)-1), tanh, sinh, cosh, sin, cos, tan, atan,
+  atanh, erf, erfc, sqrt, abs, max, min (2+ arguments), sigmoid/logistic
+  (1/(1+exp(-u))), relu (max(0,u)), softplus (log(1+exp(u))), sign/sgn,
+  heaviside/step; names are matched case-insensitively (``ReLU(x)``);
+* ``where(cond, a, b)`` is ``Piecewise((a, cond), (b, True))``; conditions
+  are comparisons ``< <= > >= == !=`` (chains ``0 < x < 1`` mean both),
+  joined by ``and``/``&`` and ``or``/``|`` (``and`` binds tighter), and may
+  appear only as the first argument of ``where``;
+* an optional head ``f(x) = ...`` (names the variable) or ``y = ...``.
+
+The variable is the head's argument, else ``x`` if it occurs, else the only
+free name that is not a Greek letter name; otherwise the formula is refused
+as ambiguous.
+"""
+from __future__ import annotations
+
+import re
+
+import sympy as sp
+from lark import Token, Tree
+from lark.exceptions import UnexpectedInput
+
+from symact.parse import _grammar
+
+from symact.errors import ParseError
+from symact.parse.latex import (
+    FUNCTIONS,
+    GREEK,
+    MAX_DEPTH,
+    MAX_LENGTH,
+    ParsedFormula,
+    build_condition,
+    checked_pow,
+    choose_variable,
+    number,
+    parse_error,
+    suggest,
+)
+
+__all__ = ["parse_expr"]
+
+_MAX_TREE_DEPTH = 150
+_MAX_NUMBER_CHARS = 100
+_MAX_DECIMAL_EXPONENT = 300
+
+_TOKEN_RE = re.compile(
+    r"""(?P<space>\s+)
+      | (?P<NUMBER>(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)
+      | (?P<NAME>[A-Za-z_][A-Za-z0-9_]*)
+      | (?P<POW>\*\*|\^)
+      | (?P<COMPOP><=|>=|==|!=|<|>)
+      | (?P<CHAR>[-+*/=(),&|])
+    """,
+    re.X,
+)
+_CHAR_TYPES = {
+    "+": "PLUS", "-": "MINUS", "*": "STAR", "/": "SLASH", "=": "_EQ",
+    "(": "_LPAR", ")": "_RPAR", ",": "_COMMA", "&": "_AND", "|": "_OR",
+}
+_WORD_TYPES = {"and": "_AND", "or": "_OR"}
+_CONSTANTS = {"pi": sp.pi, "e": sp.E}
+_CONDITIONS = ("chain", "cond_and", "cond_or")
+_RELATIONS = {"<": sp.Lt, "<=": sp.Le, ">": sp.Gt, ">=": sp.Ge, "==": sp.Eq, "!=": sp.Ne}
+_TOKEN_NAMES = {
+    "NUMBER": "a number", "NAME": "a name", "PLUS": "'+'", "MINUS": "'-'",
+    "STAR": "'*'", "SLASH": "'/'", "COMPOP": "a comparison", "_POW": "'**'",
+    "_EQ": "'='", "_LPAR": "'('", "_RPAR": "')'", "_COMMA": "','",
+    "_AND": "'and'", "_OR": "'or'", "$END": "the end of the expression",
+}
+
+
+def _tokenize(text: str) -> list[Token]:
+    tokens: list[Token] = []
+    depth = 0
+    pos = 0
+    while pos < len(text):
+        m = _TOKEN_RE.match(text, pos)
+        if m is None:
+            c = text[pos]
+            hint = " (strings and attribute access are not part of the language)" \
+                if c in "'\".[]{}_:;" else ""
+            raise parse_error(f"unexpected character {c!r}{hint}", text, pos)
+        kind = m.lastgroup
+        value = m.group()
+        if kind == "space":
+            pos = m.end()
+            continue
+        if kind == "NUMBER":
+            if len(value) > _MAX_NUMBER_CHARS:
+                raise parse_error(f"number longer than {_MAX_NUMBER_CHARS} characters", text, pos)
+            exp = re.search(r"[eE]([+-]?\d+)$", value)
+            if exp and abs(int(exp.group(1))) > _MAX_DECIMAL_EXPONENT:
+                raise parse_error("decimal exponent too large", text, pos + exp.start())
+            type_ = "NUMBER"
+        elif kind == "NAME":
+            type_ = _WORD_TYPES.get(value, "NAME")
+        elif kind == "POW":
+            type_ = "_POW"
+        elif kind == "COMPOP":
+            type_ = "COMPOP"
+        else:
+            type_ = _CHAR_TYPES[value]
+            if type_ == "_LPAR":
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise parse_error(f"the expression is nested more than {MAX_DEPTH} levels deep",
+                                      text, pos)
+            elif type_ == "_RPAR":
+                depth -= 1
+        tokens.append(Token(type_, value, pos, 1, pos + 1, 1, m.end() + 1, m.end()))
+        pos = m.end()
+    return tokens
+
+
+
+
+def _syntax_error(exc: UnexpectedInput, text: str, tokens: list[Token]) -> ParseError:
+    token = getattr(exc, "token", None)
+    expected = sorted(_TOKEN_NAMES.get(t, t) for t in (getattr(exc, "expected", None) or ()))
+    if token is None or token.type == "$END":
+        pos, what, prev = len(text.rstrip()), "unexpected end of the expression", \
+            (tokens[-1] if tokens else None)
+    else:
+        pos, what = token.start_pos, f"unexpected {token.value!r}"
+        idx = next((k for k, t in enumerate(tokens) if t.start_pos == pos), 0)
+        prev = tokens[idx - 1] if idx > 0 else None
+    message = what + (f"; expected {', '.join(expected)}" if expected else "")
+    if (token is not None and prev is not None and prev.type in ("NUMBER", "NAME", "_RPAR")
+            and token.type in ("NUMBER", "NAME", "_LPAR")):
+        message += "; there is no implicit multiplication: write * (e.g. 2*x)"
+    return parse_error(message, text, pos)
+
+
+def _pos(node) -> int | None:
+    if isinstance(node, Token):
+        return node.start_pos
+    if isinstance(node, Tree) and not node.meta.empty:
+        return node.meta.start_pos
+    if isinstance(node, Tree):
+        for child in node.children:
+            p = _pos(child)
+            if p is not None:
+                return p
+    return None
+
+
+def _is(node, data: str) -> bool:
+    return isinstance(node, Tree) and node.data == data
+
+
+class _Builder:
+    def __init__(self, text: str, head_name: str | None, dependent: str | None):
+        self.text = text
+        self.head_name = head_name
+        self.dependent = dependent
+        self.symbols: dict[str, sp.Symbol] = {}
+        self.depth = 0
+
+    def fail(self, message: str, node) -> ParseError:
+        return parse_error(message, self.text, _pos(node))
+
+    def build(self, node):
+        self.depth += 1
+        try:
+            if self.depth > _MAX_TREE_DEPTH:
+                raise self.fail("the expression is nested too deeply", node)
+            if node.data in _CONDITIONS:
+                raise self.fail("a comparison is only allowed as the first argument of "
+                                "where(cond, a, b)", node)
+            method = getattr(self, f"b_{node.data}", None)
+            if method is None:  # pragma: no cover - every rule has a builder
+                raise self.fail(f"'{node.data}' is not allowed here", node)
+            return method(node)
+        except ParseError:
+            raise
+        except RecursionError:
+            raise self.fail("the expression is nested too deeply", node) from None
+        except Exception as exc:  # SymPy refused to build something
+            raise self.fail(f"cannot build this part of the expression "
+                            f"({type(exc).__name__}: {exc})", node) from None
+        finally:
+            self.depth -= 1
+
+    def b_number(self, node):
+        return number(node.children[0].value)
+
+    def b_name(self, node):
+        tok = node.children[0]
+        name = tok.value
+        if name in _CONSTANTS:
+            return _CONSTANTS[name]
+        if name.lower() in FUNCTIONS or name == "where":
+            raise self.fail(f"{name} is a function; call it as {name}(...)", tok)
+        if name == self.head_name:
+            raise self.fail(f"{name} is the function being defined; it cannot appear on the "
+                            "right", tok)
+        if name == self.dependent:
+            raise self.fail(f"{name} is the left-hand side and cannot appear on the right", tok)
+        if name not in self.symbols:
+            self.symbols[name] = sp.Symbol(name, real=True)
+        return self.symbols[name]
+
+    def b_sum(self, node):
+        terms = [self.build(node.children[0])]
+        for op, child in zip(node.children[1::2], node.children[2::2]):
+            value = self.build(child)
+            terms.append(value if op.type == "PLUS" else -value)
+        return sp.Add(*terms)
+
+    def b_term(self, node):
+        value = self.build(node.children[0])
+        for op, child in zip(node.children[1::2], node.children[2::2]):
+            right = self.build(child)
+            value = value * right if op.type == "STAR" else value / right
+        return value
+
+    def b_sign(self, node):
+        value = self.build(node.children[1])
+        return -value if node.children[0].type == "MINUS" else value
+
+    def b_power(self, node):
+        base, exponent = (self.build(c) for c in node.children)
+        return checked_pow(base, exponent, lambda m: self.fail(m, node.children[1]))
+
+    def b_call(self, node):
+        tok, args = node.children
+        name = tok.value
+        arg_nodes = args.children
+        if name == "where":
+            if len(arg_nodes) != 3:
+                raise self.fail("where takes three arguments: where(cond, a, b)", node)
+            if not (isinstance(arg_nodes[0], Tree) and arg_nodes[0].data in _CONDITIONS):
+                raise self.fail("where's first argument must be a comparison such as x > 0",
+                                arg_nodes[0])
+            cond = self.condition(arg_nodes[0])
+            return sp.Piecewise((self.build(arg_nodes[1]), cond), (self.build(arg_nodes[2]), True))
+        if name == self.head_name:
+            raise self.fail(f"the expression defines {name} in terms of itself", tok)
+        spec = FUNCTIONS.get(name.lower())
+        if spec is None:
+            known = sorted(FUNCTIONS) + ["where"]
+            raise self.fail(f"unknown function '{name}'{suggest(name.lower(), known)}; "
+                            f"known functions: {', '.join(known)}", tok)
+        if not spec.min_args <= len(arg_nodes) <= spec.max_args:
+            want = (str(spec.min_args) if spec.min_args == spec.max_args
+                    else f"{spec.min_args} to {spec.max_args}")
+            raise self.fail(f"{name} takes {want} argument(s), not {len(arg_nodes)}", node)
+        return spec.build(*(self.build(a) for a in arg_nodes))
+
+    def condition(self, node):
+        return build_condition(self, node, _RELATIONS, "the expression is nested too deeply",
+                               "expected a comparison such as x > 0")
+
+
+def _read_head(lhs, text: str) -> tuple[str | None, str | None, str | None]:
+    """(function name, variable, dependent name) from the left of '='."""
+    if _is(lhs, "name"):
+        return None, None, lhs.children[0].value
+    if _is(lhs, "call"):
+        tok, args = lhs.children
+        if len(args.children) == 1 and _is(args.children[0], "name"):
+            var = args.children[0].children[0].value
+            if var == tok.value:
+                raise parse_error("the variable cannot have the function's name", text, _pos(lhs))
+            return tok.value, var, None
+    raise parse_error("cannot read the left of '=' as a head; write f(x) = ... or y = ...",
+                      text, _pos(lhs))
+
+
+def parse_expr(text: str) -> ParsedFormula:
+    """Read a plain-text formula (see the module docstring for the language).
+
+    Raises :class:`~symact.errors.ParseError`, whose message names the column
+    and shows a caret excerpt, for anything outside the language.
+    """
+    if not isinstance(text, str):
+        raise ParseError(f"an expression must be a string, not {type(text).__name__}", "", None)
+    if len(text) > MAX_LENGTH:
+        raise parse_error(f"the expression is longer than {MAX_LENGTH} characters", text,
+                          MAX_LENGTH)
+    if not text.strip():
+        raise parse_error("the expression is empty", text, 0)
+    tokens = _tokenize(text)
+    try:
+        tree = _grammar.load("expr").parse(tokens)
+    except UnexpectedInput as exc:
+        raise _syntax_error(exc, text, tokens) from None
+    if len(tree.children) == 2:
+        lhs, body = tree.children
+        head, var_name, dependent = _read_head(lhs, text)
+    else:
+        body, = tree.children
+        head = var_name = dependent = None
+    builder = _Builder(text, head, dependent)
+    expr = builder.build(body)
+    if expr.has(sp.nan, sp.zoo):
+        raise parse_error("the expression is undefined (a division by zero or log 0?)",
+                          text, _pos(body))
+    names = {s.name for s in expr.free_symbols if isinstance(s, sp.Symbol)}
+    if var_name is None:
+        var_name = choose_variable(
+            names, {n for n in names if n.split("_")[0] in GREEK},
+            lambda m: parse_error(m, text, _pos(body))) or "x"
+    variable = builder.symbols.get(var_name) or sp.Symbol(var_name, real=True)
+    return ParsedFormula(
+        expr=expr,
+        variable=variable,
+        head=head,
+        is_derivative=False,
+        self_references=(),
+        source=text,
+        parameters=tuple(sorted(names - {var_name})),
+        language="expr",
+    )

@@ -1,0 +1,2 @@
+"""Reports built from the layers below: the check report, certificates, plots and the bench.
+"""

@@ -1,0 +1,742 @@
+"""Differential testing: kernels and hand-written implementations against the oracle.
+
+:func:`run_tests` compares functions of floats with the correctly rounded
+values of the activation's symbolic definition (:mod:`symact.numeric.oracle`) and
+returns one :class:`~symact.verify.results.TestResult` per test:
+
+``kernel[dtype]``, ``derivative_kernel[dtype]``
+    symact's generated kernels (:func:`symact.numeric.kernels.kernel_for`).
+``impl[dtype]``, ``grad_impl[dtype]``
+    a user's implementation of the activation / of its derivative.
+``shape_dtype``
+    0-d and 2-d arrays keep their shape; float32 in gives float32 out.
+
+Design
+------
+*Points.* One seeded ``numpy`` generator draws the bulk points once per
+activation (bit-pattern-uniform float32 and float64, value-uniform on
+[-50, 50], log-uniform magnitudes, values near each kink); the edge classes of
+:mod:`symact.verify.strategies` are added (kinks and their neighbours, ±0, subnormals,
+the exp overflow/underflow and saturation edges of the dtype, ±inf, NaN). The
+float32 set is the float64 set rounded, and half the bulk is drawn
+float32-representable, so most float32 points are float64 points too.
+
+*Oracle budget.* The oracle costs 0.02-3 ms a point, so exact values are
+cached per expression and per point (:func:`expected`): the kernel and the
+impl tests, and both dtypes, share them. A 2,000-example ``symact check
+sigmoid`` evaluates ~2,800 distinct points per expression once.
+
+*Scoring.* A point passes when its ULP distance to the correctly rounded value
+(in the tested dtype) is at most ``max_ulp`` or its absolute error at most
+``atol`` (default: the dtype's smallest normal number). NaN must give NaN; the
+values at ±inf are the symbolic limits.
+
+*Witnesses.* When points fail, a Hypothesis search (derandomized, no database)
+seeded with the failing points shrinks to a simple failing input (37.0 rather
+than 37.43128...); it is reported as ``witness`` next to ``worst`` (the point
+with the largest ULP error). The search has a fixed budget of calls, so it is
+bounded and deterministic.
+
+*User code.* Implementations are called on a copy of the points, with warnings
+recorded (never shown) and exceptions caught: one that raises gives a failed
+entry whose ``error`` is "ExceptionType: message"; garbage (None, strings,
+complex, the wrong shape) a failed entry that says so. Code that works on
+scalars only (``if x > 0:``, ``math.exp``) is evaluated element by element and
+the entry's ``note`` says so.
+
+*Integer output* (the course's ``np.array(x > 0, dtype=int)``): the values are
+compared as floats (they may pass), and ``shape_dtype`` fails with "float64
+input gave int64": in a network an integer activation silently changes the
+dtype of everything downstream, so symact calls it a defect, but names it
+precisely instead of reporting wrong values.
+
+Everything is deterministic: the same ``seed`` gives byte-identical results.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import sympy as sp
+
+from symact import cache
+from symact.verify import strategies
+from symact.model.activation import Activation
+from symact.errors import SymactError
+from symact.numeric.kernels import kernel_for
+from symact.numeric.oracle import VectorOracle, oracle_for, round_to
+from symact.verify.results import TestResult
+from symact.numeric.ulp import smallest_normal, ulp_distance
+
+DTYPES = ("float64", "float32")
+
+#: calls the Hypothesis witness search may make (scalar, vector value, Jacobian)
+WITNESS_BUDGET = {"scalar": 300, "vector": 150, "jacobian": 30}
+
+#: bulk rows for vector activations: examples // divisor (values, Jacobians)
+VECTOR_ROWS = {"value": 8, "jacobian": 80}
+
+
+# =========================================================================== oracle cache
+_MP_CACHE: dict = {}      # (expr, x) -> {point key: mpf}
+_ROUND_CACHE: dict = {}   # (expr, x, dtype) -> {point key: float}
+_CACHE_LIMIT = 400_000
+
+
+def _key(v: float) -> int:
+    return int(np.float64(v).view(np.int64))
+
+
+def _cache_guard() -> None:
+    if sum(len(d) for d in _MP_CACHE.values()) > _CACHE_LIMIT:
+        _MP_CACHE.clear()
+        _ROUND_CACHE.clear()
+
+
+def expected(expr: sp.Expr, x: sp.Symbol, values, dtype) -> np.ndarray:
+    """Correctly rounded values of ``expr`` at ``values`` in ``dtype``, cached per point."""
+    dt = np.dtype(dtype)
+    flat = np.asarray(values, dtype=np.float64).ravel()
+    mp = _MP_CACHE.setdefault((expr, x), {})
+    disk_key = (sp.srepr(expr), sp.srepr(x), dt.name)
+    if (expr, x, dt.name) not in _ROUND_CACHE:  # first use in this process: read the disk cache
+        _ROUND_CACHE[(expr, x, dt.name)] = dict(cache.load("oracle-values", disk_key) or {})
+    rd = _ROUND_CACHE[(expr, x, dt.name)]
+    before = len(rd)
+    orc = None
+    out = np.empty(flat.shape, dtype=dt)
+    for i, v in enumerate(flat.tolist()):
+        if v != v:
+            out[i] = np.nan
+            continue
+        k = _key(v)
+        r = rd.get(k)
+        if r is None:
+            m = mp.get(k)
+            if m is None:
+                orc = orc or oracle_for(expr, x)
+                m = mp[k] = orc(v)
+            r = rd[k] = round_to(m, dt)
+        out[i] = r
+    if len(rd) > before:
+        cache.store("oracle-values", disk_key, rd)
+    _cache_guard()
+    return out.reshape(np.shape(values))
+
+
+_VEC_ORACLES: dict = {}
+
+
+def _vector_oracle(act: Activation, n: int, jacobian: bool) -> VectorOracle:
+    key = (act.expr, n, jacobian)
+    if key not in _VEC_ORACLES:
+        xs, comps = act.components(n)
+        if jacobian:
+            comps = [sp.diff(c, xk) for c in comps for xk in xs]
+        _VEC_ORACLES[key] = VectorOracle(list(comps), list(xs))
+    return _VEC_ORACLES[key]
+
+
+def expected_rows(act: Activation, rows: np.ndarray, dtype, jacobian: bool) -> np.ndarray:
+    """Reference values for rows (m, n) of a vector activation: (m, n) or (m, n, n)."""
+    dt = np.dtype(dtype)
+    m, n = rows.shape
+    orc = _vector_oracle(act, n, jacobian)
+    cache = _MP_CACHE.setdefault(("rows", act.expr, n, jacobian), {})
+    out = np.empty((m, n * n if jacobian else n), dtype=dt)
+    for r, row in enumerate(rows.astype(np.float64).tolist()):
+        k = tuple(_key(v) for v in row)
+        vals = cache.get(k)
+        if vals is None:
+            vals = cache[k] = orc(row)
+        out[r] = [round_to(v, dt) for v in vals]
+    return out.reshape((m, n, n) if jacobian else (m, n))
+
+
+# =========================================================================== points
+def _dedupe(values) -> np.ndarray:
+    seen, out = set(), []
+    for v in values:
+        k = "nan" if v != v else _key(v)
+        if k not in seen:
+            seen.add(k)
+            out.append(v)
+    return np.array(out, dtype=np.float64)
+
+
+def bulk_points(act: Activation, n: int, seed: int) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        return _bulk_points(act, n, seed)
+
+
+def _bulk_points(act: Activation, n: int, seed: int) -> np.ndarray:
+    """``n`` float64 points from a generator seeded with ``seed`` (about half float32-exact)."""
+    rng = np.random.default_rng([seed, 0x5AC7])
+    kinks = [float(k.at) for k in act.kinks if _finite_number(k.at)]
+    shares = {"bits32": 0.22, "bits64": 0.18, "uniform": 0.30, "log": 0.18}
+    if not kinks:
+        shares["uniform"] += 0.12
+    counts = {k: int(n * s) for k, s in shares.items()}
+    counts["near_kink"] = n - sum(counts.values())
+    parts = []
+    b32 = rng.integers(0, 2**32, counts["bits32"], dtype=np.uint64).astype(np.uint32).view(np.float32)
+    parts.append(b32.astype(np.float64))
+    parts.append(rng.integers(0, 2**63, counts["bits64"], dtype=np.uint64).view(np.float64)
+                 * rng.choice([-1.0, 1.0], counts["bits64"]))
+    u = rng.uniform(-50, 50, counts["uniform"])
+    u[: len(u) // 2] = u[: len(u) // 2].astype(np.float32)
+    parts.append(u)
+    lg = 10.0 ** rng.uniform(-12, 3, counts["log"]) * rng.choice([-1.0, 1.0], counts["log"])
+    lg[: len(lg) // 2] = lg[: len(lg) // 2].astype(np.float32)
+    parts.append(lg)
+    if counts["near_kink"]:
+        centers = np.array(kinks or [0.0])[rng.integers(0, max(len(kinks), 1), counts["near_kink"])]
+        parts.append((centers + rng.uniform(-1, 1, counts["near_kink"])
+                      * 10.0 ** rng.uniform(-8, 0, counts["near_kink"])).astype(np.float32))
+    pts = np.concatenate(parts)
+    return pts[np.isfinite(pts)]
+
+
+def _finite_number(v) -> bool:
+    try:
+        return math.isfinite(float(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def scalar_points(act: Activation, dtype, examples: int, seed: int) -> np.ndarray:
+    """The test points in ``dtype``: edge classes first, then the bulk, deduplicated."""
+    dt = np.dtype(dtype)
+    edges = (strategies.kink_values(act, dt) + strategies.special_values(dt)
+             + strategies.edge_values(dt))
+    with np.errstate(over="ignore"):
+        bulk = bulk_points(act, examples, seed).astype(dt).astype(np.float64)
+    return _dedupe(list(edges) + bulk.tolist()).astype(dt)
+
+
+def vector_rows(dtype, count: int, seed: int, max_len: int = 8) -> dict[int, np.ndarray]:
+    """Rows grouped by length: moderate values, large offsets (±1000, 1e5) and ties."""
+    dt = np.dtype(dtype)
+    rng = np.random.default_rng([seed, 0x7EC])
+    groups: dict[int, list] = {}
+    offsets = np.array([0.0, 0.0, 1000.0, -1000.0, 1e5, -50.0])
+    for r in range(count):
+        n = int(rng.integers(1, max_len + 1))
+        if r % 10 == 9:
+            row = np.full(n, rng.normal() * 5)
+        else:
+            row = rng.normal(size=n) * rng.choice([0.1, 3.0, 20.0])
+        row = (row + offsets[rng.integers(0, len(offsets))]).astype(dt)
+        groups.setdefault(n, []).append(row)
+    return {n: np.array(rows, dtype=dt) for n, rows in sorted(groups.items())}
+
+
+# =========================================================================== evaluation
+class Garbage(Exception):
+    """An implementation returned something that is not an array of floats of the right shape."""
+
+
+def _describe_exception(exc: BaseException) -> str:
+    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
+
+
+def _as_float_array(out, shape, dtype) -> tuple[np.ndarray, str | None]:
+    """``out`` as a float array of ``shape`` (cast to ``dtype``) and a note on its dtype."""
+    if out is None:
+        raise Garbage("returned None, not an array of floats")
+    if isinstance(out, (str, bytes)):
+        raise Garbage(f"returned a string ({out[:20]!r}), not an array of floats")
+    try:
+        arr = np.asarray(out)
+    except Exception as exc:  # noqa: BLE001 - user objects may fail in any way
+        raise Garbage(f"returned {type(out).__name__} that is not an array ({_describe_exception(exc)})") from None
+    if arr.dtype.kind == "c":
+        raise Garbage(f"returned complex values ({arr.dtype})")
+    if arr.dtype.kind not in "fiub":
+        raise Garbage(f"returned {type(out).__name__} of {arr.dtype}, not an array of floats")
+    if arr.shape != tuple(shape):
+        raise Garbage(f"returned shape {arr.shape} for input shape {tuple(shape)}")
+    note = None
+    if arr.dtype != dtype:
+        note = f"returned {arr.dtype} for {np.dtype(dtype).name} input; values compared as {np.dtype(dtype).name}"
+    with np.errstate(all="ignore"):
+        return arr.astype(dtype), note
+
+
+@dataclass
+class Evaluation:
+    """What calling one function on a batch of inputs gave."""
+
+    values: np.ndarray | None = None       # in the tested dtype; NaN where a point raised
+    raised: np.ndarray | None = None        # bool mask: the point raised (element-wise mode)
+    elementwise: str | None = None          # why element-wise evaluation was used
+    error: str | None = None                # whole-call failure or first per-point exception
+    garbage: str | None = None
+    dtype_note: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def _record(caught) -> list[str]:
+    msgs = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
+    return msgs[:3]
+
+
+def evaluate(fn: Callable, inputs: np.ndarray, out_shape: tuple, *, unit_ndim: int = 0,
+             force_elementwise: bool = False) -> Evaluation:
+    """Call ``fn`` on ``inputs`` (a copy), falling back to element-by-element calls.
+
+    ``unit_ndim`` is 0 for scalar activations (one element is a number) and 1 for
+    vector ones (one element is a row); ``out_shape`` is the expected result shape.
+    """
+    dt = inputs.dtype
+    ev = Evaluation()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        first_exc = None
+        if not force_elementwise:
+            try:
+                out = fn(inputs.copy())
+                ev.values, ev.dtype_note = _as_float_array(out, out_shape, dt)
+                ev.raised = np.zeros(inputs.shape[: inputs.ndim - unit_ndim], dtype=bool)
+            except Garbage as exc:
+                ev.garbage = str(exc)
+            except Exception as exc:  # noqa: BLE001 - user code may raise anything
+                first_exc = exc
+        if ev.values is None and ev.garbage is None:
+            _elementwise(fn, inputs, out_shape, unit_ndim, ev)
+            if first_exc is not None:
+                ev.elementwise = f"evaluated element by element: on arrays it raised {_describe_exception(first_exc)}"
+            if ev.raised is not None and ev.raised.all() and first_exc is not None and ev.raised.size:
+                ev.values, ev.elementwise = None, None
+                ev.error = _describe_exception(first_exc)
+    ev.warnings = _record(caught)
+    return ev
+
+
+def _elementwise(fn, inputs, out_shape, unit_ndim, ev: Evaluation) -> None:
+    dt = inputs.dtype
+    lead = inputs.shape[: inputs.ndim - unit_ndim]
+    unit_out = tuple(out_shape[len(lead):])
+    flat_in = inputs.reshape((-1,) + inputs.shape[inputs.ndim - unit_ndim:])
+    values = np.full((flat_in.shape[0],) + unit_out, np.nan, dtype=dt)
+    raised = np.zeros(flat_in.shape[0], dtype=bool)
+    for i in range(flat_in.shape[0]):
+        arg = dt.type(flat_in[i]) if unit_ndim == 0 else flat_in[i].copy()
+        try:
+            out = fn(arg)
+        except Exception as exc:  # noqa: BLE001
+            raised[i] = True
+            if ev.error is None:
+                ev.error = f"{_describe_exception(exc)} (at x = {_fmt_input(flat_in[i])})"
+            continue
+        try:
+            if unit_ndim == 0:
+                arr = np.asarray(out) if out is not None and not isinstance(out, (str, bytes)) else None
+                if arr is None or arr.size != 1:
+                    raise Garbage("returned None" if out is None else
+                                  f"returned {type(out).__name__} {_short(out)} for one number")
+                arr = arr.reshape(())
+            else:
+                arr = out
+            values[i], _ = _as_float_array(arr, unit_out, dt)
+        except Garbage as exc:
+            ev.garbage = f"{exc} (at x = {_fmt_input(flat_in[i])})"
+            ev.values = None
+            return
+    ev.values = values.reshape(tuple(lead) + unit_out)
+    ev.raised = raised.reshape(lead)
+
+
+def _short(obj) -> str:
+    s = repr(obj)
+    return s if len(s) <= 30 else s[:27] + "..."
+
+
+# =========================================================================== scoring
+def _num(v):
+    """A float for JSON: a number when finite, else its repr string ('inf', 'nan')."""
+    v = float(v)
+    return v if math.isfinite(v) else repr(v)
+
+
+def _fmt_input(v):
+    a = np.asarray(v)
+    return repr(float(a)) if a.ndim == 0 else "[" + ", ".join(repr(float(t)) for t in a.ravel()) + "]"
+
+
+def _json_value(a):
+    a = np.asarray(a)
+    return _num(a) if a.ndim == 0 else [_json_value(t) for t in a]
+
+
+def point_failures(got: np.ndarray, exp: np.ndarray, max_ulp: float, atol: float):
+    """(ULP distance, failing mask) elementwise."""
+    ulps = ulp_distance(got, exp)
+    with np.errstate(all="ignore"):
+        abs_err = np.abs(got.astype(np.float64) - exp.astype(np.float64))
+    ok = (ulps <= max_ulp) | (abs_err <= atol)
+    return ulps, ~ok
+
+
+@dataclass
+class _Case:
+    """One function under test over one dtype: how to compute got and expected."""
+
+    name: str
+    act: Activation
+    fn: Callable
+    dtype: np.dtype
+    derivative: bool
+    max_ulp: float
+    atol: float
+    user: bool  # user code: catch and describe failures
+
+
+# =========================================================================== scalar tests
+def _scalar_test(case: _Case, points: np.ndarray) -> TestResult:
+    act, dt = case.act, case.dtype
+    expr = act.derivative if case.derivative else act.expr
+    exp = expected(expr, act.x, points, dt)
+    ev = evaluate(case.fn, points, points.shape)
+    details = {"dtype": dt.name, "points": int(points.size),
+               "tolerance": {"max_ulp": case.max_ulp, "atol": case.atol}}
+    if ev.values is None:
+        details["error" if ev.error else "message"] = ev.error or f"{_who(case)} {ev.garbage}"
+        details["failing"] = int(points.size)
+        return _finish(case, False, details, ev)
+    ulps, fail = point_failures(ev.values, exp, case.max_ulp, case.atol)
+    fail |= ev.raised
+    ulps[ev.raised] = np.inf
+    lenient = _nan_leniency(case, points, ev.values) & ~ev.raised
+    if lenient.any():
+        fail &= ~lenient
+        ulps[lenient] = 0.0
+        ev.elementwise = "; ".join(filter(None, [ev.elementwise, (
+            f"x = nan gave {_num(ev.values[lenient][0])}, not NaN (user code: noted, not counted as a failure)")]))
+    details.update(_stats(ulps, fail))
+    worst = _worst_index(ulps, fail)
+    details["worst"] = {"x": _num(points[worst]), "expected": _num(exp[worst]),
+                        "got": _num(ev.values[worst]), "ulp": _num(ulps[worst])}
+    if ev.error:
+        details["error"] = ev.error
+    passed = not fail.any()
+    if not passed:
+        details["witness"] = _scalar_witness(case, expr, points[fail], ev.elementwise is not None)
+        details["message"] = _message(details)
+    return _finish(case, passed, details, ev)
+
+
+def _nan_leniency(case: _Case, points: np.ndarray, got: np.ndarray) -> np.ndarray:
+    """Points where user code gave a number for NaN input: noted, not failed.
+
+    The kernels must propagate NaN. A hand-written function need not: the
+    course's ``if x > 0: return 1`` has no NaN to return, and what a function
+    does with NaN input is no statement about the activation it computes.
+    """
+    if not case.user:
+        return np.zeros(points.shape, dtype=bool)
+    return np.isnan(points) & ~np.isnan(got)
+
+
+def _who(case: _Case) -> str:
+    return case.name.split("[")[0]
+
+
+def _stats(ulps, fail) -> dict:
+    finite = ulps[np.isfinite(ulps)]
+    return {"failing": int(fail.sum()),
+            "max_ulp": _num(ulps.max()) if ulps.size else 0.0,
+            "mean_ulp": round(float(finite.mean()), 4) if finite.size else _num(math.inf)}
+
+
+def _worst_index(ulps, fail) -> int:
+    """Largest ULP error, among failing points if any (first in order on ties)."""
+    score = np.where(fail, ulps, -1.0) if fail.any() else ulps
+    score = np.where(np.isnan(score), np.inf, score)
+    return int(np.argmax(score))
+
+
+def _finish(case: _Case, passed: bool, details: dict, ev: Evaluation) -> TestResult:
+    notes = [n for n in (ev.elementwise, ev.dtype_note) if n]
+    if notes:
+        details["note"] = "; ".join(notes)
+    if ev.warnings:
+        details["warnings"] = ev.warnings
+    return TestResult(case.name, passed, details)
+
+
+def _message(d: dict) -> str:
+    w = d["worst"]
+    return (f"{d['failing']} of {d['points']} points outside {d['tolerance']['max_ulp']:g} ULP "
+            f"(atol {d['tolerance']['atol']:g}); worst at x = {w['x']}: expected {w['expected']}, "
+            f"got {w['got']} ({w['ulp']} ULP)")
+
+
+def _simplicity(v: float):
+    if math.isnan(v):
+        return (3, 0, 0.0)
+    if math.isinf(v):
+        return (2, 0, 0.0)
+    m, _ = math.frexp(abs(v))
+    bits = 0
+    while m and m != int(m) and bits < 64:
+        m *= 2
+        bits += 1
+    return (v != round(v), bits, abs(v), v < 0)
+
+
+def _single(case: _Case, v: float, elementwise: bool):
+    """(got, expected, ulp, failed) at one point, computed the way the bulk was."""
+    dt = case.dtype
+    expr = case.act.derivative if case.derivative else case.act.expr
+    arr = np.array([v], dtype=dt)
+    ev = evaluate(case.fn, arr, arr.shape, force_elementwise=elementwise)
+    exp = expected(expr, case.act.x, arr, dt)
+    if ev.values is None or ev.raised[0]:
+        return math.nan, float(exp[0]), math.inf, True, ev.error
+    ulps, fail = point_failures(ev.values, exp, case.max_ulp, case.atol)
+    fail &= ~_nan_leniency(case, arr, ev.values)
+    return float(ev.values[0]), float(exp[0]), float(ulps[0]), bool(fail[0]), None
+
+
+def _scalar_witness(case: _Case, expr, failing: np.ndarray, elementwise: bool) -> dict:
+    from hypothesis import strategies as st
+
+    seeds = sorted(set(failing.astype(np.float64).tolist()) - {math.nan}, key=_simplicity)[:50]
+    if np.isnan(failing).any():
+        seeds.append(math.nan)
+    width = 8 * case.dtype.itemsize
+    strategy = st.one_of(st.floats(allow_nan=False, width=width), st.sampled_from(seeds))
+    found = _hypothesis_find(strategy, lambda v: _single(case, v, elementwise)[3], WITNESS_BUDGET["scalar"])
+    x = seeds[0] if found is None else found
+    got, exp, ulp, _, err = _single(case, x, elementwise)
+    w = {"x": _num(x), "expected": _num(exp), "got": _num(got), "ulp": _num(ulp)}
+    if err:
+        w["error"] = err
+    return w
+
+
+def _hypothesis_find(strategy, fails: Callable, budget: int):
+    """The simplest input Hypothesis finds for which ``fails`` holds, or None.
+
+    Derandomized, no example database, quiet; after ``budget`` calls the
+    condition answers False so the search and the shrinking stop (deterministic:
+    the budget counts calls, not seconds).
+    """
+    from hypothesis import HealthCheck, Verbosity, find, settings
+    from hypothesis.errors import NoSuchExample, Unsatisfiable
+
+    calls = [0]
+    best = []
+
+    def condition(v):
+        calls[0] += 1
+        if calls[0] > budget:
+            return False
+        ok = fails(v)
+        if ok:
+            best.append(v)
+        return ok
+
+    cfg = settings(derandomize=True, database=None, max_examples=max(budget // 3, 10), deadline=None,
+                   verbosity=Verbosity.quiet, suppress_health_check=list(HealthCheck))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return find(strategy, condition, settings=cfg)
+    except (NoSuchExample, Unsatisfiable):
+        return best[-1] if best else None
+
+
+# =========================================================================== vector tests
+def _vector_test(case: _Case, groups: dict[int, np.ndarray]) -> TestResult:
+    act, dt = case.act, case.dtype
+    details = {"dtype": dt.name, "points": 0, "rows": 0,
+               "tolerance": {"max_ulp": case.max_ulp, "atol": case.atol}}
+    all_ulps, all_fail, worst, notes = [], [], None, Evaluation()
+    failing_rows = []
+    for n, rows in groups.items():
+        exp = expected_rows(act, rows, dt, case.derivative)
+        ev = evaluate(case.fn, rows, exp.shape, unit_ndim=1)
+        details["points"] += int(exp.size)
+        details["rows"] += int(rows.shape[0])
+        notes.elementwise = notes.elementwise or ev.elementwise
+        notes.dtype_note = notes.dtype_note or ev.dtype_note
+        notes.warnings = sorted(set(notes.warnings) | set(ev.warnings))[:3]
+        if ev.values is None:
+            details["error" if ev.error else "message"] = ev.error or f"{_who(case)} {ev.garbage}"
+            details["failing"] = details["points"]
+            return _finish(case, False, details, notes)
+        ulps, fail = point_failures(ev.values, exp, case.max_ulp, case.atol)
+        per_row = ulps.reshape(rows.shape[0], -1)
+        fail_row = fail.reshape(rows.shape[0], -1).any(axis=1) | ev.raised
+        per_row[ev.raised] = np.inf
+        if ev.error and "error" not in details:
+            details["error"] = ev.error
+        all_ulps.append(per_row.max(axis=1))
+        all_fail.append(fail_row)
+        failing_rows += [rows[i] for i in np.flatnonzero(fail_row)]
+        r = _worst_index(per_row.max(axis=1), fail_row)
+        cand = (bool(fail_row[r]), float(per_row[r].max()))
+        if worst is None or cand > worst[0]:
+            worst = (cand, {"x": _json_value(rows[r]), "expected": _json_value(exp[r]),
+                            "got": _json_value(ev.values[r]), "ulp": _num(per_row[r].max())})
+    ulps, fail = np.concatenate(all_ulps), np.concatenate(all_fail)
+    details.update(_stats(ulps, fail))
+    details["failing_rows"] = details.pop("failing")
+    details["failing"] = details["failing_rows"]
+    details["worst"] = worst[1]
+    passed = not fail.any()
+    if not passed:
+        details["witness"] = _vector_witness(case, failing_rows, notes.elementwise is not None)
+        details["message"] = _message(details).replace("points", "rows", 1)
+    return _finish(case, passed, details, notes)
+
+
+def _row_check(case: _Case, row, elementwise: bool):
+    dt = case.dtype
+    rows = np.array([row], dtype=dt)
+    exp = expected_rows(case.act, rows, dt, case.derivative)
+    ev = evaluate(case.fn, rows, exp.shape, unit_ndim=1, force_elementwise=elementwise)
+    if ev.values is None or ev.raised[0]:
+        return None, exp[0], math.inf, True
+    ulps, fail = point_failures(ev.values, exp, case.max_ulp, case.atol)
+    return ev.values[0], exp[0], float(ulps.max()), bool(fail.any())
+
+
+def _vector_witness(case: _Case, failing_rows: list, elementwise: bool) -> dict:
+    seeds = sorted((tuple(float(t) for t in r) for r in failing_rows),
+                   key=lambda r: (len(r), [_simplicity(t) for t in r]))[:30]
+    budget = WITNESS_BUDGET["jacobian" if case.derivative else "vector"]
+    strategy = strategies.vectors(case.dtype.name, max_size=4 if case.derivative else 8)
+    from hypothesis import strategies as st
+
+    strategy = st.one_of(strategy.map(tuple), st.sampled_from(seeds))
+    found = _hypothesis_find(strategy, lambda r: _row_check(case, r, elementwise)[3], budget)
+    row = seeds[0] if found is None else found
+    got, exp, ulp, _ = _row_check(case, row, elementwise)
+    return {"x": [_num(t) for t in row], "expected": _json_value(exp),
+            "got": None if got is None else _json_value(got), "ulp": _num(ulp)}
+
+
+# =========================================================================== shape and dtype
+def _shape_cases(act: Activation, derivative: bool, dtypes) -> list[tuple[np.ndarray, tuple]]:
+    rng = np.random.default_rng(1)
+    cases = []
+    for name in dtypes:
+        dt = np.dtype(name)
+        if act.vector:
+            for shape in ((3,), (2, 3), (2, 2, 3)):
+                x = rng.normal(size=shape).astype(dt)
+                cases.append((x, shape + (shape[-1],) if derivative else shape))
+        else:
+            for shape in ((), (3, 4)):
+                x = np.asarray(rng.normal(size=shape)).astype(dt)
+                cases.append((x, shape))
+    return cases
+
+
+def _shape_problems(label: str, fn: Callable, act: Activation, derivative: bool, dtypes) -> list[str]:
+    problems = []
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        for x, want in _shape_cases(act, derivative, dtypes):
+            desc = f"{x.dtype.name} {x.shape}"
+            try:
+                out = fn(x.copy())
+            except Exception as exc:  # noqa: BLE001
+                problems.append(f"{label}: {desc} input raised {_describe_exception(exc)}")
+                continue
+            arr = np.asarray(out) if out is not None and not isinstance(out, (str, bytes)) else None
+            if arr is None:
+                problems.append(f"{label}: {desc} input gave {type(out).__name__}")
+            elif arr.shape != want or arr.dtype != x.dtype:
+                problems.append(f"{label}: {desc} input gave {arr.dtype} {arr.shape}, "
+                                f"expected {x.dtype.name} {want}")
+    return problems
+
+
+def _shape_dtype_test(act, subjects, dtypes) -> TestResult:
+    problems, notes = [], []
+    for label, fn, derivative, scalar_only in subjects:
+        if scalar_only:
+            notes.append(f"{label} works on scalars only (evaluated element by element): shapes not checked")
+            continue
+        problems += _shape_problems(label, fn, act, derivative, dtypes)
+    details = {"checked": [s[0] for s in subjects if not s[3]]}
+    if problems:
+        details["problems"] = problems
+        details["message"] = problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+    if notes:
+        details["note"] = "; ".join(notes)
+    return TestResult("shape_dtype", not problems, details)
+
+
+# =========================================================================== front door
+def _validate(examples, max_ulp, atol, dtypes) -> tuple[str, ...]:
+    if isinstance(dtypes, str):
+        dtypes = (dtypes,)
+    out = []
+    for d in dtypes:
+        try:
+            name = np.dtype(d).name
+        except TypeError:
+            name = str(d)
+        if name not in DTYPES:
+            raise SymactError(f"dtype must be float64 or float32, not {d!r}")
+        if name not in out:
+            out.append(name)
+    if not out:
+        raise SymactError("no dtype to test; use float64 and/or float32")
+    if int(examples) < 1:
+        raise SymactError(f"--examples must be at least 1, got {examples}")
+    if not (max_ulp >= 0):
+        raise SymactError(f"--max-ulp must be a non-negative number, got {max_ulp}")
+    if atol is not None and not (atol >= 0):
+        raise SymactError(f"--atol must be a non-negative number, got {atol}")
+    return tuple(out)
+
+
+def run_tests(act: Activation, *, impl=None, grad_impl=None, seed=0, examples=2000, max_ulp=4.0,
+              atol=None, dtypes=("float64", "float32")) -> list[TestResult]:
+    """Differential tests of ``act``'s kernels (and ``impl``/``grad_impl``) against the oracle.
+
+    Returns, in order: ``kernel[dt]`` and ``derivative_kernel[dt]`` for each dtype,
+    ``impl[dt]`` and ``grad_impl[dt]`` when given, and ``shape_dtype``.
+    """
+    dtypes = _validate(examples, max_ulp, atol, dtypes)
+    examples, seed = int(examples), int(seed)
+    subjects = [("kernel", kernel_for(act), False, False), ("derivative_kernel", kernel_for(act, derivative=True), True, False)]
+    if impl is not None:
+        subjects.append(("impl", impl, False, True))
+    if grad_impl is not None:
+        subjects.append(("grad_impl", grad_impl, True, True))
+    if act.vector:
+        point_sets = {
+            (d, deriv): vector_rows(d, max(examples // VECTOR_ROWS["jacobian" if deriv else "value"], 4),
+                                    seed, max_len=4 if deriv else 8)
+            for d in dtypes for deriv in (False, True)}
+    else:
+        point_sets = {(d, deriv): scalar_points(act, d, examples, seed) for d in dtypes for deriv in (False, True)}
+    results, scalar_only = [], {}
+    for label, fn, deriv, user in subjects:
+        if fn is not None and not callable(fn):
+            results += [TestResult(f"{label}[{d}]", False, {"message": f"{label} is {type(fn).__name__}, not callable"})
+                        for d in dtypes]
+            scalar_only[label] = True
+            continue
+        for d in dtypes:
+            case = _Case(f"{label}[{d}]", act, fn, np.dtype(d), deriv, float(max_ulp),
+                         float(smallest_normal(d) if atol is None else atol), user)
+            pts = point_sets[(d, deriv)]
+            res = _vector_test(case, pts) if act.vector else _scalar_test(case, pts)
+            scalar_only[label] = scalar_only.get(label, False) or "element by element" in res.details.get("note", "")
+            results.append(res)
+    results.append(_shape_dtype_test(
+        act, [(label, fn, deriv, scalar_only.get(label, False)) for label, fn, deriv, _ in subjects
+              if callable(fn)], dtypes))
+    return results

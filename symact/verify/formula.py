@@ -1,0 +1,564 @@
+r"""Formulas against the catalog: is this formula that activation, and which is it?
+
+Three entry points, each a few lines for the CLI to call:
+
+* :func:`read_formula` reads LaTeX (:func:`symact.parse.latex.parse_latex`) or plain
+  text (:func:`symact.parse.expr.parse_expr`); neither ever evaluates user text.
+* :func:`formula_test` decides whether a formula *is* an activation (with its
+  bound parameters) and returns a :class:`~symact.verify.results.TestResult` named
+  ``"formula"``. The verdict follows the project's rules: ``proved`` only from
+  a symbolic identity (:func:`symact.symbolic.forms.prove_zero`); ``refuted`` only
+  with a rational witness at which the difference has a certified sign
+  (:func:`symact.symbolic.exact.certified_sign`) or at which exactly one side is
+  undefined; otherwise ``undecided`` with the number of oracle points on which
+  the correctly rounded float64 values agree.
+* :func:`activation_from_formula` makes an unregistered
+  :class:`~symact.model.activation.Activation` out of a formula and
+  :func:`catalog_matches` lists the catalog entries (with parameter values,
+  solved exactly where the catalog has parameters) that it equals.
+
+Binding a formula to an activation
+----------------------------------
+The formula's variable becomes ``act.x`` (for vectors the IndexedBase, the free
+index becomes :data:`~symact.symbolic.forms.I`, the summation index
+:data:`~symact.symbolic.forms.J` and the bound :data:`~symact.symbolic.forms.N`). Other
+symbols are matched to the activation's parameters by name: exact name first,
+then the synonyms of :data:`SYNONYMS` (``a`` for ``negative_slope``, ``\lambda``
+for ``scale``, ``h_0`` for ``h0``). A symbol left over is an error the user can
+fix, not a failed test. A derivative formula (``f'(x) = f(x)(1 - f(x))``) is
+compared with the activation's derivative after its self references are
+replaced by the activation itself.
+
+Points
+------
+Numeric comparisons use :func:`oracle_points`: a seeded draw of float64 bit
+patterns (every magnitude equally likely), a grid on [-8, 8], the kinks of both
+sides and their float neighbours, and tails out to +-1e300. Witnesses are
+sought in order of simplicity: kinks (0 first), small integers, then the
+failing points themselves and the shortest dyadic rationals near them.
+"""
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from symact.model import catalog
+from symact.symbolic import forms as symbolic
+from symact.model.activation import Activation, Param
+from symact.errors import ParameterError, ParseError, SymactError
+from symact.symbolic.exact import certified_sign
+from symact.parse.latex import ParsedFormula, parse_latex
+from symact.parse.expr import parse_expr
+from symact.numeric.oracle import Oracle, OracleError, VectorOracle, round_to
+from symact.verify.results import TestResult
+
+__all__ = [
+    "read_formula", "bind", "formula_test", "activation_from_formula", "catalog_matches",
+    "oracle_points", "SYNONYMS", "FormulaMismatch",
+]
+
+#: Formula symbol names (after lowercasing and dropping "_" and "\") that mean a parameter.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "negative_slope": ("negativeslope", "a", "slope", "alpha"),
+    "scale": ("scale", "lambda"),
+    "alpha": ("alpha", "a"),
+    "h0": ("h0", "h"),
+}
+
+#: Vector test inputs (the course's own [0.3, 2.9, 4.0] and its overflow example).
+VECTOR_POINTS: tuple[tuple[float, ...], ...] = (
+    (0.0,), (0.0, 1.0), (-1.0, 0.0, 1.0), (0.3, 2.9, 4.0), (2.0, 2.0), (1010.0, 1000.0, 990.0),
+    (-1000.0, 0.0, 1000.0), (-745.0, -740.0), (1e-300, -3.5, 7.25),
+)
+
+
+class FormulaMismatch(SymactError):
+    """A formula whose symbols cannot be matched to an activation's parameters."""
+
+
+# --------------------------------------------------------------------------- reading
+def read_formula(latex: str | None = None, expr: str | None = None) -> ParsedFormula:
+    """The formula given as exactly one of LaTeX (``latex``) or plain text (``expr``)."""
+    if (latex is None) == (expr is None):
+        raise ParseError("give a formula either as LaTeX (--latex) or as plain text (--expr), not both")
+    return parse_latex(latex) if latex is not None else parse_expr(expr)
+
+
+def _key(name: str) -> str:
+    return name.lower().replace("_", "").replace("\\", "")
+
+
+def _vector_map(parsed: ParsedFormula) -> dict:
+    """xreplace map taking a vector formula's base, indices and bound to symact's."""
+    mapping: dict = {}
+    for base in parsed.expr.atoms(sp.IndexedBase):
+        if base.label.name == parsed.variable.name:
+            mapping[base] = symbolic.XV
+    for s in parsed.expr.atoms(sp.Sum):
+        for lim in s.limits:
+            mapping[lim[0]] = symbolic.J
+    for sym in parsed.expr.free_symbols:
+        if isinstance(sym, sp.Symbol):
+            if parsed.index and sym.name == parsed.index:
+                mapping[sym] = symbolic.I
+            elif sym.name in parsed.sizes:
+                mapping[sym] = symbolic.N
+    return mapping
+
+
+def _rename(parsed: ParsedFormula, x) -> sp.Expr:
+    """The formula's body in symact's variable(s)."""
+    if parsed.is_vector:
+        return parsed.expr.xreplace(_vector_map(parsed))
+    return parsed.expr.xreplace({parsed.variable: x})
+
+
+def _leftover(expr: sp.Expr) -> list[sp.Symbol]:
+    skip = {symbolic.X, symbolic.I, symbolic.J, symbolic.N}
+    return sorted((s for s in expr.free_symbols if isinstance(s, sp.Symbol) and s not in skip
+                   and not isinstance(s, sp.Indexed) and s.name != "x"), key=lambda s: s.name)
+
+
+def _match_params(act: Activation, symbols: list[sp.Symbol]) -> dict[sp.Symbol, str]:
+    """Formula symbol -> activation parameter name (exact name first, then synonyms)."""
+    names = [p.name for p in act.params]
+    out: dict[sp.Symbol, str] = {}
+    taken: set[str] = set()
+    for exact_pass in (True, False):
+        for s in symbols:
+            if s in out:
+                continue
+            for p in names:
+                if p in taken:
+                    continue
+                ok = _key(s.name) == _key(p) if exact_pass else _key(s.name) in SYNONYMS.get(p, ())
+                if ok:
+                    out[s], _ = p, taken.add(p)
+                    break
+    return out
+
+
+def bind(act: Activation, parsed: ParsedFormula, values: bool = True) -> sp.Expr:
+    """The formula as an expression in ``act.x`` with parameters matched to ``act``'s.
+
+    ``values=True`` substitutes the activation's bound values, ``False`` its
+    parameter symbols (for proofs over all parameter values). Self references
+    (derivative formulas) are replaced by the activation itself. Raises
+    :class:`FormulaMismatch` when a symbol matches no parameter.
+    """
+    if parsed.is_vector != act.vector:
+        kind = "a vector formula (with a sum over components)" if parsed.is_vector else "a scalar formula"
+        raise FormulaMismatch(f"{act.name} is {'a vector' if act.vector else 'a scalar'} activation, "
+                              f"but this is {kind}")
+    body = _rename(parsed, act.x)
+    syms = _leftover(body)
+    matched = _match_params(act, syms)
+    missing = [s.name for s in syms if s not in matched]
+    if missing:
+        known = ", ".join(p.name for p in act.params) or "none"
+        raise FormulaMismatch(
+            f"the formula's symbol{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+            f"match{'es' if len(missing) == 1 else ''} no parameter of {act.name} (its parameters: {known})")
+    by_name = {p.name: p for p in act.params}
+    subs = {s: (act.param_values[p] if values else by_name[p].symbol) for s, p in matched.items()}
+    body = body.xreplace(subs)
+    if parsed.self_references:
+        definition = act.expr if values else act.definition
+        for name in parsed.self_references:
+            body = body.replace(sp.Function(name), sp.Lambda(act.x, definition))
+    return body
+
+
+def _target(act: Activation, parsed: ParsedFormula, values: bool = True) -> sp.Expr:
+    """What the formula must equal: the activation, or its derivative for f'(x) = ..."""
+    if not parsed.is_derivative:
+        return act.expr if values else act.definition
+    if act.vector:
+        raise FormulaMismatch("derivative formulas of vector activations are not supported")
+    if values:
+        return act.derivative
+    return sp.diff(symbolic.normalize(act.definition), act.x)
+
+
+def prove_equal(f: sp.Expr, g: sp.Expr, variables=()) -> bool:
+    """``f == g`` for all real ``variables`` by :func:`symbolic.prove_zero` (False = not proved).
+
+    The difference is normalized first: prove_zero gives up when normalizing
+    removes every variable (``Max(0, x) - Piecewise((0, x < 0), (x, True))``
+    normalizes to 0 but is not recognized as zero). Vector forms (with Sum)
+    are tried with one plain simplification: SymPy's Sum simplifier raises on
+    some inputs, which counts as "not proved".
+    """
+    try:
+        d = symbolic.normalize(f - g)
+        if d == 0:
+            return True
+        if d.has(sp.Sum):
+            return sp.simplify(d) == 0
+        return symbolic.prove_zero(d, variables)
+    except (StopIteration, TypeError, ValueError, NotImplementedError, RecursionError, AttributeError):
+        return False
+
+
+# --------------------------------------------------------------------------- points
+def oracle_points(kinks=(), seed: int = 0, examples: int = 500) -> list[float]:
+    """Float64 test points: kinks (+ neighbours), small integers, grid, tails, random bit patterns."""
+    pts: list[float] = [0.0]
+    for k in kinks:
+        k = float(k)
+        pts += [k, math.nextafter(k, -math.inf), math.nextafter(k, math.inf)]
+    pts += [float(v) for n in range(1, 6) for v in (n, -n)]
+    pts += list(np.linspace(-8.0, 8.0, 65))
+    for m in (10.0, 20.0, 40.0, 100.0, 700.0, 710.0, 745.0, 1000.0, 1e5, 1e10, 1e100, 1e300):
+        pts += [m, -m]
+    pts += [5e-324, -5e-324, 1e-310, -1e-310, 1e-8, -1e-8]
+    rng = np.random.default_rng(seed)
+    n_random = max(0, examples - len(pts))
+    bits = rng.integers(0, 2**64, size=n_random, dtype=np.uint64).view(np.float64)
+    pts += [float(v) for v in bits if math.isfinite(v)]
+    seen, out = set(), []
+    for v in pts:
+        if v not in seen:
+            seen.add(v)
+            out.append(v)
+    return out
+
+
+def _kink_points(*exprs, x=symbolic.X) -> list[sp.Expr]:
+    out = []
+    for e in exprs:
+        try:
+            out += [p for p in symbolic.boundary_points(e, x) if p.is_real]
+        except (TypeError, ValueError, NotImplementedError, symbolic.Undecidable):
+            continue
+    return sorted(set(out), key=lambda p: (abs(float(p)), float(p)))
+
+
+def _rounded(orc: Oracle, v: float) -> float:
+    try:
+        return round_to(orc(v), np.float64)
+    except (OracleError, ValueError, ZeroDivisionError, OverflowError, TypeError):
+        return math.nan
+
+
+def _same(a: float, b: float) -> bool:
+    return a == b or (math.isnan(a) and math.isnan(b))
+
+
+# --------------------------------------------------------------------------- witnesses
+def _exact_at(expr: sp.Expr, x, w: sp.Rational) -> sp.Expr:
+    return sp.piecewise_fold(symbolic.normalize(expr).subs(x, w))
+
+
+def _undefined(v: sp.Expr) -> bool:
+    return v.has(sp.nan, sp.zoo) or (isinstance(v, sp.Piecewise)) or v is sp.S.NaN
+
+
+def certify(f: sp.Expr, g: sp.Expr, x, w) -> bool:
+    """True when f(w) != g(w) is certain at the rational ``w``."""
+    fw, gw = _exact_at(f, x, w), _exact_at(g, x, w)
+    uf, ug = _undefined(fw), _undefined(gw)
+    if uf or ug:
+        return uf != ug and not (fw.has(sp.Piecewise) or gw.has(sp.Piecewise))
+    sign = certified_sign(fw - gw)
+    return sign in (-1, 1)
+
+
+def _simple_dyadics(v: float, limit: int = 12):
+    """Short dyadic rationals near ``v``, shortest first, ending with ``v`` itself."""
+    if not math.isfinite(v):
+        return
+    for bits in range(0, limit):
+        yield sp.Rational(round(v * 2**bits), 2**bits)
+    yield sp.Rational(Fraction(v))
+
+
+def find_witness(f: sp.Expr, g: sp.Expr, x, failing: list[float], kinks=()) -> sp.Rational | None:
+    """The simplest rational at which f and g certainly differ, or None."""
+    fo, go = Oracle(f, x), Oracle(g, x)
+
+    def differs_numerically(w) -> bool:
+        return not _same(_rounded(fo, float(w)), _rounded(go, float(w))) or w in kinks
+
+    candidates: list[sp.Rational] = [sp.S.Zero] + [k for k in kinks if k.is_Rational]
+    candidates += [sp.Integer(s * n) for n in range(1, 6) for s in (1, -1)]
+    tried = set()
+    for w in candidates:
+        if w in tried:
+            continue
+        tried.add(w)
+        if certify(f, g, x, w):
+            return w
+    for v in failing[:8]:
+        for w in _simple_dyadics(v):
+            if w in tried:
+                continue
+            tried.add(w)
+            if (differs_numerically(w) or w == sp.Rational(Fraction(v))) and certify(f, g, x, w):
+                return w
+    return None
+
+
+def _show(v: sp.Expr) -> str:
+    if v.has(sp.nan, sp.zoo, sp.Piecewise):
+        return "undefined"
+    if v.is_Rational:
+        return str(v)
+    try:
+        return str(sp.N(v, 17))
+    except (TypeError, ValueError):
+        return str(v)
+
+
+# --------------------------------------------------------------------------- the test
+def formula_test(act: Activation, parsed: ParsedFormula, *, seed: int = 0, examples: int = 500) -> TestResult:
+    """Is ``parsed`` the activation ``act`` (with its bound parameters)?
+
+    Passed with verdict "proved" or (no proof, agreement on every oracle point)
+    "undecided"; failed with "refuted" and a certified witness. Unmatched
+    formula symbols raise :class:`FormulaMismatch` (a user error, exit 2).
+    """
+    g = bind(act, parsed)
+    f = _target(act, parsed)
+    base = {"formula": parsed.source, "language": parsed.language,
+            "compared_with": f"{act.name}'" if parsed.is_derivative else act.name}
+    if act.vector:
+        return _vector_test(act, f, g, base)
+    x = act.x
+    kinks = _kink_points(f, g)
+    points = oracle_points(kinks, seed=seed, examples=examples)
+    fo, go = Oracle(f, x), Oracle(g, x)
+    # a cheap look first: a wrong formula is usually wrong at a simple point
+    quick = [p for p in points[:40]]
+    failing = [v for v in quick if not _same(_rounded(fo, v), _rounded(go, v))]
+    if not failing and prove_equal(f, g, [x]):
+        return TestResult("formula", True, {**base, "verdict": "proved",
+                                            "note": "the formula equals the activation symbolically"})
+    if not failing:
+        failing = [v for v in points[40:] if not _same(_rounded(fo, v), _rounded(go, v))]
+    if not failing:
+        return TestResult("formula", True, {**base, "verdict": "undecided", "points": len(points),
+                                            "note": f"no symbolic proof; agrees on {len(points)} points"})
+    w = find_witness(f, g, x, failing, kinks)
+    if w is None:
+        return TestResult("formula", False, {
+            **base, "verdict": "undecided", "failing": len(failing),
+            "note": f"differs numerically at x = {failing[0]!r}, but no exact witness could be certified"})
+    return TestResult("formula", False, {
+        **base, "verdict": "refuted", "witness": {"x": str(w)},
+        "expected": _show(_exact_at(f, x, w)), "got": _show(_exact_at(g, x, w)),
+        "note": f"the formula differs from {base['compared_with']} at x = {w}"})
+
+
+def _vector_test(act, f, g, base) -> TestResult:
+    if prove_equal(f, g):
+        return TestResult("formula", True, {**base, "verdict": "proved",
+                                            "note": "the formula equals the activation symbolically"})
+    # componentwise at concrete vectors, simplest first
+    comps = {}
+    for v in VECTOR_POINTS:
+        n = len(v)
+        if n not in comps:
+            xs, fc = symbolic.components(f, n)
+            comps[n] = (xs, fc, symbolic.components(g, n)[1])
+        xs, fc, gc = comps[n]
+        a, b = VectorOracle(fc, xs).rounded(v), VectorOracle(gc, xs).rounded(v)
+        bad = [k for k in range(n) if not _same(a[k], b[k])]
+        if bad:
+            k = bad[0]
+            w = [sp.Rational(Fraction(t)) for t in v]
+            at = dict(zip(xs, w))
+            if certified_sign((fc[k] - gc[k]).subs(at)) in (-1, 1):
+                return TestResult("formula", False, {
+                    **base, "verdict": "refuted", "witness": {"x": [str(t) for t in w], "component": k + 1},
+                    "expected": _show(fc[k].subs(at)), "got": _show(gc[k].subs(at)),
+                    "note": f"component {k + 1} differs at x = [{', '.join(str(t) for t in w)}]"})
+    count = len(VECTOR_POINTS)
+    return TestResult("formula", True, {**base, "verdict": "undecided", "points": count,
+                                        "note": f"no symbolic proof; agrees on {count} vectors"})
+
+
+# --------------------------------------------------------------------------- new activations
+def activation_from_formula(parsed: ParsedFormula, name: str = "formula", params: dict | None = None) -> Activation:
+    """An unregistered activation defined by ``parsed``.
+
+    Extra symbols become parameters; each needs a value in ``params``
+    (``{"alpha": "2"}``) or a :class:`~symact.errors.ParameterError` says which is
+    missing. Every kink gets the "left" derivative convention, stated in
+    ``convention_note``.
+    """
+    if parsed.is_derivative or parsed.self_references:
+        raise ParseError("a derivative formula does not define an activation; write f(x) = ...")
+    x = symbolic.XV if parsed.is_vector else symbolic.X
+    body = _rename(parsed, x)
+    params = dict(params or {})
+    plist = []
+    for s in _leftover(body):
+        if s.name not in params:
+            raise ParameterError(f"the formula's symbol {s.name} has no value; give it as a parameter "
+                                 f"({s.name}=VALUE)")
+        sym = sp.Symbol(s.name, real=True)
+        body = body.xreplace({s: sym})
+        plist.append(Param(sym, sp.S.Zero, "a symbol of the formula"))
+    unknown = set(params) - {p.name for p in plist}
+    if unknown:
+        raise ParameterError(f"the formula has no symbol {', '.join(sorted(unknown))}")
+    act = Activation(name=name, definition=body, description=f"the formula {parsed.source}",
+                     latex=parsed.source if parsed.language == "latex" else sp.latex(body),
+                     role="both", params=tuple(plist), vector=parsed.is_vector)
+    if params:
+        act = act.with_params(**params)
+    if not act.vector:
+        kinks = [k.at for k in act.kinks]
+        if kinks:
+            from dataclasses import replace
+            note = ("at the kink" + ("s" if len(kinks) > 1 else "") + " x = "
+                    + ", ".join(str(k) for k in kinks)
+                    + " the derivative uses the left-hand slope (symact's default for formulas)")
+            act = replace(act, conventions={k: "left" for k in kinks}, convention_note=note)
+    return act
+
+
+# --------------------------------------------------------------------------- catalog matches
+_PREFILTER = (-2.5, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 3.5, 7.0)
+_SOLVE_AT = (sp.Integer(-1), sp.Integer(1), sp.S.Zero, sp.Integer(-2), sp.Integer(2), sp.Rational(-1, 2))
+_prefilter_cache: dict = {}
+
+
+def _values(expr, x, pts) -> tuple[float, ...]:
+    orc = Oracle(expr, x)
+    return tuple(_rounded(orc, v) for v in pts)
+
+
+def _catalog_values(name: str) -> tuple[float, ...]:
+    if name not in _prefilter_cache:
+        a = catalog.get(name)
+        _prefilter_cache[name] = _values(a.expr, a.x, _PREFILTER)
+    return _prefilter_cache[name]
+
+
+def _close(a, b) -> bool:
+    return all(_same(u, v) or (math.isfinite(u) and math.isfinite(v) and abs(u - v) <= 1e-12 * max(1.0, abs(u)))
+               for u, v in zip(a, b))
+
+
+def _solve_params(entry: Activation, act: Activation) -> list[dict]:
+    """Exact parameter values (as dicts) that make ``entry`` agree with ``act`` at a few rationals."""
+    symbols = [p.symbol for p in entry.params]
+    x = entry.x
+    eqs = []
+    for pt in _SOLVE_AT:
+        lhs = sp.piecewise_fold(symbolic.normalize(entry.definition).subs(x, pt))
+        if lhs.has(sp.Piecewise) or not (lhs.free_symbols & set(symbols)):
+            continue
+        rhs = sp.piecewise_fold(symbolic.normalize(act.expr).subs(act.x, pt))
+        if rhs.has(sp.Piecewise, sp.nan):
+            return []
+        eqs.append(lhs - rhs)
+        if len(eqs) == len(symbols):
+            break
+    if len(eqs) < len(symbols):
+        return []
+    if all(e.as_poly(*symbols) is not None for e in eqs):
+        try:
+            sols = sp.solve(eqs, symbols, dict=True)
+        except (NotImplementedError, ValueError, TypeError):
+            return []
+    else:
+        sols = _numeric_solve(eqs, symbols, entry)
+    out = []
+    for s in sols:
+        vals = {p.name: sp.nsimplify(s.get(p.symbol)) if s.get(p.symbol) is not None else None for p in entry.params}
+        if any(v is None or not v.is_number or v.is_real is False for v in vals.values()):
+            continue
+        if any(p.symbol.is_positive and not v.is_positive for p, v in zip(entry.params, vals.values())):
+            continue
+        out.append(vals)
+    return out
+
+
+def _numeric_solve(eqs, symbols, entry) -> list[dict]:
+    """mpmath root from the defaults, recognized as a simple number, for transcendental equations."""
+    start = [float(p.default) for p in entry.params]
+
+    def residual(*vals):
+        sub = dict(zip(symbols, (sp.Float(str(v), 30) for v in vals)))
+        return [mpmath.mpf(sp.N(e.subs(sub), 30)) for e in eqs]
+
+    try:
+        with mpmath.workdps(30):
+            root = mpmath.findroot(residual if len(symbols) > 1 else (lambda v: residual(v)[0]),
+                                   start if len(symbols) > 1 else start[0])
+    except (ValueError, ZeroDivisionError, TypeError, mpmath.libmp.NoConvergence):
+        return []
+    root = list(root) if len(symbols) > 1 else [root]
+    return [{s: sp.nsimplify(sp.Float(str(r), 25), rational=True, tolerance=1e-20) for s, r in zip(symbols, root)}]
+
+
+def catalog_matches(act: Activation, *, proofs: bool = True, examples: int = 120) -> list[dict]:
+    """Catalog activations (with parameter values) equal to ``act``.
+
+    Each match is ``{"name", "params": {k: str}, "verdict": "proved"|"undecided"}``.
+    A numeric pre-filter on a few points discards most entries before any proof.
+    """
+    matches = []
+    if act.vector:
+        xs_cache = {}
+        for name in catalog.names():
+            entry = catalog.get(name)
+            if not entry.vector:
+                continue
+            if prove_equal(entry.expr, act.expr):
+                matches.append({"name": name, "params": {}, "verdict": "proved"})
+                continue
+            ok = True
+            for v in VECTOR_POINTS[:4]:
+                n = len(v)
+                if n not in xs_cache:
+                    xs_cache[n] = symbolic.components(act.expr, n)
+                xs, ac = xs_cache[n]
+                _, ec = symbolic.components(entry.expr, n)
+                if not _close(VectorOracle(ac, xs).rounded(v), VectorOracle(ec, xs).rounded(v)):
+                    ok = False
+                    break
+            if ok:
+                matches.append({"name": name, "params": {}, "verdict": "undecided"})
+        return matches
+    mine = _values(act.expr, act.x, _PREFILTER)
+    for name in catalog.names():
+        entry = catalog.get(name)
+        if entry.vector:
+            continue
+        candidates = []
+        if _close(_catalog_values(name), mine):
+            candidates.append(entry)
+        if entry.params:
+            for vals in _solve_params(entry, act):
+                try:
+                    cand = entry.with_params(**vals)
+                except SymactError:
+                    continue
+                if cand.param_values != entry.param_values and _close(_values(cand.expr, cand.x, _PREFILTER), mine):
+                    candidates.append(cand)
+        for cand in candidates:
+            verdict = _equal(cand, act, proofs=proofs, examples=examples)
+            if verdict:
+                matches.append({"name": name, "params": {k: str(v) for k, v in cand.param_values.items()},
+                                "verdict": verdict})
+                break
+    return matches
+
+
+def _equal(a: Activation, b: Activation, *, proofs: bool, examples: int) -> str | None:
+    f, g = a.expr, b.expr.xreplace({b.x: a.x})
+    if proofs and prove_equal(f, g, [a.x]):
+        return "proved"
+    pts = oracle_points(_kink_points(f, g), examples=examples)
+    fo, go = Oracle(f, a.x), Oracle(g, a.x)
+    if all(_same(_rounded(fo, v), _rounded(go, v)) for v in pts):
+        return "undecided"
+    return None
