@@ -417,6 +417,75 @@ def test_latex_reads_back(name):
         assert prove_zero(got - want, [act.x]), (name, block, got, want)
 
 
+# --------------------------------------------------------------------------- the targets package
+def _codegen_dir():
+    import symact.codegen
+    from pathlib import Path
+    return Path(symact.codegen.__file__).parent
+
+
+def test_registry_holds_every_target_module():
+    """Adding a target is adding one module to symact/codegen/targets/: the registry finds it."""
+    from symact.codegen import TARGETS, targets
+    from symact.codegen.target import Target
+
+    modules = sorted(p.stem for p in (_codegen_dir() / "targets").glob("*.py") if not p.stem.startswith("_"))
+    assert sorted(TARGETS) == modules
+    assert TARGETS == ("numpy", "python", "c", "torch", "jax", "latex")  # listing order (CLI help)
+    for name in TARGETS:
+        t = targets.get(name)
+        assert isinstance(t, Target) and t.name == name
+    with pytest.raises(Exception, match="unknown target 'rust'; choose one of numpy, python"):
+        targets.get("rust")
+    with pytest.raises(Exception, match="unknown target"):
+        identifier("relu", "rust")
+
+
+def test_no_branching_on_a_target_name_outside_its_module():
+    """Differences between targets are attributes and methods of the targets: no module
+    compares a name with a target's name, except that target's own module."""
+    import ast
+
+    from symact.codegen import TARGETS
+
+    def names_in(node):
+        elts = node.elts if isinstance(node, (ast.Tuple, ast.List, ast.Set)) else [node]
+        return {e.value for e in elts if isinstance(e, ast.Constant) and e.value in TARGETS}
+
+    for path in sorted(_codegen_dir().rglob("*.py")):
+        own = {path.stem} if path.parent.name == "targets" else set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Compare):
+                found = set().union(*(names_in(n) for n in [node.left, *node.comparators])) - own
+                assert not found, f"{path.name}:{node.lineno} compares with target name(s) {found}"
+
+
+@pytest.mark.parametrize("name", ["numpy", "python", "c", "torch", "jax"])
+def test_target_helpers_cover_its_printer(name):
+    """Every helper a target's printer can call has a source in the target's HELPERS data
+    (keyed by primitive name), and the Python-syntax ones parse."""
+    import ast
+
+    from symact.codegen import targets
+
+    t = targets.get(name)
+    need = set(t.printer.HELPERS) | {"dd", "rootpoly", "shift"}
+    missing = need - set(t.helpers)
+    assert not missing, f"target {name} has no helper source for {sorted(missing)}"
+    for h in need:
+        src = t.helper_source(h)
+        assert src and isinstance(src, str), (name, h)
+        if name != "c":
+            ast.parse(src)
+
+
+def test_python_target_refuses_float32():
+    with pytest.raises(Exception, match="the python target computes with Python floats: float64 only"):
+        generate(catalog.get("relu"), "python", "float32")
+    with pytest.raises(Exception, match="unknown dtype 'float16'"):
+        generate(catalog.get("relu"), "numpy", "float16")
+
+
 # --------------------------------------------------------------------------- names and CLI
 def test_identifiers():
     assert identifier("leaky_relu", "c") == "leaky_relu"
