@@ -3,6 +3,8 @@
 The notes under tests/notes/ are written in the course's style. The expected
 verdicts are what a careful reader finds, derived by hand: e.g. the course's
 step code `np.array(x > 0, dtype=int)` gives 0 at x = 0 where its formula says 1.
+The reviews here pass trust=True: they test the review, and run confined wherever
+the platform allows (tests/test_notes_hostile.py tests the confinement itself).
 """
 from __future__ import annotations
 
@@ -24,12 +26,12 @@ HERE = Path(__file__).parent / "notes"
 
 @pytest.fixture(scope="module")
 def course():
-    return notes.review(HERE / "course.md")
+    return notes.review(HERE / "course.md", trust=True)
 
 
 @pytest.fixture(scope="module")
 def cases():
-    return notes.review(HERE / "review_cases.md", timeout=3)
+    return notes.review(HERE / "review_cases.md", timeout=3, trust=True)
 
 
 def by_section(review):
@@ -58,6 +60,7 @@ def test_course_note_gets_the_careful_readers_review(course):
     sig = secs["Sigmoid function"][0]
     assert float(sig.witness["x"]) < -700 and "overflow" in sig.message  # wrong subnormal tail
     assert not course.ok
+    assert course.execution["mode"] in ("confined", "unconfined") and course.executed
 
 
 def test_review_cases(cases):
@@ -83,7 +86,7 @@ def test_review_cases(cases):
 
 
 def test_korean_note_keeps_titles():
-    review = notes.review(HERE / "korean.md")
+    review = notes.review(HERE / "korean.md", trust=True)
     secs = by_section(review)
     assert list(secs) == ["시그모이드 함수", "계단 함수", "ReLU 함수"]
     assert [f.verdict for f in secs["계단 함수"]] == ["consistent"]  # x >= 0 matches the formula
@@ -98,9 +101,10 @@ def test_no_exec_checks_formulas_only(tmp_path):
                     "def relu(x):\n    return x\n```\n", encoding="utf-8")
     review = notes.review(note, execute=False)
     assert [(f.activation, f.verdict, f.code) for f in review.findings] == [("relu", "consistent", None)]
+    assert review.execution == {"mode": "not run", "detail": "--no-exec"} and not review.executed
     assert not marker.exists()
-    notes.review(note)  # with execution, the code runs, but in a child with its own folder
-    assert marker.exists()
+    ran = notes.review(note, trust=True)  # the code runs, in a child; confined, it writes nowhere else
+    assert marker.exists() == (ran.execution["mode"] == "unconfined")
 
 
 def run_cli(*argv):
@@ -115,14 +119,17 @@ def test_cli_json_and_text(tmp_path):
     note = tmp_path / "ok.md"
     note.write_text("# ReLU\n```math\nf(x) = \\max(0, x)\n```\n```python\ndef relu(x):\n"
                     "    print('hi')\n    return np.maximum(x, 0)\n```\n", encoding="utf-8")
-    code, out = run_cli(str(note), "--json")
+    code, out = run_cli(str(note), "--json", "--trust")
     data = json.loads(out)
     assert code == 0 and data["ok"] and data["findings"][0]["verdict"] == "consistent"
+    assert data["execution"]["mode"] in ("confined", "unconfined")
+    assert data["execution"]["detail"].startswith("code ran ")
     assert set(data["findings"][0]) == {"section", "line", "formula", "code", "activation", "verdict",
                                         "witness", "message"}
-    code, out = run_cli(str(HERE / "course.md"))
+    code, out = run_cli(str(HERE / "course.md"), "--trust")
     assert code == 1
     assert "## Step function" in out and "at x = 0 the code gives 0, the formula gives 1" in out
+    assert out.splitlines()[1].startswith("  code ran ")
 
 
 def test_unreadable_note_is_exit_2(tmp_path):
@@ -134,14 +141,16 @@ def test_unreadable_note_is_exit_2(tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "cannot read" in proc.stderr
 
 
-def test_sandbox_survives_crashes_and_exits(tmp_path):
-    blocks = ["import os\nos._exit(3)", "import sys\nsys.exit(0)\ndef f(x):\n    return x",
-              "x = [0] * (10**10)", "def f(x):\n    return x * 2"]
-    crashed = sandbox.run_block(blocks, 0, [], [0.0], [], timeout=5)
-    assert crashed.error and "crashed" in crashed.error
-    exited = sandbox.run_block(blocks, 1, ["f"], [1.0], [], timeout=5)
-    assert "SystemExit" in exited.error
-    bomb = sandbox.run_block(blocks, 2, [], [0.0], [], timeout=5)
-    assert bomb.error and "MemoryError" in bomb.error
-    fine = sandbox.run_block(blocks, 3, ["f"], [1.5, -2.0], [[1.0, 2.0]], replay=[1, 2], timeout=5)
-    assert fine.calls["f"].scalar == [3.0, -4.0] and fine.calls["f"].vectors == [[2.0, 4.0]]
+def test_sandbox_survives_exits_and_memory_bombs():
+    with sandbox.NoteRunner(trust=True, step=5, budget=20) as runner:
+        runner.start()
+        exited = runner.run_block("import sys\nsys.exit(0)\ndef f(x):\n    return x", ["f"], [1.0], [])
+        assert "SystemExit" in exited.error and not exited.fatal and exited.calls["f"].scalar is None
+        bomb = runner.run_block("x = [0] * (10**10)", [], [0.0], [])
+        assert bomb.error and "MemoryError" in bomb.error
+        fine = runner.run_block("def f(x):\n    return x * 2", ["f"], [1.5, -2.0], [[1.0, 2.0]])
+        assert fine.calls["f"].scalar == [3.0, -4.0] and fine.calls["f"].vectors == [[2.0, 4.0]]
+        crashed = runner.run_block("import os\nos._exit(3)", [], [0.0], [])
+        assert crashed.fatal == "the code crashed: exit status 3"
+        after = runner.run_block("def g(x):\n    return x", ["g"], [0.0], [])
+        assert after.fatal.startswith("not run: the code was stopped earlier (the code crashed")

@@ -1,11 +1,17 @@
 """``symact notes FILE.md``: review a research note's formulas against its code.
 
-Text output reads like a reviewer's comments, section by section; ``--json``
-prints ``{"findings": [...], "ok": bool}`` (see :mod:`symact.notes.review`). Exit 0
-when nothing is wrong, 1 on any mismatch, inaccurate or error finding, 2 when
-the note cannot be read.
+Text output reads like a reviewer's comments, section by section, after a line
+that says how the note's code ran (confined, unconfined with ``--trust``, or not
+run); ``--json`` prints ``{"findings": [...], "ok": bool, "execution": {"mode",
+"detail"}}`` (see :mod:`symact.notes.review`). Exit 0 when nothing is wrong, 1 on
+any mismatch, inaccurate or error finding, 2 when the note cannot be read (not a
+regular file, too big, not UTF-8) or its code cannot be run here (no confinement
+and no ``--trust``).
 """
 from __future__ import annotations
+
+import argparse
+import math
 
 from symact.cli import EXIT_FAILED, EXIT_OK, dump_json
 
@@ -17,18 +23,38 @@ def add_parser(subparsers):
     p = subparsers.add_parser("notes", help="check a Markdown note's formulas against its Python code",
                               description="Review a research note: read its formulas (```math, $$...$$) and "
                               "Python functions, section by section, and say where they disagree. The note's "
-                              "code runs in a separate, time-limited process.")
+                              "code runs confined (Landlock, namespaces, rlimits) in a separate process, each "
+                              "block once, under one time budget; where it cannot be confined it runs only with "
+                              "--trust.")
     p.add_argument("file", metavar="FILE.md", help="the note (Markdown, UTF-8)")
     p.add_argument("--json", action="store_true", help="print the findings as JSON")
     p.add_argument("--no-exec", action="store_true", help="check the formulas only; do not run the note's code")
+    p.add_argument("--trust", action="store_true",
+                   help="run the note's code even where it cannot be confined (unconfined: only for notes "
+                   "you trust); where confinement is available it is used all the same")
+    p.add_argument("--time-budget", type=_seconds, default=None, metavar="SECONDS",
+                   help="seconds for all of the note's code together (default 30; one block or one "
+                   "function's evaluation gets at most 10 of them)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random test points (default 0)")
     return p
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (0 < value <= 3600):
+        raise argparse.ArgumentTypeError(f"expected seconds between 0 and 3600, got {text!r}")
+    return value
+
+
 def run(args, out) -> int:
+    from symact.notes import sandbox
     from symact.notes.review import review
 
-    result = review(args.file, execute=not args.no_exec, seed=args.seed)
+    budget = args.time_budget if args.time_budget is not None else sandbox.BUDGET
+    result = review(args.file, execute=not args.no_exec, seed=args.seed, trust=args.trust, budget=budget)
     if args.json:
         dump_json(result.to_dict(), out)
     else:
@@ -38,6 +64,8 @@ def run(args, out) -> int:
 
 def write_review(result, out) -> None:
     print(f"Review of {result.path}" + ("" if result.executed else " (formulas only; code not run)"), file=out)
+    if result.executed:
+        print(f"  {result.execution['detail']}", file=out)
     if not result.findings:
         print("  nothing to check: no formulas or Python functions found", file=out)
     section = None

@@ -19,21 +19,27 @@ formula/function pair, per unpaired formula and per unpaired function:
 * ``unrecognized`` - a formula or function that is no catalog activation and
   has nothing to be compared with;
 * ``error`` - a formula that cannot be read, code that does not parse, raises,
-  or does not finish in time.
+  or does not finish in time, and code that could not run (the sandbox died
+  or the note's time budget was spent before it).
 
 Pairing in a section: a function whose name says derivative (grad, deriv,
 prime, backward, ``_d``) goes with the derivative formula, others with the
 formula they agree with, else the first one. Code runs only through
-:mod:`symact.notes.sandbox` (a child process), and only when ``execute`` is true.
-The library never prints; :mod:`symact.cli.notes` writes the review.
+:mod:`symact.notes.sandbox` (one confined child per note: each block once, in
+order, in one namespace, under one time budget), and only when ``execute`` is
+true; where the platform offers no confinement it runs only with ``trust``, and
+:attr:`Review.execution` says which way it ran. The note itself must be a regular
+file of at most :data:`MAX_NOTE_BYTES` bytes. The library never prints;
+:mod:`symact.cli.notes` writes the review.
 """
 from __future__ import annotations
 
 import ast
 import math
+import os
 import re
+import stat
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 import sympy as sp
@@ -53,6 +59,8 @@ MAX_ULP = 64
 ORDINARY = 20.0
 #: Relative tolerance for agreement at ordinary inputs.
 LOOSE = 1e-6
+#: Largest note read, in bytes.
+MAX_NOTE_BYTES = 2 * 1024**2
 _DERIVATIVE_NAME = re.compile(r"(grad|deriv|prime|backward|diff|(^|_)d($|_)|dash)", re.I)
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})\s*([\w+-]*)")
@@ -79,16 +87,20 @@ class Finding:
 
 @dataclass
 class Review:
+    """The findings, and how the note's code ran: ``execution`` = {``mode``, ``detail``}, ``mode``
+    one of ``confined``, ``unconfined`` (only with ``trust``) and ``not run``."""
+
     path: str
     findings: list[Finding]
     executed: bool
+    execution: dict = field(default_factory=lambda: {"mode": "not run", "detail": "--no-exec"})
 
     @property
     def ok(self) -> bool:
         return not any(f.verdict in ("mismatch", "inaccurate", "error") for f in self.findings)
 
     def to_dict(self) -> dict:
-        return {"findings": [f.to_dict() for f in self.findings], "ok": self.ok}
+        return {"findings": [f.to_dict() for f in self.findings], "ok": self.ok, "execution": self.execution}
 
 
 # --------------------------------------------------------------------------- reading
@@ -114,10 +126,46 @@ class Section:
 
 
 def read_note(path) -> str:
+    """The note's text: a regular file of at most :data:`MAX_NOTE_BYTES` bytes, in UTF-8.
+
+    Opened without blocking (a FIFO cannot stall it) and checked with ``fstat`` before a
+    byte is read: a directory, device (``/dev/zero``), FIFO or socket is refused, and so
+    is a file that is, or grows while read, over the limit.
+    """
+    name = str(path)
     try:
-        return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise NoteError(f"cannot read the note {str(path)!r}: {exc.strerror if isinstance(exc, OSError) else exc}") from None
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise NoteError(f"cannot read the note {name!r}: {exc.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = ("a directory" if stat.S_ISDIR(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode)
+                    else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
+                    else "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
+            raise NoteError(f"cannot read the note {name!r}: it is {kind}, not a regular file")
+        too_big = NoteError(f"cannot read the note {name!r}: it is over {MAX_NOTE_BYTES // 1024**2} MiB "
+                            f"(the largest note symact reads)")
+        if st.st_size > MAX_NOTE_BYTES:
+            raise too_big
+        os.set_blocking(fd, True)
+        chunks, size = [], 0
+        while True:
+            chunk = os.read(fd, min(1 << 20, MAX_NOTE_BYTES + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_NOTE_BYTES:
+                raise too_big
+    except OSError as exc:
+        raise NoteError(f"cannot read the note {name!r}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    try:
+        return b"".join(chunks).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise NoteError(f"cannot read the note {name!r}: {exc}") from None
 
 
 def split_sections(text: str) -> list[Section]:
@@ -278,17 +326,33 @@ def compare_vector(ref: _Ref, vectors, got, warnings, errors) -> tuple[str, dict
 
 
 # --------------------------------------------------------------------------- review
-def review(path, *, execute: bool = True, seed: int = 0, timeout: float = sandbox.TIMEOUT) -> Review:
-    """Read the note at ``path`` and review every section (see the module docstring)."""
+def review(path, *, execute: bool = True, seed: int = 0, timeout: float = sandbox.STEP_LIMIT,
+           budget: float = sandbox.BUDGET, trust: bool = False) -> Review:
+    """Read the note at ``path`` and review every section (see the module docstring).
+
+    ``timeout``: seconds for one block or one function's evaluation; ``budget``: seconds for
+    all of the note's code; ``trust``: run the code even where it cannot be confined.
+    :class:`NoteError` when the note cannot be read, or its code cannot be run here.
+    """
     text = read_note(path)
     sections = split_sections(text)
-    blocks = [c.text for s in sections for c in s.code]
-    replay: list[int] = []
+    has_code = any(s.code for s in sections)
     findings: list[Finding] = []
-    for sec in sections:
-        findings += _review_section(sec, blocks, replay, execute=execute, seed=seed, timeout=timeout)
+    if not execute or not has_code:
+        execution = {"mode": "not run", "detail": "--no-exec" if not execute else "the note has no code"}
+        for sec in sections:
+            findings += _review_section(sec, None, execute=False, seed=seed)
+        findings.sort(key=lambda f: f.line)
+        return Review(str(path), findings, False, execution)
+    with sandbox.NoteRunner(trust=trust, step=timeout, budget=budget) as runner:
+        try:
+            how = runner.start()
+        except sandbox.Unavailable as exc:
+            raise NoteError(f"cannot run the code of {str(path)!r}: {exc}") from None
+        for sec in sections:
+            findings += _review_section(sec, runner, execute=True, seed=seed)
     findings.sort(key=lambda f: f.line)
-    return Review(str(path), findings, execute)
+    return Review(str(path), findings, True, {"mode": how.mode, "detail": how.describe()})
 
 
 def _recognize_formula(parsed: ParsedFormula):
@@ -309,7 +373,7 @@ def _match_name(m) -> str:
     return f"{m['name']}" + (f" with {p}" if p else "")
 
 
-def _review_section(sec: Section, blocks, replay, *, execute, seed, timeout) -> list[Finding]:
+def _review_section(sec: Section, runner, *, execute, seed) -> list[Finding]:
     out: list[Finding] = []
     title = sec.title
     plain, derivs = [], []  # (Formula, parsed, act, match)
@@ -340,12 +404,10 @@ def _review_section(sec: Section, blocks, replay, *, execute, seed, timeout) -> 
             continue
         kinks = [k for _, p, a, _, _ in plain if a is not None and not a.vector for k in formula._kink_points(a.expr)]
         points = _points(kinks, seed)
-        result = sandbox.run_block(blocks, code.index, names, points, [list(v) for v in formula.VECTOR_POINTS],
-                                   replay=list(replay), timeout=timeout)
-        if result.error and "did not finish" in result.error or (result.error and "crashed" in result.error):
-            out.append(Finding(title, code.line, None, ", ".join(names) or None, None, "error", None, result.error))
+        result = runner.run_block(code.text, names, points, [list(v) for v in formula.VECTOR_POINTS])
+        if result.fatal:
+            out.append(Finding(title, code.line, None, ", ".join(names) or None, None, "error", None, result.fatal))
             continue
-        replay.append(code.index)
         if result.error:
             out.append(Finding(title, code.line, None, None, None, "error", None,
                                f"running the block failed: {result.error}"))
