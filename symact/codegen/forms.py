@@ -2,7 +2,7 @@
 
 A :class:`Plan` holds, per activation, one :class:`ScalarForm` for the function and one
 for its derivative (or, for vector activations, the max-subtraction expressions of
-:class:`symact.numeric.kernels.VectorKernel`). A form is a list of :class:`Branch`
+:class:`symact.numeric.kernels.vector.VectorKernel`). A form is a list of :class:`Branch`
 pieces on intervals of x, each a straight-line SymPy expression whose inexact
 polynomial arguments are double-double pairs (:class:`DD`), plus the values at
 +-inf, the points past which the value rounds to its limit, and root fix-ups.
@@ -43,7 +43,7 @@ class ScalarForm:
     branches: list[Branch]
     limits: tuple[float, float] | None   # values at -inf, +inf when a guard is needed
     tails: tuple[float | None, float | None] = (None, None)  # x <= -T0 / x >= T1 give the limit
-    roots: list = field(default_factory=list)  # RootPoly: (x - r) q(x) next to cancelling roots
+    roots: list = field(default_factory=list)  # fitting.RootPoly: (x - r) q(x) next to cancelling roots
 
 
 @dataclass
@@ -53,7 +53,7 @@ class Plan:
     act: object
     f: ScalarForm | None
     df: ScalarForm | None
-    vec_f: tuple | None = None   # (expr, symbols) from kernels.VectorKernel
+    vec_f: tuple | None = None   # (expr, symbols) from VectorKernel
     vec_df: tuple | None = None
 
 

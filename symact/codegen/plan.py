@@ -28,7 +28,7 @@ r"""The target-neutral plan of an activation: what every target prints, decided 
    returns its limit past the point where it rounds to it (:func:`_saturation`).
 
 Vector activations take the max-subtraction form of
-:class:`symact.numeric.kernels.VectorKernel` (x_j = t_j + m, t in double-double,
+:class:`symact.numeric.kernels.vector.VectorKernel` (x_j = t_j + m, t in double-double,
 Sum exp = e^m (1 + Sm1)). The subnormal-safe tails of targets that flush
 subnormals are derived from a plan's forms by :mod:`symact.codegen.tails`;
 CSE happens as each target prints a branch (:func:`symact.codegen.emit.branch_body`).
@@ -45,10 +45,13 @@ import sympy as sp
 from symact.codegen.forms import DD, Branch, Plan, ScalarForm
 from symact.codegen.measure import NumpyChain, finite_at_extremes, measure
 from symact.codegen.printer import CodegenError, fold_constants
-from symact.numeric import kernels
+from symact.numeric.fitting import bracket_roots, fit_root_poly
+from symact.numeric.kernels import stable_expr
+from symact.numeric.kernels.selection import exp_rational
+from symact.numeric.kernels.vector import VectorKernel
 from symact.numeric.oracle import Oracle, oracle_for
 from symact.numeric.oracle import reference as oracle_values
-from symact.numeric.ulp import ulp_distance
+from symact.numeric.ulp import FLOOR_ULP, ulp_distance
 from symact.symbolic import rewrite as rw
 from symact.symbolic.forms import X, one_sided_limit
 
@@ -66,10 +69,10 @@ _PLANS: dict = {}
 
 def _plan(act) -> Plan:
     if act.vector:
-        kf, kd = kernels.VectorKernel(act, False), kernels.VectorKernel(act, True)
+        kf, kd = VectorKernel(act, False), VectorKernel(act, True)
         return Plan(act, None, None, (kf.stable, kf.symbols), (kd.stable, kd.symbols))
-    return Plan(act, scalar_form(act.expr, kernels.stable_expr(act, False)),
-                scalar_form(act.derivative, kernels.stable_expr(act, True)))
+    return Plan(act, scalar_form(act.expr, stable_expr(act, False)),
+                scalar_form(act.derivative, stable_expr(act, True)))
 
 
 def _exact_arg(u, x) -> bool:
@@ -141,12 +144,12 @@ def scalar_form(reference: sp.Expr, stable: sp.Expr) -> ScalarForm:
 
     Candidates are ``stable`` and, when every transcendental is exp of an
     integer multiple of x, the kernels' exp-rational forms
-    (:func:`symact.numeric.kernels.exp_rational`: one e = exp(-|x|), each sign branch
+    (:func:`symact.numeric.kernels.selection.exp_rational`: one e = exp(-|x|), each sign branch
     one rational function of (e, x) -- no cancellation between terms that
     carry their own exp, as in mish' = x expit sech2_softplus + tanh_softplus).
     Each is emitted as NumPy code and measured against the oracle
     (:func:`symact.codegen.measure.measure`); the fewest points above 2 ULP, then the lowest mean,
-    wins. Then :func:`symact.numeric.kernels.root_polys` looks for simple roots where
+    wins. Then :func:`_root_fixups` looks for simple roots where
     the chosen form still cancels and fits (x - r) q(x) there; every target
     evaluates those pieces before its branches.
     """
@@ -167,26 +170,22 @@ def scalar_form(reference: sp.Expr, stable: sp.Expr) -> ScalarForm:
     return best
 
 
-#: the accuracy floor (the ULP bound the generated code is tested against): a sample next to a
-#: root whose error exceeds it gets a root fix-up, fitted on twice the farthest such sample.
-#: The kernels' ROOT_FLOOR_ULP is this same floor; their ROOT_BAD_ULP (3, one below it) is a
-#: different knob that codegen lacks: the kernels size a fix-up by the dense run of samples
-#: above 3 ULP next to the root and only extend it over points above the floor, while codegen
-#: fits wherever a sample exceeds the floor and sizes by those samples alone.
-ROOT_FLOOR_ULP = 4.0
-
-
 def _root_fixups(reference: sp.Expr, chain) -> list:
-    """:class:`symact.numeric.kernels.RootPoly` fix-ups for the simple roots where ``chain`` cancels.
+    """:class:`symact.numeric.fitting.RootPoly` fix-ups for the simple roots where ``chain`` cancels.
 
-    The kernels' procedure (:func:`symact.numeric.kernels.root_polys`) with codegen's own
-    threshold: roots are bracketed by sign changes of the emitted NumPy form and
-    refined in mpmath; around each the form's error is sampled against the oracle
-    and, where it exceeds :data:`ROOT_FLOOR_ULP`, (x - r) q(x) is fitted on twice the
-    farthest such distance, or a little wider where the fit (q piecewise polynomial,
-    checked against the oracle) misses its tolerance.
+    The steps of :func:`symact.numeric.fitting.root_polys`: roots are bracketed by
+    sign changes of the emitted NumPy form and refined in mpmath; around each the
+    form's error is sampled against the oracle and, where a sample exceeds the
+    accuracy floor :data:`symact.numeric.ulp.FLOOR_ULP`, (x - r) q(x) is fitted on
+    twice the farthest such distance, or a little wider where the fit (q piecewise
+    polynomial, checked against the oracle) misses its tolerance.
+
+    The threshold is the floor itself, not the kernels' ``ROOT_CANCEL_ULP`` (one
+    below it): the kernels size a fix-up by the dense run of samples above that
+    next to the root and then extend it over every sample above the floor; codegen
+    has only the second rule. Its forms were chosen and tested with it, so it stays.
     """
-    brackets = kernels._bracket_roots(chain)
+    brackets = bracket_roots(chain)
     if not brackets or len(brackets) > 8:
         return []
     orc = Oracle(reference, X)
@@ -204,12 +203,12 @@ def _root_fixups(reference: sp.Expr, chain) -> list:
                 xs = np.concatenate([rf + rng.uniform(-room, room, 3000),
                                      rf + np.geomspace(1e-9, room, 300), rf - np.geomspace(1e-9, room, 300)])
                 got = chain.run(xs, None, np.float64)
-            bad = ulp_distance(got, oracle_values(reference, X, xs)) > ROOT_FLOOR_ULP
+            bad = ulp_distance(got, oracle_values(reference, X, xs)) > FLOOR_ULP
             if bad.any():
                 w0 = 2.0 * float(np.abs(xs[bad] - rf).max())
                 rp = None
                 for w in (min(w0 * g, room) for g in (1.0, 1.1, 1.25, 1.5, 2.0)):
-                    rp = kernels._fit_root_poly(orc, r, rf - w, rf + w)  # None: pieces cut badly; wider
+                    rp = fit_root_poly(orc, r, rf - w, rf + w)  # None: pieces cut badly; wider
                     if rp is not None:
                         break
                 if rp is None:
@@ -221,7 +220,7 @@ def _root_fixups(reference: sp.Expr, chain) -> list:
 def _exp_rational(stable: sp.Expr) -> list[sp.Expr]:
     """The kernels' exp-rational forms with their e = exp(-|x|) spelled as exp_neg_abs(x)."""
     out = []
-    for f in kernels.exp_rational(sp.piecewise_fold(stable)):
+    for f in exp_rational(sp.piecewise_fold(stable)):
         e = f.xreplace({s: rw.exp_neg_abs(X) for s in f.free_symbols if s != X})
         out.append(e)
     return out
@@ -240,7 +239,7 @@ def _expit_poly(stable: sp.Expr) -> list[sp.Expr]:
     gelu_tanh' = s + P s (1 - s), P = x w'(x), becomes s ((1 + P) - P s) for x < 0
     -- two roundings after s instead of the ~9 of the product
     1.5957 x (s - ..)(1 - s + ..)(26829 x^2 + 200000)/200000, whose piled-up
-    rounding reached 6-7 ULP where the two terms only mildly cancel (x in [-12, -2]).
+    rounding went past the accuracy floor where the two terms only mildly cancel.
     """
     calls = stable.atoms(sp.Function)
     if not calls or any(type(c) is not rw.expit for c in calls):

@@ -20,7 +20,7 @@ from sympy.printing.pycode import PythonCodePrinter
 from symact.codegen.emit import num_py
 from symact.codegen.printer import PRIMITIVE_HELPERS, CodegenError, CodePrinterBase, dispatch_functions
 from symact.codegen.targets._array import ArrayTarget, array_helpers, rootpoly_source, shift_source
-from symact.numeric import kernels
+from symact.numeric.fitting import cheb_fit
 
 
 @dispatch_functions
@@ -28,8 +28,8 @@ class JaxPrinter(CodePrinterBase, PythonCodePrinter):
     """JAX arrays (``import jax``, ``import jax.numpy as jnp``)."""
 
     FUNCS = {"exp": "jnp.exp", "log": "jnp.log", "Abs": "jnp.abs", "log1p": "jnp.log1p", "expm1": "jnp.expm1"}
-    #: XLA's tanh is up to 6 ULP off near |x| = 19 and its erfc hundreds of ULP for x > 4
-    #: (exp(-x*x) of a rounded square): both are small generated helpers instead
+    #: XLA's tanh and erfc miss the accuracy floor (its erfc takes exp(-x*x) of a rounded
+    #: square): both are small generated helpers instead
     HELPERS = dict(PRIMITIVE_HELPERS, tanh="_tanh", erfc="_erfc")
     MOD = "jnp"
 
@@ -54,7 +54,7 @@ TANH = '''def _tanh(u):
 def erfcx_octaves() -> tuple:
     """(centres, rows): erfcx(u) = exp(u^2) erfc(u) as one polynomial in u - centre on each
     octave [0.5, 1), [1, 2), ..., [16, 32]; rows highest degree first, one column per octave.
-    Chebyshev interpolants in mpmath (:func:`symact.numeric.kernels._cheb_fit`) of the lowest odd
+    Chebyshev interpolants in mpmath (:func:`symact.numeric.fitting.cheb_fit`) of the lowest odd
     degree within 2^-58 relative on 200 points of the octave."""
     import mpmath
 
@@ -68,7 +68,7 @@ def erfcx_octaves() -> tuple:
             m = (lo + hi) / 2
             pts = [mpmath.mpf(float(v)) for v in np.linspace(float(lo), float(hi), 200)]
             for deg in range(9, 41, 2):
-                c = kernels._cheb_fit(g, lo, hi, deg)
+                c = cheb_fit(g, lo, hi, deg)
                 worst = max(abs(_horner_mp(c, v - m) / g(v) - 1) for v in pts)
                 if worst < mpmath.mpf(2) ** -58:
                     break
