@@ -89,3 +89,20 @@ def test_a_cancelling_term_does_not_zero_the_whole_value():
     for name, v in (("gelu_tanh", 43.0), ("gelu_tanh", 1e5), ("mish", 2806.0)):
         act = symact.get(name)
         assert Oracle(act.derivative, act.x).rounded(v) == 1.0
+
+
+def test_floor_errors_is_the_ulp_distance_with_tiny_errors_forgiven():
+    """The one floor measure (kernels' choices, codegen, bench, tests): ULP distance
+    in got's dtype (or the one given), 0 where the absolute error is below that
+    dtype's smallest normal, 0 for NaN against NaN, inf for NaN against a number."""
+    from symact.numeric.ulp import floor_errors, smallest_normal
+
+    tiny = smallest_normal(np.float64)
+    got = np.array([1.0, np.nextafter(1.0, 2.0), tiny / 4, np.nan, np.nan, np.inf])
+    ref = np.array([1.0, 1.0, 3 * tiny / 4, np.nan, 1.0, np.inf])
+    assert floor_errors(got, ref).tolist() == [0.0, 1.0, 0.0, 0.0, np.inf, 0.0]
+    assert ulp_distance(got[2:3], ref[2:3])[0] > 0            # forgiven, not equal
+    g32 = np.array([1.0, np.nextafter(np.float32(1), np.float32(2)), 1e-39], np.float32)
+    r32 = np.array([1.0, 1.0, 2e-39], np.float32)
+    assert floor_errors(g32, r32).tolist() == [0.0, 1.0, 0.0]  # float32's own smallest normal
+    assert floor_errors(g32.astype(np.float64), r32, np.float32).tolist() == [0.0, 1.0, 0.0]

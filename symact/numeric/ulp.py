@@ -5,6 +5,9 @@ representable values between them (0 when equal, 1 for neighbours), counted
 across zero (-0.0 and +0.0 are the same point). Infinities sit one step beyond
 the largest finite value; NaN against NaN is 0 and NaN against a number is
 infinite.
+
+:func:`floor_errors` is the one measure of the accuracy floor (:data:`FLOOR_ULP`):
+the ULP distance, with errors below the smallest normal number forgiven.
 """
 from __future__ import annotations
 
@@ -36,16 +39,24 @@ def ulp_distance(got, expected) -> np.ndarray:
 
 
 def smallest_normal(dtype) -> float:
+    """The smallest positive normal number of ``dtype``."""
     return float(np.finfo(dtype).smallest_normal)
 
 
-def floor_errors(got, ref, dtype):
-    """ULP distance of ``got`` from the correctly rounded ``ref`` in ``dtype``, with
-    an absolute error below the dtype's smallest normal number counted as 0 --
-    the accuracy floor's measure (kernels, codegen targets, bench peers)."""
+#: The accuracy floor: every kernel and generated target is held to this many ULP
+#: of the correctly rounded value, as measured by :func:`floor_errors`.
+FLOOR_ULP = 4.0
+
+
+def floor_errors(got, ref, dtype=None) -> np.ndarray:
+    """ULP distance of ``got`` from the correctly rounded ``ref`` in ``dtype``
+    (default: got's own dtype), with an absolute error below that dtype's
+    smallest normal number counted as 0 -- the accuracy floor's measure, the one
+    used by the kernels' choices, the codegen targets, the bench and the tests.
+    NaN against NaN is 0; NaN against a number is infinite (:func:`ulp_distance`)."""
     got = np.asarray(got, dtype=dtype)
-    ref = np.asarray(ref, dtype=dtype)
+    ref = np.asarray(ref, dtype=got.dtype)
     u = ulp_distance(got, ref)
     with np.errstate(all="ignore"):
-        tiny = np.abs(got.astype(np.float64) - ref.astype(np.float64)) < smallest_normal(dtype)
+        tiny = np.abs(got.astype(np.float64) - ref.astype(np.float64)) < smallest_normal(got.dtype)
     return np.where(tiny, 0.0, u)

@@ -40,8 +40,8 @@ from symact.model import catalog
 from symact.numeric import kernels
 from symact.numeric.oracle import oracle_reference, vector_reference
 from symact.numeric.points import bench_input, sample_points, vector_rows
+from symact.numeric.ulp import floor_errors
 from symact.symbolic.forms import X
-from symact.numeric.ulp import floor_errors, smallest_normal, ulp_distance
 
 # --------------------------------------------------------------------------- peers
 _S2 = math.sqrt(2.0)

@@ -1,0 +1,383 @@
+"""Vector kernels (softmax, log_softmax), lowered from the component form.
+
+``Sum(exp(x_j))`` becomes a row reduction; the general max-subtraction identity
+``x_j = t_j + m`` (``m = max_j x_j``) is applied symbolically and ``m`` cancels;
+``log(S)`` becomes ``log1p(S - 1)`` with ``S - 1`` summed without one maximal
+element; ``t_j`` is carried in double-double. The forward pass runs over row
+blocks of :data:`VEC_BLOCK` elements on the thread pool (:mod:`.runtime`).
+
+Rows whose entries all lie in [-700, 700 - ln n] (the usual case) need no shift
+inside exp: exp(x_j) has an exact argument, ``E_j = exp(x_j) / exp(m)`` and
+``Sm1`` are folded into the generated row chain (:class:`.lowering._RowChain`:
+row-only subexpressions run once per row), and t's low part is dropped where
+that measures within :data:`LEAN_MAX_ULP` against the vector oracle on fixed
+rows (:func:`symact.numeric.points.vector_selection_rows`; log_softmax; the
+numbers are kept on ``kernel.choices``). The other rows are gathered per
+thread range and take the shifted form, which reuses ``exp(t_j)(1 + t_lo)``
+from the sum and calls exp only where its result is comfortably normal, the
+underflow band being summed scaled by 2^128. Each row's form depends on that
+row alone, so blocks and threads never change a result. Derivatives return the
+Jacobian ``J[..., i, k] = d y_i / d x_k``.
+"""
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import sympy as sp
+
+from symact.numeric.kernels.ddouble import _dd_const
+from symact.numeric.kernels.helpers import _expit_np
+from symact.numeric.kernels.lowering import _RowChain
+from symact.numeric.kernels.runtime import THREAD_MIN, _get_pool, _row_bufs, get_num_threads
+from symact.numeric.points import digest, vector_selection_rows
+from symact.numeric.ulp import floor_errors
+from symact.symbolic import rewrite as rw
+from symact.symbolic.forms import XV, I, J, K, N
+
+#: Elements per row block of the vector kernels. Their passes write into
+#: thread-local scratch (:func:`.runtime._row_bufs`), so blocks can be large
+#: enough that the Python-level calls per block stop mattering.
+VEC_BLOCK = 1 << 17
+#: Threads for the vector kernels' row blocks (0: the scalar kernels' count).
+#: Blocks of 2^17 elements keep the GIL-held Python overhead small enough for
+#: two threads to pay; much smaller blocks made two threads slower than one.
+VECTOR_THREADS = int(os.environ.get("SYMACT_VECTOR_THREADS", "0"))
+#: A vector kernel's unshifted form may drop t's low part when its max error on
+#: the selection rows stays within this (half the accuracy floor).
+LEAN_MAX_ULP = 2.0
+
+
+def _vector_selection_reference(act) -> tuple[np.ndarray, np.ndarray]:
+    """The vector oracle's correctly rounded values on
+    :func:`symact.numeric.points.vector_selection_rows` (disk-cached)."""
+    from symact import cache
+    from symact.numeric.oracle import VectorOracle
+
+    xs = vector_selection_rows()
+
+    def compute():
+        syms, comps = act.components(xs.shape[1])
+        orc = VectorOracle(comps, syms)
+        return np.array([orc.rounded(v) for v in xs])
+
+    ref = cache.cached("kernel-vector-selection-ref", (sp.srepr(act.expr), digest(xs)), compute)
+    return xs, ref
+
+
+#: exp(t) is computed directly only for t >= this (results >= 1e-304: NumPy's
+#: exp takes a slow path for arguments near and past underflow, even at -708.39).
+_EXP_SAFE = -700.0
+_BELOW_SAFE = float(np.nextafter(_EXP_SAFE, -np.inf))
+#: Rows whose max is at most this minus ln(n) cannot overflow the unshifted row sum.
+_EXP_HI = 700.0
+#: 128 ln 2 as a double-double, and 2^-128: exp(t) = exp(t + 128 ln 2) 2^-128.
+_SCALE_LN, _SCALE_LN_LO = _dd_const(128 * sp.log(2))
+_SCALE = 2.0 ** -128
+
+
+class VectorKernel:
+    """Softmax-like kernels from the component form, with max subtraction."""
+
+    def __init__(self, act, derivative: bool):
+        self.act = act
+        self.derivative = derivative
+        expr = act.derivative if derivative else act.expr
+        S, T, TK, SM1, D = sp.symbols("S t_i t_k Sm1 delta", real=True)
+        m = sp.Symbol("m", real=True)
+        ssum = sp.Sum(sp.exp(XV[J]), (J, 1, N))
+        e = expr.subs(ssum, S)
+        if e.has(sp.Sum):
+            raise NotImplementedError(f"{act.name}: only Sum(exp(x_j)) reductions are lowered")
+        e = e.subs(sp.KroneckerDelta(I, K), D).subs({XV[I]: T + m, XV[K]: TK + m, S: sp.exp(m) * (1 + SM1)})
+        e = sp.expand_log(sp.powsimp(sp.expand(e, power_exp=True)), force=True)
+        e = sp.simplify(e)
+        if e.has(m):
+            raise NotImplementedError(f"{act.name}: max subtraction did not cancel")
+        e = rw.stabilize(e)
+        # exp(t) with t carried in double-double: exp(t_hi) (1 + t_lo)
+        TL, TKL = sp.symbols("t_i_lo t_k_lo", real=True)
+        e = e.replace(lambda a: isinstance(a, sp.exp), lambda a: a * (1 + a.args[0].subs({T: TL, TK: TKL}).diff(TL) * TL
+                                                                   + a.args[0].diff(TK) * TKL) if a.args[0].has(T, TK) else a)
+        e = e.subs(T, T + TL) if not e.has(sp.exp) else e
+        # delta - e_k first (exact on the diagonal of the max element), then + Sm1 delta
+        Q = sp.Symbol("q", real=True)
+        e = e.subs(D - (1 + TKL) * sp.exp(TK), Q)
+        self.stable = e
+        syms = (T, TL, TK, TKL, SM1, D, Q)
+        mods = [{"log1p": np.log1p, "expm1": np.expm1, "expit": lambda a: _expit_np(a)}, "numpy"]
+        self.fn = sp.lambdify(syms, e, modules=mods)
+        self.symbols = syms
+        # forward: exp(t_i) (1 + t_i_lo) is the E the row sum was made of -- reuse it
+        E = sp.Symbol("E_i", positive=True)
+        fwd = e.subs(sp.exp(T) * (1 + TL), E)
+        self.fwd = self.fwd_safe = None
+        if not fwd.free_symbols - {T, TL, SM1, E}:
+            self.fwd = _RowChain(fwd, (T, TL, E), (SM1,), f"{act.name}_forward")
+            # rows whose exp(x_j) are all normal and whose sum cannot overflow need
+            # no shift inside exp: E = exp(x_i) / exp(m), exp(x_i) with an exact argument
+            EX, EM = sp.Symbol("Ex_i", positive=True), sp.Symbol("Em", positive=True)
+            self._choose_safe(act, fwd.subs(E, EX / EM), (T, TL, EX), (SM1, EM), TL)
+        self.fwd_uses_e = fwd.has(E)
+
+    def _choose_safe(self, act, form, elems, rows, TL):
+        """The unshifted form with t = x - m in double-double, or -- when its max
+        error against the vector oracle on fixed rows stays within
+        :data:`LEAN_MAX_ULP` -- with t rounded (t_lo = 0: five passes fewer).
+        Both candidates' numbers stay on ``self.choices``."""
+        full = _RowChain(form, elems, rows, f"{act.name}_forward_rows")
+        cands = [(full, form)]
+        if form.has(TL):
+            lean = form.subs(TL, 0)
+            cands.append((_RowChain(lean, elems, rows, f"{act.name}_forward_rows_lean"), lean))
+        self.choices = []
+        self.fwd_safe, self.safe_uses_t, self.safe_uses_tl = full, form.has(elems[0]) or form.has(TL), form.has(TL)
+        if len(cands) == 1:
+            return
+        xs, ref = _vector_selection_reference(act)
+        scored = []
+        for chain, f in cands:
+            self.fwd_safe, self.safe_uses_t, self.safe_uses_tl = chain, f.has(elems[0]) or f.has(TL), f.has(TL)
+            got = np.empty_like(xs)
+            with np.errstate(all="ignore"):
+                left = self._forward_block(xs, got)
+            assert left.size == 0, "selection rows must all take the unshifted form"
+            err = floor_errors(got, ref)
+            cost = len(chain.source.splitlines()) - 1 + (6 if f.has(TL) else 1 if f.has(elems[0]) else 0)
+            scored.append((chain, f, float(err.mean()), float(err.max()), cost))
+        ok = [s for s in scored if s[3] <= LEAN_MAX_ULP] or scored[:1]
+        best = min(ok, key=lambda s: (s[4], s[2]))
+        self.fwd_safe, self.safe_uses_t, self.safe_uses_tl = best[0], best[1].has(elems[0]) or best[1].has(TL), best[1].has(TL)
+        for s in scored:
+            why = ("chosen: " if s is best else "") + (f"cost {s[4]} passes, max {s[3]:.2f} ULP"
+                                                       + ("" if s[3] <= LEAN_MAX_ULP else f" (> {LEAN_MAX_ULP})"))
+            self.choices.append(dict(form=str(s[1]), mean_ulp=s[2], max_ulp=s[3], hot_width=0.0, cost=s[4],
+                                     chosen=s is best, why=why))
+
+    def __call__(self, x, out=None, axis=-1):
+        xa = np.asarray(x)
+        rdt = np.dtype(np.float32) if xa.dtype == np.float32 else np.dtype(np.float64)
+        if not self.derivative and self.fwd is not None and xa.ndim >= 1 and xa.size:
+            # float32 rows are widened block by block in the workers
+            return self._forward(xa, np.moveaxis(np.asarray(xa, dtype=rdt), axis, -1), rdt, out, axis)
+        xv = np.moveaxis(np.asarray(xa, dtype=np.float64), axis, -1)
+        with np.errstate(all="ignore"):
+            res = self._compute(xv)
+        if not self.derivative:
+            res = np.moveaxis(res, -1, axis)
+        elif axis not in (-1, xa.ndim - 1):
+            res = np.moveaxis(res, (-2, -1), (axis if axis >= 0 else axis - 1, axis if axis >= 0 else axis - 1))
+        if out is None:
+            return np.ascontiguousarray(res, dtype=rdt)
+        np.copyto(out, res, casting="unsafe")
+        return out
+
+    def _forward(self, xa, xv, rdt, out, axis):
+        """Rows in blocks over the thread pool, into ``out`` directly when it is a
+        C-contiguous array of the result dtype along the last axis. Computed in
+        float64 (float32 rows widened per block), written in the result dtype."""
+        n = xv.shape[-1]
+        rows = xv.reshape(-1, n)                         # copies only if xv is not row-contiguous
+        R = rows.shape[0]
+        direct = (out is not None and out.dtype == rdt and out.flags.c_contiguous
+                  and out.shape == xa.shape and axis in (-1, xa.ndim - 1)
+                  and not np.shares_memory(out, rows))
+        res = out.reshape(R, n) if direct else np.empty(rows.shape, rdt)
+        step = max(1, VEC_BLOCK // max(n, 1))
+
+        def run(r0, r1):
+            with np.errstate(all="ignore"):
+                left = [self._forward_block(rows[i:min(i + step, r1)], res[i:min(i + step, r1)]) + i
+                        for i in range(r0, r1, step)]
+                left = np.concatenate(left)
+                # the rows the safe form could not take, gathered over the whole range:
+                # one pass of the slow form per block of them, not a few rows per block
+                for i in range(0, left.size, step):
+                    ii = left[i:i + step]
+                    sub = np.empty((ii.size, n))
+                    self._slow_rows(rows[ii].astype(np.float64), sub)
+                    res[ii] = sub
+
+        threads = get_num_threads()
+        nt = min(threads, VECTOR_THREADS or threads)
+        if rows.size >= THREAD_MIN and nt > 1 and R > 1:
+            per = -(-R // nt)
+            starts = list(range(0, R, per))
+            futs = [_get_pool().submit(run, s0, min(s0 + per, R)) for s0 in starts[:-1]]
+            run(starts[-1], R)
+            for f in futs:
+                f.result()
+        else:
+            run(0, R)
+        if direct:
+            return out
+        res = np.moveaxis(res.reshape(xv.shape), -1, axis)
+        if out is None:
+            return res if res.flags.c_contiguous else np.ascontiguousarray(res)
+        np.copyto(out, res, casting="unsafe")
+        return out
+
+    def _forward_block(self, x, out) -> np.ndarray:
+        """Forward pass over a (rows, n) block; returns the rows left to :meth:`_slow_rows`.
+
+        Rows whose entries all lie in [_EXP_SAFE, _EXP_HI - ln n] (the usual case)
+        take :meth:`_safe_rows`: exp(x) with exact arguments, no shift. The others
+        (NaN and infinities included) are returned for the caller to gather; a
+        block of nothing but them takes :meth:`_slow_rows` whole. Each row's form
+        depends on the row alone, so blocks and threads never change a bit of
+        the result. argmax/argmin are NumPy's fast reductions (max along rows is
+        slower).
+        """
+        R, n = x.shape
+        if x.dtype != np.float64:
+            wide = _row_bufs(R * n, 12, 1)[0].reshape(R, n)
+            np.copyto(wide, x)
+            x = wide
+        r = np.arange(R)
+        top = x.argmax(axis=-1)                        # NaN rows: argmax finds the NaN
+        m = x[r, top]
+        lo = x[r, x.argmin(axis=-1)]
+        unsafe = np.flatnonzero(~((lo >= _EXP_SAFE) & (m <= _EXP_HI - math.log(n))))
+        if unsafe.size == R:
+            self._slow_rows(x, out)
+            return unsafe[:0]
+        self._safe_rows(x, out, r, top, m)
+        return unsafe
+
+    def _slow_rows(self, x, out):
+        """Rows with a non-finite maximum by :meth:`_compute`, the rest by :meth:`_shifted_rows`."""
+        R, n = x.shape
+        top = x.argmax(axis=-1)
+        m = x[np.arange(R), top]
+        fin = np.isfinite(m)
+        if not fin.all():
+            bad = np.flatnonzero(~fin)
+            out[bad] = self._compute(x[bad])
+            ok = np.flatnonzero(fin)
+            if ok.size:
+                sub = np.empty((ok.size, n))
+                self._slow_rows(x[ok], sub)
+                out[ok] = sub
+            return
+        lo = x[np.arange(R), x.argmin(axis=-1)]
+        self._shifted_rows(x, out, np.arange(R), top, m, lo)
+
+    def _safe_rows(self, x, out, r, top, m):
+        """exp(x_j) unshifted (exact arguments, all normal): Sm1 = the row sum without
+        one maximal element, divided by exp(m); E_i = exp(x_i) / exp(m) is folded
+        into the generated row chain (softmax: exp(x_i) / (exp(m) (1 + Sm1)))."""
+        R, n = x.shape
+        buf = _row_bufs(R * n)
+        ex = buf[0].reshape(R, n)
+        np.exp(x, out=ex)
+        em = ex[r, top]
+        ex[r, top] = 0.0
+        sm1 = ex.sum(axis=-1)
+        sm1 /= em
+        ex[r, top] = em
+        t = tl = None
+        if self.safe_uses_tl:
+            t, tl = self._two_diff(x, m[:, None], buf[1].reshape(R, n), buf[2].reshape(R, n),
+                                   buf[3].reshape(R, n))
+        elif self.safe_uses_t:
+            t = np.subtract(x, m[:, None], out=buf[1].reshape(R, n))
+        self.fwd_safe((t, tl, ex), (sm1[:, None], em[:, None]), out)
+
+    @staticmethod
+    def _two_diff(x, m, t, tl, bb):
+        """t + tl = x - m exactly (Knuth's TwoSum), into ``t`` and ``tl``."""
+        np.subtract(x, m, out=t)
+        np.subtract(t, x, out=bb)
+        np.subtract(t, bb, out=tl)
+        np.subtract(x, tl, out=tl)
+        np.add(bb, m, out=bb)
+        np.subtract(tl, bb, out=tl)
+        return t, tl
+
+    def _shifted_rows(self, x, out, r, top, m, lo):
+        """t = x - m with its TwoSum error tl; e = exp(t) (1 + tl); Sm1 = the row sum
+        of e with one maximal element (e = 1 exactly) zeroed, so Sm1 keeps its own
+        low bits (no 1 + tiny rounding)."""
+        R, n = x.shape
+        buf = _row_bufs(R * n)
+        t, tl, e, w = (b.reshape(R, n) for b in buf[:4])
+        self._two_diff(x, m[:, None], t, tl, e)
+        if np.isneginf(lo).any():                      # x = -inf: t = -inf, and its tl NaN
+            np.putmask(tl, np.isneginf(t), 0.0)
+        # exp only where its result is comfortably normal: libm's exp takes a slow
+        # path near and past underflow, many times slower than its normal one --
+        # masked attention (-1e9 logits) and rows with one large entry hit it
+        np.clip(t, _EXP_SAFE, 0.0, out=e)
+        np.exp(e, out=e)
+        np.multiply(e, tl, out=w)
+        e += w                                         # exp(t) (1 + tl)
+        e[r, top] = 0.0
+        band = self._underflow(t, tl, e) if (lo - m < _EXP_SAFE).any() else 0.0
+        sm1 = e.sum(axis=-1, keepdims=True)
+        sm1 += band
+        if self.fwd_uses_e:
+            e[r, top] = 1.0
+        self.fwd((t, tl, e), (sm1,), out)
+
+    def _underflow(self, t, tl, e):
+        """Row sums of exp(t) (1 + tl) over the underflow band, for a block whose e
+        holds exp(max(t, _EXP_SAFE)) (1 + tl): e is zeroed where t < _EXP_SAFE;
+        when the chain uses e (softmax) e takes the band's values and 0 is
+        returned (its row sum is at least 1, so it takes them at full precision).
+
+        exp(t) for t in [_EXP_SAFE - 128 ln 2, _EXP_SAFE] is exp(t + 128 ln 2)
+        2^-128, the band's row sums kept scaled (full precision when the rest of
+        Sm1 is as small); below that range exp(t) < 2^-1137: 0 changes no result.
+        Dense passes over scratch, no masked gathers (their temporaries are
+        costly).
+        """
+        R, n = t.shape
+        keep, ub, u, ul = (b.reshape(R, n) for b in _row_bufs(R * n, 8))
+        np.greater_equal(t, _EXP_SAFE, out=keep)
+        e *= keep
+        np.clip(t, _EXP_SAFE - _SCALE_LN, _BELOW_SAFE, out=ub)  # t = _EXP_SAFE stays in e
+        band = np.equal(ub, t, out=_row_bufs(R * n, 0, 1, "vb")[0].reshape(R, n))
+        if not band.any():
+            return 0.0
+        np.add(ub, _SCALE_LN, out=u)                   # TwoSum: u + ul = t + tl + 128 ln 2
+        np.subtract(u, ub, out=keep)                   # v
+        np.subtract(u, keep, out=ul)
+        np.subtract(ub, ul, out=ul)                    # ub - (u - v)
+        np.subtract(_SCALE_LN, keep, out=keep)         # 128 ln 2 - v
+        ul += keep
+        ul += _SCALE_LN_LO
+        ul += tl
+        np.exp(u, out=u)
+        np.multiply(u, ul, out=ul)
+        u += ul                                        # exp(t + 128 ln 2) (1 + ...)
+        u *= band
+        if self.fwd_uses_e:                            # softmax: e_i / S, and S >= 1 (its sum takes them)
+            u *= _SCALE
+            e += u
+            return 0.0
+        part = u.sum(axis=-1, keepdims=True)           # log_softmax: log1p(Sm1) needs Sm1's low bits
+        part *= _SCALE
+        return part
+
+    def _compute(self, xv):
+        n = xv.shape[-1]
+        m = np.max(xv, axis=-1, keepdims=True)
+        finite_m = np.where(np.isfinite(m), m, 0.0)
+        th = xv - finite_m
+        tl = (xv - (th + finite_m))  # exact TwoSum error of x - m (|m| >= |t| region)
+        bb = th - xv
+        tl = (xv - (th - bb)) - (finite_m + bb)
+        tl = np.where(np.isfinite(tl), tl, 0.0)
+        e = np.exp(th) * (1 + tl)
+        top = th == 0
+        e_rest = np.where(top, 0.0, e)
+        sm1 = e_rest.sum(axis=-1, keepdims=True) + (top.sum(axis=-1, keepdims=True) - 1)
+        if not self.derivative:
+            r = self.fn(th, tl, th, tl, sm1, 1.0, 1.0 - e)
+            return np.broadcast_to(r, xv.shape).astype(np.float64)
+        eye = np.eye(n)
+        q = eye - e[..., None, :]
+        r = self.fn(th[..., :, None], tl[..., :, None], th[..., None, :], tl[..., None, :], sm1[..., None], eye, q)
+        return np.broadcast_to(r, xv.shape + (n,)).astype(np.float64)
+
