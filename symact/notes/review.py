@@ -133,17 +133,22 @@ def read_note(path) -> str:
     is a file that is, or grows while read, over the limit.
     """
     name = str(path)
-    try:
-        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-    except OSError as exc:
-        raise NoteError(f"cannot read the note {name!r}: {exc.strerror}") from None
-    try:
-        st = os.fstat(fd)
+
+    def regular(st) -> None:
         if not stat.S_ISREG(st.st_mode):
             kind = ("a directory" if stat.S_ISDIR(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode)
                     else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
-                    else "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
+                    else "a socket" if stat.S_ISSOCK(st.st_mode) else "no regular file")
             raise NoteError(f"cannot read the note {name!r}: it is {kind}, not a regular file")
+
+    try:
+        regular(os.stat(name))  # a socket cannot even be opened: say what it is
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except (OSError, ValueError) as exc:
+        raise NoteError(f"cannot read the note {name!r}: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        st = os.fstat(fd)
+        regular(st)  # what was opened, which may have been swapped in since the stat
         too_big = NoteError(f"cannot read the note {name!r}: it is over {MAX_NOTE_BYTES // 1024**2} MiB "
                             f"(the largest note symact reads)")
         if st.st_size > MAX_NOTE_BYTES:

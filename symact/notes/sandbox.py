@@ -21,14 +21,19 @@ line of the note it confines itself with the operating system's own isolation:
   tmpfs; no TCP bind or connect (ABI >= 4); no signals to, and no abstract UNIX
   sockets of, processes outside the sandbox (ABI >= 6). ``/proc``, ``/sys``,
   homes and symact's cache are unreadable;
+* **seccomp**: sockets of the TCP/IP families only, so no UNIX sockets (a
+  pathname socket is reached through the filesystem, past the network namespace,
+  and Landlock ABI 7 does not cover it), no io_uring, no foreign-ABI calls;
 * **rlimits**: CPU seconds (the time budget), address space
   (:data:`MEMORY_LIMIT`), file size (:data:`FILE_LIMIT`), processes
-  (:data:`PROCESS_LIMIT`), no core files; ``PR_SET_NO_NEW_PRIVS``.
+  (:data:`PROCESS_LIMIT`), no core files; ``PR_SET_NO_NEW_PRIVS``; and the whole
+  sandbox gets SIGKILL when symact dies (``PR_SET_PDEATHSIG``).
 
-Landlock is reached through ``ctypes`` (Python has no binding; the three system
+Landlock is reached through ``ctypes`` (the standard library has no binding; the three system
 calls are 444-446 on every Linux architecture but alpha) and so are ``unshare``,
-``mount`` and ``capset`` (Python 3.11 has no ``os.unshare``). Where the platform
-lacks Landlock or namespaces the child says why and exits; the note's code then
+``mount``, ``capset`` and ``prctl`` (Python 3.11 has no ``os.unshare``); the
+seccomp filter is a dozen BPF instructions for x86_64, aarch64 and riscv64. Where
+the platform lacks any of these the child says why and exits; the note's code then
 runs only if the user passed ``--trust``, unconfined but still in its own process
 group with the rlimits, a minimal environment and a private folder, and the
 review says which way it ran (:attr:`NoteRunner.confinement`).
@@ -191,12 +196,15 @@ class NoteRunner:
         self.stopped, self._tail = None, bytearray()
         if not sys.executable:
             raise _Dead("no Python interpreter to run it with")
-        self._tmp = tempfile.mkdtemp(prefix="symact-note-")
-        req_r, req_w = os.pipe()
-        ans_r, ans_w = os.pipe()
-        config = {"mode": mode, "tmp": self._tmp, "req": req_r, "ans": ans_w, "memory": self.memory,
-                  "cpu": int(math.ceil(self.budget + 2 * GRACE)), "file": FILE_LIMIT, "disk": DISK_LIMIT,
-                  "nproc": PROCESS_LIMIT}
+        try:
+            self._tmp = tempfile.mkdtemp(prefix="symact-note-")
+            req_r, req_w = os.pipe()
+            ans_r, ans_w = os.pipe()
+        except OSError as exc:
+            raise _Dead(f"cannot make its folder or pipes: {exc.strerror}") from None
+        config = {"mode": mode, "parent": os.getpid(), "tmp": self._tmp, "req": req_r, "ans": ans_w,
+                  "memory": self.memory, "cpu": int(math.ceil(self.budget + 2 * GRACE)), "file": FILE_LIMIT,
+                  "disk": DISK_LIMIT, "nproc": PROCESS_LIMIT}
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "HOME": self._tmp,
                "TMPDIR": self._tmp, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
                "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
@@ -474,8 +482,8 @@ def _describe(hello: dict, how: str, memory: int) -> str:
     net = ", TCP" if isinstance(abi, int) and abi >= 4 else ""
     who = (f"as outside uid {SANDBOX_UID}" if how == "root" else "as the invoking user")
     return (f"Landlock ABI {abi} (files{net}{scope}), user/PID/network/mount/IPC namespaces ({who}), "
-            f"private {DISK_LIMIT // 1024**2} MiB tmpfs, rlimits (CPU, {memory / 1024**3:g} GiB memory, "
-            f"{FILE_LIMIT // 1024**2} MiB files, {PROCESS_LIMIT} processes)")
+            f"seccomp (no UNIX sockets), private {DISK_LIMIT // 1024**2} MiB tmpfs, rlimits (CPU, "
+            f"{memory / 1024**3:g} GiB memory, {FILE_LIMIT // 1024**2} MiB files, {PROCESS_LIMIT} processes)")
 
 
 # ============================================================================ the child
@@ -483,7 +491,7 @@ def _describe(hello: dict, how: str, memory: int) -> str:
 _CLONE_NEWNS, _CLONE_NEWUTS, _CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 _CLONE_NEWUSER, _CLONE_NEWPID, _CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
 _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 2, 4, 8
-_PR_SET_PDEATHSIG, _PR_SET_NO_NEW_PRIVS = 1, 38
+_PR_SET_PDEATHSIG, _PR_SET_SECCOMP, _PR_SET_NO_NEW_PRIVS, _SECCOMP_MODE_FILTER = 1, 22, 38, 2
 _CAP_DAC_READ_SEARCH = 2
 _SYS_LANDLOCK_CREATE_RULESET, _SYS_LANDLOCK_ADD_RULE, _SYS_LANDLOCK_RESTRICT_SELF = 444, 445, 446
 _LANDLOCK_CREATE_RULESET_VERSION = 1
@@ -581,6 +589,46 @@ def _landlock(abi: int, tmp: str) -> None:
         os.close(ruleset)
 
 
+#: seccomp's view of this machine: (AUDIT_ARCH, socket, io_uring_setup, x32 syscalls to refuse)
+_SECCOMP_ARCH = {"x86_64": (0xC000003E, 41, 425, True), "aarch64": (0xC00000B7, 198, 425, False),
+                 "riscv64": (0xC00000F3, 198, 425, False)}
+
+
+def _socket_filter() -> None:
+    """A seccomp filter: sockets only of the TCP/IP families (useless in an empty network
+    namespace, and TCP denied by Landlock), so no UNIX socket: a pathname socket is reached
+    through the filesystem, not the network namespace, and Landlock ABI 7 does not cover it.
+    Also no io_uring (it creates sockets without socket(2)), and no foreign-ABI system calls
+    (x32, i386), which would get past the numbers checked here."""
+    import ctypes
+
+    machine = os.uname().machine
+    if machine not in _SECCOMP_ARCH:
+        raise OSError(0, f"no socket filter for this architecture ({machine})")
+    arch, nr_socket, nr_io_uring, x32 = _SECCOMP_ARCH[machine]
+    ld_abs, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06  # BPF_LD|W|ABS, BPF_JMP|JEQ|K, JGE|K, BPF_RET|K
+    kill, allow, eacces, enosys = 0x80000000, 0x7FFF0000, 0x00050000 | 13, 0x00050000 | 38
+    prog = [(ld_abs, 0, 0, 4), (jeq, 1, 0, arch), (ret, 0, 0, kill), (ld_abs, 0, 0, 0)]
+    if x32:
+        prog += [(jge, 0, 1, 0x40000000), (ret, 0, 0, kill)]
+    prog += [(jeq, 0, 1, nr_io_uring), (ret, 0, 0, enosys),
+             (jeq, 0, 4, nr_socket), (ld_abs, 0, 0, 16),  # args[0], low half (little-endian)
+             (jeq, 2, 0, 2), (jeq, 1, 0, 10),  # AF_INET, AF_INET6
+             (ret, 0, 0, eacces), (ret, 0, 0, allow)]
+
+    class SockFilter(ctypes.Structure):
+        _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8),
+                    ("k", ctypes.c_uint32)]
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(SockFilter))]
+
+    insns = (SockFilter * len(prog))(*[SockFilter(*i) for i in prog])
+    _, libc = _libc()
+    if libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(SockFprog(len(prog), insns)), 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), f"seccomp: {os.strerror(ctypes.get_errno())}")
+
+
 def _keep_only_dac_read_search() -> None:
     """Drop every capability (in the new user namespace) but reading files the maps cover."""
     ctypes, libc = _libc()
@@ -658,6 +706,7 @@ def _confine(cfg: dict, wire: _Wire) -> dict:
     _rlimits(cfg)
     _no_new_privs()
     _landlock(abi, cfg["tmp"])
+    _socket_filter()
     return {"landlock": abi}
 
 
@@ -684,6 +733,14 @@ def _init(pid: int) -> None:  # pragma: no cover - runs in the child
     os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
 
 
+def _die_with_parent(parent: int) -> None:
+    """SIGKILL this process when symact dies (set after the last change of credentials, which clears it)."""
+    ctypes, libc = _libc()
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # symact died before that
+        os._exit(1)
+
+
 def _main(cfg: dict) -> None:  # pragma: no cover - the child's entry point
     wire = _Wire(cfg)
     if cfg["mode"] == "confine":
@@ -692,15 +749,17 @@ def _main(cfg: dict) -> None:  # pragma: no cover - the child's entry point
         except OSError as exc:
             wire.send({"failed": exc.strerror or str(exc)})
             os._exit(0)
+        _die_with_parent(cfg["parent"])
         pid = os.fork()  # the first process of the new PID namespace runs the note
         if pid:
             os.close(cfg["ans"])
             wire.rd.close()
             _init(pid)
         ctypes, libc = _libc()
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # the outer process died: so does the note
         os.setsid()  # a group of its own: kill(0, ...) in the note cannot reach the outer process
     else:
+        _die_with_parent(cfg["parent"])
         import numpy  # noqa: F401
         _rlimits(cfg)
         _no_new_privs()
@@ -801,7 +860,8 @@ def _serve(wire: _Wire) -> None:  # pragma: no cover - runs in the child
                             vals.append(math.nan)
                     call["scalar"], call["scalar_mode"] = vals, "elementwise"
                     call["scalar_error"] = first
-                rw = lambda: sorted({str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)})  # noqa: E731
+                rw = lambda: sorted({str(w.message) for w in caught  # noqa: E731
+                                     if issubclass(w.category, RuntimeWarning)})
                 call["warnings"] = rw()
                 caught.clear()
                 vecs, errs = [], []
