@@ -347,13 +347,27 @@ class NoteRunner:
             raise _Dead("the code garbled the sandbox's answer")
         return data
 
+    def _exited(self, timeout: float) -> bool:
+        """Whether the child has exited within ``timeout`` s, without reaping it: while it is a
+        zombie its pid stays reserved, so killing its process group cannot hit anyone else's."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if os.waitid(os.P_PID, self._proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                    return True
+            except ChildProcessError:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+
     def _death(self) -> str:
         """Why the child is gone (it closed its answer pipe)."""
-        try:
-            code = self._proc.wait(timeout=GRACE)
-        except subprocess.TimeoutExpired:
+        if not self._exited(GRACE):
             self._kill()
             return "the code closed the sandbox's answer pipe"
+        self._kill()  # whatever else is left in its group
+        code = self._proc.wait()
         err = self._fds.get("err")
         for _ in range(16):  # what it wrote last, at most 1 MiB of it
             chunk = _read(err) if err is not None else b""
@@ -372,7 +386,8 @@ class NoteRunner:
         return f"the code crashed: exit status {code}" + (f" ({_text(last[0])})" if last else "")
 
     def _kill(self) -> None:
-        if self._proc is None:
+        """SIGKILL the child's process group (and the child): only while the child is not reaped."""
+        if self._proc is None or self._proc.returncode is not None:
             return
         try:
             os.killpg(self._proc.pid, signal.SIGKILL)
@@ -393,15 +408,10 @@ class NoteRunner:
                     os.close(req)  # end of requests: a well-behaved child exits now
                 except OSError:
                     pass
-            try:
-                proc.wait(timeout=0.5)
-            except subprocess.TimeoutExpired:
-                pass
-            for kill in (lambda: os.killpg(proc.pid, signal.SIGKILL), proc.kill):
-                try:
-                    kill()
-                except OSError:
-                    pass
+            self._proc = proc
+            self._exited(0.5)
+            self._kill()
+            self._proc = None
             proc.wait()
             for name in ("ans",):
                 try:
