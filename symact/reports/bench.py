@@ -393,3 +393,58 @@ def format_bench(result: BenchResult) -> str:
     for c in bad:
         lines.append(f"  {c.name + (chr(39) if c.derivative else ''):<14}{c.floor:<24} measured {c.measured:.2f}")
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- Markdown (README figures)
+def _ulp_cell(v: float | None) -> str:
+    if v is None:
+        return ""
+    return f"[{v:.0f}]" if v < 1e4 else "[>1e4]"
+
+
+def markdown_accuracy(rows) -> str:
+    """The README's accuracy table: per activation, max / mean ULP of f and f' in float64
+    and float32 (rows from :func:`accuracy_table`)."""
+    by: dict = {}
+    for r in rows:
+        by.setdefault(r.name, {})[(r.derivative, r.dtype)] = r
+    cols = [(False, "float64"), (False, "float32"), (True, "float64"), (True, "float32")]
+    out = ["| activation | f: f64 max / mean | f: f32 max / mean | f': f64 max / mean | f': f32 max / mean |",
+           "| --- | --- | --- | --- | --- |"]
+    for name, cells in by.items():
+        parts = [f"{cells[c].max_ulp:.0f} / {cells[c].mean_ulp:.2f}" if c in cells else "" for c in cols]
+        out.append(f"| {name} | " + " | ".join(parts) + " |")
+    return "\n".join(out)
+
+
+def markdown_bench(result: BenchResult) -> str:
+    """The README's bench table (ns/element, x time relative to symact's, [max ULP]) and
+    the count of floor checks met, from one :func:`run_bench` result."""
+    order = ["symact", "symact_out", "lambdify", "naive", "scipy", "torch", "copy"]
+    heads = {"symact_out": "symact out="}
+    out = ["| activation | " + " | ".join(heads.get(p, p) for p in order) + " |",
+           "| --- " * (len(order) + 1) + "|"]
+    for r in result.rows:
+        cells = {p.peer: p for p in r.peers}
+        parts = []
+        for p in order:
+            c = cells.get(p)
+            if c is None or c.ns_per_element is None:
+                parts.append("")
+                continue
+            text = f"{c.ns_per_element:.2f}"
+            if p not in ("symact", "copy"):
+                text += f" ×{c.ratio_to_symact:.2f}"
+            if p != "copy" and c.max_ulp is not None:
+                text += f" {_ulp_cell(c.max_ulp)}"
+            if c.note:
+                text += " (no work)"
+            parts.append(text)
+        out.append(f"| {r.name + (chr(39) if r.derivative else '')} | " + " | ".join(parts) + " |")
+    checks = floor_checks(result)
+    bad = [c for c in checks if not c.met]
+    out.append("")
+    out.append(f"Floor checks met in this run: {len(checks) - len(bad)} of {len(checks)}"
+               + ("." if not bad else "; not met: " + ", ".join(
+                   f"{c.name + (chr(39) if c.derivative else '')} ({c.floor}: {c.measured:.2f})" for c in bad) + "."))
+    return "\n".join(out)
