@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import mpmath
 import sympy as sp
 
+from symact import cache
 from symact.model.activation import Activation
 from symact.numeric.oracle import Oracle
 from symact.symbolic.forms import gentle_simplify, normalize, one_sided_limit, prove_zero, resolve_near
@@ -28,6 +29,7 @@ _GRID = [sp.Rational(i, 4) for i in range(-80, 81)]
 _DIGITS = 30
 
 
+@cache.cacheable
 @dataclass(frozen=True)
 class Fact:
     """One derived statement, its value, and how it was established."""
@@ -51,6 +53,7 @@ def _jsonable(v):
     return v
 
 
+@cache.cacheable
 @dataclass
 class Facts:
     """All facts about one activation, in the order a report shows them."""
