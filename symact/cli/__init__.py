@@ -14,6 +14,7 @@ import importlib
 import io
 import json
 import sys
+import warnings
 
 from symact.errors import SymactError
 
@@ -58,6 +59,14 @@ def main(argv: list[str] | None = None, out=None, err=None) -> int:
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
     argv = list(sys.argv[1:] if argv is None else argv)
+    with warnings.catch_warnings():
+        # the library's own warnings (an unsafe cache directory, ...) are one line on stderr
+        warnings.showwarning = lambda message, category, *rest: print(
+            str(message) if str(message).startswith("symact") else f"symact: warning: {message}", file=err)
+        return _main(argv, out, err)
+
+
+def _main(argv, out, err) -> int:
     try:
         parser = build_parser()
         try:
