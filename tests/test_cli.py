@@ -159,3 +159,112 @@ def test_bench_json_small_run():
     assert rows[("identity", False)]["lambdify"]["note"]   # returns its input: not comparable
     code, text, _ = capture(["bench", "relu", "--size", "2000", "--repeats", "1", "--no-derivatives"])
     assert code == 0 and "floors:" in text and "symact_out" in text
+
+
+# --------------------------------------------------------------------------- several names: streaming
+def test_check_many_yields_each_report_before_computing_the_next(monkeypatch):
+    """The library generator checks lazily: the first report is out before the second is begun."""
+    from symact.reports import report
+
+    calls = []
+    real = report.check
+
+    def counting(name, *a, **k):
+        calls.append(name)
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(report, "check", counting)
+    gen = report.check_many(["identity", "step", "relu"], examples=20, jobs=1)
+    first = next(gen)
+    assert first.name == "identity" and calls == ["identity"]
+    assert [r.name for r in gen] == ["step", "relu"] and calls == ["identity", "step", "relu"]
+
+
+def _released_when_marked(marker):
+    """A transform that holds 'step' back until ``marker`` exists (60 s at most)."""
+    import os
+    import time
+
+    def transform(rep):
+        if rep.name == "step":
+            deadline = time.monotonic() + 60
+            while not os.path.exists(marker):
+                if time.monotonic() > deadline:
+                    return rep.name, "timed out: the first result was not delivered while this one ran"
+                time.sleep(0.05)
+        return rep.name, "done"
+
+    return transform
+
+
+def test_check_many_in_child_processes_delivers_in_order_as_ready(tmp_path):
+    """jobs=2: 'identity' reaches the caller while 'step' is still being checked in its child."""
+    from symact.reports import report
+
+    marker = tmp_path / "first-delivered"
+    gen = report.check_many(["identity", "step"], examples=20, jobs=2,
+                            transform=_released_when_marked(str(marker)))
+    assert next(gen) == ("identity", "done")
+    marker.write_text("")
+    assert next(gen) == ("step", "done")
+    assert list(gen) == []
+
+
+def test_check_several_prints_each_report_as_soon_as_it_is_checked(monkeypatch):
+    """The CLI writes (and flushes) a report before the next activation is checked."""
+    from symact.reports import report
+
+    calls = []
+    real = report.check
+
+    def counting(name, *a, **k):
+        calls.append(name)
+        return real(name, *a, **k)
+
+    class Out:
+        def __init__(self):
+            self.writes, self.flushes = [], 0
+
+        def write(self, text):
+            self.writes.append((text, len(calls)))
+
+        def flush(self):
+            self.flushes += 1
+
+    monkeypatch.setattr(report, "check", counting)
+    from symact.cli import main
+
+    for argv in (["check", "identity", "step", "relu"], ["check", "identity", "step", "relu", "--json"]):
+        calls.clear()
+        out = Out()
+        assert main(argv + ["--examples", "20", "--jobs", "1"], out, sys.stderr) == 0
+        first = next(i for i, (text, _) in enumerate(out.writes) if '"identity"' in text or "identity:" in text)
+        assert out.writes[first][1] == 1, "the first report was written only after later checks ran"
+        assert out.flushes >= 3
+
+
+def test_streamed_json_is_one_document_equal_to_the_single_reports():
+    """check A B C --json is exactly dump_json of the list of the single-name documents."""
+    names = ["identity", "step", "relu"]
+    singles = []
+    for n in names:
+        code, out, _ = capture(["check", n, "--json", "--examples", "30"])
+        assert code == 0
+        singles.append(json.loads(out))
+    expected = json.dumps(singles, indent=2, ensure_ascii=False) + "\n"
+    outs = set()
+    for jobs in ("1", "2"):
+        code, out, err = capture(["check", *names, "--json", "--examples", "30", "--jobs", jobs])
+        assert code == 0 and err == ""
+        assert json.loads(out) == singles
+        outs.add(out)
+    assert outs == {expected}
+
+
+def test_check_several_text_is_the_same_for_any_jobs():
+    argv = ["check", "identity", "step", "leaky_relu", "--examples", "30"]
+    code1, out1, _ = capture(argv + ["--jobs", "1"])
+    code2, out2, _ = capture(argv + ["--jobs", "3"])
+    assert (code1, out1) == (code2, out2)
+    assert out1.endswith("\n3 of 3 activations passed every test\n")
+    assert out1.count("  ok: yes\n") == 3 and "\n\nstep: " in out1

@@ -89,3 +89,17 @@ def test_max_slope_bounds_sampled_slopes(name, facts):
         p = sp.Rational(i, 8)
         d = float(sp.N(sp.piecewise_fold(act.derivative.subs(act.x, p)), 30))
         assert abs(d) <= sup + 1e-12, (name, p, d, sup)
+
+
+def test_one_sided_limits_are_remembered_and_side_free_at_infinity():
+    """facts, the oracle (values at +-inf) and the kernels ask for the same limits: taken once."""
+    from symact.symbolic import forms
+
+    act = symact.get("softsign")
+    x = act.x
+    first = forms.one_sided_limit(act.derivative, x, sp.oo, "-")
+    assert forms.one_sided_limit(act.derivative, x, sp.oo, "+") is first    # one side at infinity
+    assert first == 0
+    relu = symact.get("relu")
+    left, right = (forms.one_sided_limit(relu.derivative, x, 0, s) for s in "-+")
+    assert (left, right) == (0, 1)                                           # a kink keeps both sides

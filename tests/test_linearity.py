@@ -95,3 +95,13 @@ def test_proved_identities_hold_at_random_exact_points(all_verdicts, x, y, k, kp
 
 def test_properties_listed_in_report_order():
     assert [p.name for p in PROPERTIES][:3] == ["additivity", "homogeneity", "positive_homogeneity"]
+
+
+@pytest.mark.parametrize("name", ["relu", "softmax", "tanh"])
+def test_one_property_alone_gives_the_verdict_of_the_full_run(all_verdicts, name):
+    """verdicts() shares one memoizing evaluator across properties; verdict() alone builds its own."""
+    from symact.analysis.linearity import verdict
+
+    act = symact.get(name)
+    for prop in PROPERTIES:
+        assert verdict(act, prop) == all_verdicts[name][prop.name], (name, prop.name)

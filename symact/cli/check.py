@@ -4,8 +4,15 @@
 ``--impl``/``--grad-impl`` test a user's implementation; ``--latex``/``--expr``
 check a formula against NAME, or (without NAME) treat it as a new activation.
 Exit 0 when every test passed, 1 when one failed, 2 for a usage or input error.
+
+Several activations are printed one by one, in the order given, each as soon as
+it is checked (``--json``: one list, written element by element); ``--jobs N``
+checks up to N at once in child processes (default: one per CPU), with the same
+output for every N.
 """
 from __future__ import annotations
+
+import json
 
 from symact.model import catalog
 from symact.reports import report
@@ -32,12 +39,16 @@ def add_parser(sub):
     p.add_argument("--dtype", choices=DTYPES, help="test one dtype only (default: both)")
     p.add_argument("--latex", metavar="FORMULA", help="a LaTeX formula to check against NAME, or to check alone")
     p.add_argument("--expr", metavar="TEXT", help='a plain-text formula such as "1/(1+exp(-x))"')
+    p.add_argument("--jobs", type=int, default=0, metavar="N",
+                   help="check up to N activations at once (default: one per CPU; the output is the same)")
     return p
 
 
 def _options(args) -> dict:
     if args.examples < 0:
         raise UsageError("--examples must be >= 0")
+    if args.jobs < 0:
+        raise UsageError("--jobs must be >= 0 (0: one per CPU)")
     if args.max_ulp < 0 or (args.atol is not None and args.atol < 0):
         raise UsageError("--max-ulp and --atol must be >= 0")
     opts = {"seed": args.seed, "examples": args.examples, "max_ulp": args.max_ulp, "atol": args.atol,
@@ -64,19 +75,59 @@ def run(args, out) -> int:
     params = parse_params(args.param)
     opts = _options(args)  # loads --impl before any work: a bad SPEC runs nothing
     if formula:
-        reports = [_formula_report(names[0] if names else None, args, params, opts)]
+        rep = _formula_report(names[0] if names else None, args, params, opts)
+    elif len(names) == 1 and not args.all:
+        rep = report.check(names[0], params, **opts)
     else:
-        reports = [report.check(n, params, **opts) for n in names]
+        return _stream(names, params, opts, args, out)
     if args.json:
-        dump_json(reports[0].to_dict() if len(reports) == 1 and not args.all else
-                  [r.to_dict() for r in reports], out)
+        dump_json(rep.to_dict(), out)
     else:
-        out.write("\n".join(render_report(r) for r in reports))
-        if len(reports) > 1:
-            bad = [r.name for r in reports if not r.ok]
-            out.write(f"\n{len(reports) - len(bad)} of {len(reports)} activations passed every test"
-                      + (f"; failed: {', '.join(bad)}" if bad else "") + "\n")
-    return 0 if all(r.ok for r in reports) else 1
+        out.write(render_report(rep))
+    return 0 if rep.ok else 1
+
+
+def _stream(names, params, opts, args, out) -> int:
+    """Several activations: each printed as soon as it and those before it are checked.
+
+    ``--json`` writes the list element by element, in exactly the text one
+    ``dump_json`` of the whole list gives (indent 2, one element per item).
+    """
+    jobs = args.jobs or report.default_jobs(len(names))
+    rendered = report.check_many(names, params, jobs=jobs,
+                                 transform=_json_item if args.json else _text_item, **opts)
+    bad = []
+    for i, (name, ok, text) in enumerate(rendered):
+        if args.json:
+            out.write(("[\n" if i == 0 else ",\n") + text)
+        else:
+            out.write(("\n" if i else "") + text)
+        _flush(out)
+        if not ok:
+            bad.append(name)
+    if args.json:
+        out.write("\n]\n")
+    else:
+        out.write(f"\n{len(names) - len(bad)} of {len(names)} activations passed every test"
+                  + (f"; failed: {', '.join(bad)}" if bad else "") + "\n")
+    _flush(out)
+    return 1 if bad else 0
+
+
+def _text_item(rep) -> tuple[str, bool, str]:
+    return rep.name, rep.ok, render_report(rep)
+
+
+def _json_item(rep) -> tuple[str, bool, str]:
+    """The report as an element of an indent-2 JSON list (what ``dump_json`` writes for it there)."""
+    text = json.dumps([rep.to_dict()], indent=2, sort_keys=False, ensure_ascii=False, default=str)
+    return rep.name, rep.ok, text[2:-2]   # drop "[\n" and "\n]"
+
+
+def _flush(out) -> None:
+    flush = getattr(out, "flush", None)
+    if flush is not None:
+        flush()
 
 
 def _formula_report(name, args, params, opts):

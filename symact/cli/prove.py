@@ -10,6 +10,7 @@ only when ``--out`` is given.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from symact.model import catalog
@@ -57,8 +58,7 @@ def run(args, out) -> int:
 
     directory = Path(args.out if args.out is not None else DEFAULT_DIR)
     write = args.out is not None or not args.json
-    docs = []
-    for name in names:
+    for i, name in enumerate(names):
         cert = certificate.build(name)
         if write:
             directory.mkdir(parents=True, exist_ok=True)
@@ -66,7 +66,19 @@ def run(args, out) -> int:
             path.write_text(cert.markdown(), encoding="utf-8", newline="\n")
             if not args.json:
                 print(f"wrote {path}", file=out)
-        docs.append(cert.to_dict())
-    if args.json:
-        dump_json(docs if args.all else docs[0], out)
+        if args.json and not args.all:
+            dump_json(cert.to_dict(), out)
+        elif args.json:  # the list element by element, as dump_json writes it whole
+            text = json.dumps([cert.to_dict()], indent=2, sort_keys=False, ensure_ascii=False, default=str)
+            out.write(("[\n" if i == 0 else ",\n") + text[2:-2])
+        _flush(out)   # each line as soon as its certificate is written
+    if args.json and args.all:
+        out.write("\n]\n")
+        _flush(out)
     return EXIT_OK
+
+
+def _flush(out) -> None:
+    flush = getattr(out, "flush", None)
+    if flush is not None:
+        flush()

@@ -10,10 +10,19 @@ JSON contract (later issues extend it, never break it): ``name``, ``expr`` and
 ``latex``, ``params``, ``linearity`` = {additivity, homogeneity,
 positive_homogeneity} each {verdict, witness}, ``symmetry``, ``facts``,
 ``tests`` (a list of {name, passed, ...}) and ``ok``.
+
+:func:`check_many` checks several activations and yields each report as soon as
+it (and every one before it) is ready, so a caller can show the first before the
+last is computed; with ``jobs`` > 1 the activations are checked side by side in
+forked child processes, each starting from the same state, and come back in order.
 """
 from __future__ import annotations
 
+import os
+import sys
+import threading
 from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator
 
 import sympy as sp
 
@@ -125,3 +134,121 @@ def check(name_or_act, params: dict | None = None, **test_options) -> CheckRepor
 def run_tests(act: Activation, **test_options) -> list[TestResult]:
     """The numeric tests of a check: kernels and implementations against the oracle."""
     return difftest.run_tests(act, **test_options)
+
+
+def check_many(names: Iterable, params: dict | None = None, *, jobs: int = 1,
+               transform: Callable | None = None, **test_options) -> Iterator:
+    """Check each of ``names`` (names or activations) and yield the results in order.
+
+    Each result is ``transform(report)`` (the :class:`CheckReport` itself by
+    default), yielded as soon as it and all before it are done. With ``jobs`` > 1
+    (and where processes can be forked: Linux, no other threads running) up to
+    ``jobs`` activations are checked at once, each in a child process forked from
+    this one, so every check starts from the same state and the results do not
+    depend on ``jobs`` or on timing; ``transform`` runs in the child and its
+    result crosses back pickled (give one that returns plain data, such as the
+    rendered text). Otherwise the checks run here, one after another.
+    """
+    items = list(names)
+    fn = _CheckOne(params, transform, test_options)
+    if jobs > 1 and len(items) > 1 and _can_fork():
+        yield from _forked_map(fn, items, jobs)
+    else:
+        for item in items:
+            yield fn(item)
+
+
+def default_jobs(count: int) -> int:
+    """How many checks to run at once: the CPUs this process may use, at most ``count``."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, count))
+
+
+class _CheckOne:
+    """check() then transform(): one activation's work, as a picklable callable."""
+
+    def __init__(self, params, transform, test_options):
+        self.params, self.transform, self.test_options = params, transform, test_options
+
+    def __call__(self, item):
+        rep = check(item, self.params, **self.test_options)
+        return rep if self.transform is None else self.transform(rep)
+
+
+def _can_fork() -> bool:
+    # fork copies only the calling thread: with other threads alive (a kernel
+    # thread pool, a caller's threads) a lock they hold would stay held in the child
+    return sys.platform.startswith("linux") and hasattr(os, "fork") and threading.active_count() == 1
+
+
+def _forked_map(fn: Callable, items: list, jobs: int) -> Iterator:
+    """fn(item) for each item, each in its own forked child, at most ``jobs`` at a time, in order."""
+    import multiprocessing
+    import multiprocessing.connection
+    import pickle
+
+    ctx = multiprocessing.get_context("fork")
+    running: dict = {}   # index -> (process, read end)
+    done: dict = {}
+    start = emit = 0
+    try:
+        while emit < len(items):
+            while start < len(items) and len(running) < jobs:
+                reader, writer = ctx.Pipe(duplex=False)
+                proc = ctx.Process(target=_child, args=(fn, items[start], writer), daemon=True)
+                proc.start()
+                writer.close()
+                running[start] = (proc, reader)
+                start += 1
+            ready = multiprocessing.connection.wait([r for _, r in running.values()])
+            for index in [i for i, (_, r) in running.items() if r in ready]:
+                proc, reader = running.pop(index)
+                try:
+                    status, payload = pickle.loads(reader.recv_bytes())
+                except Exception:  # noqa: BLE001 - nothing came (EOFError) or it does not unpickle
+                    status, payload = "lost", None
+                reader.close()
+                proc.join()
+                done[index] = (status, payload)
+            while emit in done:
+                status, payload = done.pop(emit)
+                if status == "lost":   # the child died (killed, out of memory): do that one here
+                    payload = fn(items[emit])
+                elif status == "raised":
+                    raise payload
+                yield payload
+                emit += 1
+    finally:
+        for proc, reader in running.values():
+            proc.terminate()
+            proc.join()
+            reader.close()
+
+
+def _child(fn, item, writer) -> None:
+    """In the child: run fn(item), send the outcome, leave at once.
+
+    ``os._exit`` skips the exit handlers and the flushing of stdout buffers
+    copied from the parent (which would print the parent's pending output twice).
+    """
+    import pickle
+
+    code = 0
+    try:
+        try:
+            outcome = ("ok", fn(item))
+        except Exception as exc:  # noqa: BLE001 - the parent re-raises it in order
+            outcome = ("raised", exc)
+        try:
+            data = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001 - an unpicklable result: the parent redoes the item
+            data, code = None, 1
+        if data is not None:
+            writer.send_bytes(data)
+    except BaseException:  # noqa: BLE001 - KeyboardInterrupt, a closed pipe: the parent handles it
+        code = 1
+    finally:
+        os._exit(code)

@@ -122,12 +122,30 @@ def resolve_near(expr: sp.Expr, x: sp.Symbol, point, side: str) -> sp.Expr:
     return out
 
 
+#: limits already taken in this process: facts, the oracle (values at ±inf) and the
+#: kernels ask for the same ones, and a limit of gelu_tanh' takes SymPy about a second
+_LIMITS: dict = {}
+_LIMITS_MAX = 4096
+
+
 def one_sided_limit(expr: sp.Expr, x: sp.Symbol, point, side: str = "+") -> sp.Expr:
-    """The limit of ``expr`` as ``x`` approaches ``point`` from ``side``."""
+    """The limit of ``expr`` as ``x`` approaches ``point`` from ``side``.
+
+    At ``sp.oo`` and ``-sp.oo`` there is one side and ``side`` is ignored. Results
+    are remembered for the life of the process (SymPy expressions are immutable).
+    """
+    infinite = point in (sp.oo, -sp.oo)
+    key = (expr, x, point, None if infinite else side)
+    try:
+        return _LIMITS[key]
+    except KeyError:
+        pass
     smooth = resolve_near(normalize(expr), x, point, side)
-    if point in (sp.oo, -sp.oo):
-        return sp.limit(smooth, x, point)
-    return sp.limit(smooth, x, point, dir=side)
+    value = sp.limit(smooth, x, point) if infinite else sp.limit(smooth, x, point, dir=side)
+    if len(_LIMITS) >= _LIMITS_MAX:
+        _LIMITS.clear()
+    _LIMITS[key] = value
+    return value
 
 
 # --------------------------------------------------------------------------- kinks
