@@ -20,7 +20,7 @@ import sympy as sp
 import symact
 from symact import cache
 from symact.cli import capture
-from symact.symbolic import rewrite
+from symact import primitives as rewrite
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def test_key_depends_on_the_definition(cache_dir):
 # --------------------------------------------------------------------------- exact round trips
 @pytest.fixture(scope="module")
 def primitives():
-    """symact's own function classes (rewrite.py registers them; registering again is harmless)."""
+    """symact's own function classes (symact.primitives registers them; registering again is harmless)."""
     for cls in rewrite.PRIMITIVES.values():
         cache.cacheable(cls)
 
@@ -294,10 +294,10 @@ def test_symact_classes_are_registered_where_they_are_defined():
     import sys
 
     code = ("import symact.analysis.facts, symact.analysis.linearity, symact.numeric.fitting, "
-            "symact.symbolic.rewrite, json\nfrom symact import cache\n"
+            "symact.primitives, json\nfrom symact import cache\n"
             "print(json.dumps([sorted(cache._DATACLASSES), sorted(cache._FUNCTIONS)]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     dataclasses_, functions = json.loads(out.stdout)
     assert {"symact.analysis.facts.Fact", "symact.analysis.facts.Facts", "symact.analysis.linearity.Verdict",
             "symact.numeric.fitting.RootPoly", "symact.numeric.fitting.ErfcxTable"} <= set(dataclasses_)
-    assert {f"symact.symbolic.rewrite.{n}" for n in rewrite.PRIMITIVES} <= set(functions)
+    assert {f"{c.__module__}.{c.__qualname__}" for c in rewrite.PRIMITIVES.values()} <= set(functions)

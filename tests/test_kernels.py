@@ -259,7 +259,7 @@ def test_exp_rational_forms_equal_the_stable_form():
     """Every exp-rational candidate is the same function (checked in mpmath, not by the generator)."""
     import mpmath
 
-    from symact.symbolic import rewrite as rw
+    from symact import primitives as rw
     from symact.symbolic.forms import X
 
     checked = 0

@@ -14,19 +14,22 @@ import numpy as np
 import sympy as sp
 
 from symact import __version__
+from symact import primitives
 from symact.codegen.forms import DD, Branch, ScalarForm
 from symact.codegen.printer import fold_constants
 from symact.symbolic.forms import X
 
-#: the order in which used helpers are emitted (each target's ``HELPERS`` data holds their sources):
-#: the double-double Horner first, the vector prologue ``shift`` last
-HELPER_ORDER = ("dd", "erfc", "tanh", "rootpoly", "expit", "softplus", "tanh_softplus", "sech2_softplus", "sech2",
-                "exp_neg_abs", "shift")
+#: where the targets' own helpers go among the stable primitives' (ranked by each primitive's
+#: ``order``): the double-double Horner first, XLA's tanh and the root fix-ups after erfc, the
+#: vector prologue ``shift`` last
+TARGET_HELPER_ORDER = {"dd": 0, "tanh": 20, "rootpoly": 30, "shift": 1000}
 
 
 def helper_order(used) -> list[str]:
-    """The names in ``used`` in :data:`HELPER_ORDER`."""
-    return [h for h in HELPER_ORDER if h in used]
+    """The helper names in ``used`` in the order they are emitted (each target's ``helpers``
+    data holds their sources)."""
+    rank = {**TARGET_HELPER_ORDER, **{n: p.order for n, p in primitives.REGISTRY.items()}}
+    return sorted(used, key=lambda h: (rank[h], h))
 
 
 def header_lines(act, target: str, ident: str, dtype: str, notes: list[str]) -> list[str]:

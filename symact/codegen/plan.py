@@ -52,7 +52,7 @@ from symact.numeric.kernels.vector import VectorKernel
 from symact.numeric.oracle import Oracle, oracle_for
 from symact.numeric.oracle import reference as oracle_values
 from symact.numeric.ulp import FLOOR_ULP, ulp_distance
-from symact.symbolic import rewrite as rw
+from symact import primitives as rw
 from symact.symbolic.forms import X, one_sided_limit
 
 

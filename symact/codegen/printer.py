@@ -6,13 +6,21 @@ turns one *straight-line* SymPy expression (no Piecewise: the generator splits
 branches itself) into an expression of its target language. What a printer
 knows is data, held in class attributes:
 
+``TARGET``
+    the name of the target the printer writes for;
 ``FUNCS``
-    SymPy function class name -> target spelling (``"exp": "np.exp"``).
+    SymPy function class name -> target spelling (``"exp": "np.exp"``);
 ``HELPERS``
-    stable primitive (:mod:`symact.symbolic.rewrite`) -> name of the small helper
-    function the generator emits into the output; printing one records it in
-    ``printer.used`` so only the helpers actually used are emitted (their
-    sources are the target's ``HELPERS`` data, keyed by the same names).
+    function name -> name of the small helper function the generator emits
+    into the output; printing one records it in ``printer.used`` so only the
+    helpers actually used are emitted (their sources are the target's
+    ``helpers`` data, keyed by the same names).
+
+Every stable primitive (:mod:`symact.primitives`) brings its own spelling for each
+target (its declaration's ``code`` piece): :func:`dispatch_functions` adds it to
+the printer's ``FUNCS`` (a library function) or ``HELPERS`` (a helper), and
+:func:`primitive_sources` gives the targets the helpers' sources. No printer or
+target lists primitives itself.
 
 Anything else raises :class:`CodegenError` through ``_print_not_supported``:
 a function the target cannot spell is refused, never translated silently.
@@ -28,15 +36,23 @@ from __future__ import annotations
 
 import sympy as sp
 
+from symact import primitives as rw
 from symact.errors import SymactError
-from symact.symbolic import rewrite as rw
 
 _SMALL = 2**53
 
-#: stable primitive -> the helper function that computes it in Python-syntax targets
-#: (C prefixes ``symact_`` instead of ``_``)
-PRIMITIVE_HELPERS = {"expit": "_expit", "softplus": "_softplus", "tanh_softplus": "_tanh_softplus",
-                     "sech2_softplus": "_sech2_softplus", "sech2": "_sech2", "exp_neg_abs": "_exp_neg_abs"}
+
+
+def primitive_code(target: str) -> dict:
+    """Stable primitive name -> its :class:`symact.primitives.Code` for ``target`` (a primitive
+    without one is left out: printing it is a :class:`CodegenError`, and
+    ``tests/test_primitives.py`` names the missing piece)."""
+    return {n: p.code[target] for n, p in rw.REGISTRY.items() if target in p.code}
+
+
+def primitive_sources(target: str) -> dict:
+    """Helper name -> source of every stable primitive that ``target`` computes with a helper."""
+    return {n: c.source for n, c in primitive_code(target).items() if c.source is not None}
 
 
 class CodegenError(SymactError):
@@ -78,8 +94,9 @@ class CodePrinterBase:
     """Number printing, primitive helpers and explicit gaps, shared by all code printers.
 
     Mixed in before the SymPy printer of the target's language; a subclass sets
-    ``FUNCS``, ``HELPERS`` and ``MOD`` (the module that spells ``sqrt``)."""
+    ``TARGET``, ``FUNCS``, ``HELPERS`` and ``MOD`` (the module that spells ``sqrt``)."""
 
+    TARGET = ""
     FUNCS: dict[str, str] = {}
     HELPERS: dict[str, str] = {}
     FLOAT_SUFFIX = ""
@@ -147,7 +164,12 @@ class CodePrinterBase:
 
 
 def dispatch_functions(cls):
-    """Class decorator: route every SymPy function class the printer might meet to ``_print_Function``."""
+    """Class decorator: route every SymPy function class the printer might meet to ``_print_Function``,
+    and add every stable primitive's spelling for the printer's ``TARGET`` to its ``FUNCS``
+    (library functions) or ``HELPERS`` (helpers emitted into the file)."""
+    code = primitive_code(cls.TARGET)
+    cls.FUNCS = {**{n: c.call for n, c in code.items() if c.source is None}, **cls.FUNCS}
+    cls.HELPERS = {**{n: c.call for n, c in code.items() if c.source is not None}, **cls.HELPERS}
     for f in ("exp", "log", "tanh", "erf", "erfc", "Abs", "sinh", "cosh", "sin", "cos", "sign", "atan",
               "Max", "Min", "Heaviside", "gamma", *rw.PRIMITIVES):
         setattr(cls, f"_print_{f}", CodePrinterBase._print_Function)

@@ -17,7 +17,7 @@ import sympy as sp
 
 from symact.codegen.forms import Branch, ScalarForm
 from symact.codegen.printer import erfc_scaled, fold_constants
-from symact.symbolic import rewrite as rw
+from symact import primitives as rw
 from symact.symbolic.forms import X
 
 #: a tail starts where every decaying atom is below this: the terms it drops are that much smaller
@@ -53,31 +53,13 @@ def _direction(u: sp.Expr, side: int, dds) -> int:
 
 
 def _side_form(name: str, u: sp.Expr, s: int):
-    """Primitive ``name`` at an argument u -> s*oo as a function of E = e^-|u| (or None: keep).
-    Textbook identities of :mod:`symact.symbolic.rewrite`'s primitives, one per sign of the argument."""
-    E, E2 = sp.exp(-s * u), sp.exp(-2 * s * u)
-    if name == "exp_neg_abs":
-        return E
-    if name == "expit":
-        return (E if s < 0 else 1) / (1 + E)
-    if name == "softplus":
-        return (u if s > 0 else 0) + sp.log(1 + E)
-    if name == "tanh_softplus":
-        return E * (E + 2) / (E * (E + 2) + 2) if s < 0 else (1 + 2 * E) / (1 + 2 * E + 2 * E2)
-    if name == "sech2_softplus":
-        a, w = (1 + E) ** 2, (1 if s < 0 else E2)
-        return 4 * a * w / (a + w) ** 2
-    if name == "sech2":
-        return 4 * E2 / (1 + E2) ** 2
+    """Function ``name`` at an argument u -> s*oo as a function of E = e^-|u| (or None: keep):
+    a stable primitive's ``decay`` piece (SymPy's erfc takes the erfc primitive's), or tanh's."""
     if name == "tanh":
+        E2 = sp.exp(-2 * s * u)
         return s * (1 - E2) / (1 + E2)
-    if name == "expm1" and s < 0:
-        return E - 1
-    if name == "log1p":
-        return sp.log(1 + u)
-    if name == "erfc" and s < 0:
-        return 2 - rw.erfc(-u)
-    return None
+    prim = rw.REGISTRY.get(name)
+    return prim.decay(u, s) if prim is not None and prim.decay is not None else None
 
 
 def scale_exponent(order: int) -> int:

@@ -29,7 +29,8 @@ import numpy as np
 import sympy as sp
 
 from symact.numeric.ulp import FLOOR_ULP, ulp_distance
-from symact.symbolic import rewrite as rw
+from symact import primitives as rw
+from symact.primitives.chebyshev import cheb_fit
 from symact.symbolic.forms import X
 
 
@@ -112,34 +113,6 @@ def bracket_roots(chain64) -> list[tuple[float, float]]:
     ok = np.isfinite(y) & (np.abs(y) >= np.finfo(np.float64).smallest_normal)
     k = np.flatnonzero(ok[:-1] & ok[1:] & (np.sign(y[:-1]) * np.sign(y[1:]) < 0))
     return [(float(xs[i]), float(xs[i + 1])) for i in k]
-
-
-def cheb_fit(g, lo, hi, deg):
-    """Monomial coefficients in (x - m) (highest first, mpf) of g's Chebyshev interpolant."""
-    import mpmath
-
-    n = deg + 1
-    m, h = (lo + hi) / 2, (hi - lo) / 2
-    ts = [mpmath.cos(mpmath.pi * (j + mpmath.mpf(1) / 2) / n) for j in range(n)]
-    vals = [g(m + h * t) for t in ts]
-    cheb = []
-    for k in range(n):
-        c = 2 * mpmath.fsum(v * mpmath.cos(k * mpmath.pi * (j + mpmath.mpf(1) / 2) / n) for j, v in enumerate(vals)) / n
-        cheb.append(c / 2 if k == 0 else c)
-    # T_k(t) in monomials of t, then t = (x - m) / h
-    mono = [mpmath.mpf(0)] * n
-    t_prev, t_cur = [mpmath.mpf(1)], [mpmath.mpf(0), mpmath.mpf(1)]
-    for k in range(n):
-        tk = t_prev if k == 0 else t_cur if k == 1 else None
-        if k >= 2:
-            nxt = [mpmath.mpf(0)] + [2 * a for a in t_cur]
-            for i, a in enumerate(t_prev):
-                nxt[i] -= a
-            t_prev, t_cur = t_cur, nxt
-            tk = t_cur
-        for i, a in enumerate(tk):
-            mono[i] += cheb[k] * a
-    return [mono[i] / h ** i for i in reversed(range(n))]
 
 
 #: Longest piece of a :class:`RootPoly`.
@@ -235,7 +208,8 @@ def _code_hash() -> str:
     """Hash of the modules whose code decides fitted or measured data (the disk
     cache's key): every module of :mod:`symact.numeric` -- this one, the oracle,
     the ULP measure, the point sets, and the kernels (whose chains are fitted
-    against) -- and the stabilizing rewrites, with NumPy's and SciPy's versions."""
+    against) -- and every module of :mod:`symact.primitives` (the rewrites and the
+    primitives' NumPy helpers), with NumPy's and SciPy's versions."""
     import hashlib
     from pathlib import Path
 
@@ -243,7 +217,7 @@ def _code_hash() -> str:
 
     h = hashlib.sha256((np.__version__ + scipy.__version__).encode())
     numeric = Path(__file__).parent
-    for path in sorted(numeric.rglob("*.py")) + [Path(rw.__file__)]:
+    for path in sorted(numeric.rglob("*.py")) + sorted(Path(rw.__file__).parent.glob("*.py")):
         h.update(str(path.relative_to(numeric.parent)).encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:16]

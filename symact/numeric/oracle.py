@@ -21,7 +21,7 @@ import numpy as np
 import sympy as sp
 
 from symact import cache
-from symact.symbolic import rewrite as rw
+from symact import primitives as rw
 from symact.symbolic.forms import X, normalize, one_sided_limit
 
 #: Precision ladder in bits; the last rung is a hard cap.
@@ -255,6 +255,9 @@ def _compile(expr: sp.Expr, x) -> Callable:
     if isinstance(expr, sp.Function):
         name = type(expr).__name__
         fn = _FUNCS.get(type(expr)) or _NAMED.get(name)
+        prim = rw.primitive_of(expr)
+        if fn is None and prim is not None:  # a stable primitive: the form its declaration gives the oracle
+            return _compile(stable_form(prim.oracle_form(*expr.args)), x)
         if fn is None:
             raise OracleError(f"the oracle cannot evaluate {name}")
         args = [_compile(a, x) for a in expr.args]
@@ -450,10 +453,9 @@ def oracle_expr(expr):
     """
     rules = [r for r in rw.RULES if r.name in ("erfc", "sech2")]
     out = rw.stabilize(expr, rules)
-    out = out.replace(lambda e: isinstance(e, rw.sech2), lambda e: sp.cosh(e.args[0]) ** -2)
-    out = out.replace(lambda e: isinstance(e, rw.sech2_softplus),
-                      lambda e: sp.cosh(sp.log(1 + sp.exp(e.args[0]))) ** -2)
-    return out.replace(lambda e: isinstance(e, rw.erfc), lambda e: sp.erfc(e.args[0], evaluate=False))
+    # each primitive those rules made becomes the form its declaration gives the oracle
+    # (sech2: cosh^-2; erfc: SymPy's erfc, unevaluated)
+    return out.replace(lambda e: rw.primitive_of(e) is not None, lambda e: rw.primitive_of(e).oracle_form(*e.args))
 
 
 def oracle_reference(expr, pts, dtype):

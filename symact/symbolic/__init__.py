@@ -1,3 +1,4 @@
-"""Symbolic work in SymPy only: the variable and kink helpers (:mod:`.forms`), the
-stable-primitive rewrite rules (:mod:`.rewrite`) and exact sign certification (:mod:`.exact`).
+"""Symbolic work in SymPy only: the variable and kink helpers (:mod:`.forms`) and exact
+sign certification (:mod:`.exact`). The stable primitives and their rewrite rules are in
+:mod:`symact.primitives`.
 """

@@ -10,10 +10,11 @@ the subnormal-safe tails of :mod:`symact.codegen.tails` are one more.
 Vector activations take the max-subtraction form (x_j = t_j + m, t in double-double,
 Sum exp = e^m (1 + Sm1)) inside a fixed prologue, the helper ``_shift``.
 
-The helpers' sources are written once here as templates in ``{M}`` (the array
-module: ``np``, ``torch``, ``jnp``); each target module instantiates them into its
-own ``HELPERS`` data (:func:`array_helpers`, :func:`rootpoly_source`,
-:func:`shift_source`) and adds or replaces what its library needs.
+The targets' own helpers' sources are written once here as templates in ``{M}``
+(the array module: ``np``, ``torch``, ``jnp``); each target module instantiates them
+into its own ``HELPERS`` data (:func:`array_helpers`, :func:`rootpoly_source`,
+:func:`shift_source`) and adds the stable primitives' sources
+(:func:`symact.codegen.printer.primitive_sources`, declared in :mod:`symact.primitives`).
 """
 from __future__ import annotations
 
@@ -25,33 +26,8 @@ from symact.codegen.forms import Plan, ScalarForm
 from symact.codegen.tails import scale_exponent, subnormal_tails
 from symact.codegen.target import Target
 
-#: helper sources shared by the array targets, ``{M}`` standing for the array module
+#: the array targets' own helper sources, ``{M}`` standing for the array module
 ARRAY_HELPER_TEMPLATES = {
-    "expit": '''def _expit(u):
-    """1/(1 + exp(-u)) split on the sign: e = exp(-|u|) never overflows."""
-    e = {M}.exp(-{M}.abs(u))
-    return {M}.where(u >= 0, 1.0 + 0.0 * e, e) / (1.0 + e)''',
-    "softplus": '''def _softplus(u):
-    """log(1 + exp(u)) = max(u, 0) + log1p(exp(-|u|))."""
-    return {M}.where(u > 0, u, 0.0 * u) + {M}.log1p({M}.exp(-{M}.abs(u)))''',
-    "tanh_softplus": '''def _tanh_softplus(u):
-    """tanh(softplus(u)) = n/(n + 2), n = e^u (e^u + 2); for u > 0 in s = e^-u."""
-    e = {M}.exp(-{M}.abs(u))
-    pos = u > 0
-    n = {M}.where(pos, 1.0 + 2.0 * e, e * (e + 2.0))
-    return n / (n + {M}.where(pos, 2.0 * e * e, 2.0 + 0.0 * e))''',
-    "sech2_softplus": '''def _sech2_softplus(u):
-    """1 - tanh(softplus(u))^2 = 4 A w / (A + w)^2, A = (1 + e)^2, w = 1 or e^2."""
-    e = {M}.exp(-{M}.abs(u))
-    a = (1.0 + e) * (1.0 + e)
-    w = {M}.where(u > 0, e * e, 1.0 + 0.0 * e)
-    return 4.0 * a * w / ((a + w) * (a + w))''',
-    "sech2": '''def _sech2(u):
-    """1 - tanh(u)^2 = 4e/(1 + e)^2, e = exp(-2|u|)."""
-    e = {M}.exp(-2.0 * {M}.abs(u))
-    return 4.0 * e / ((1.0 + e) * (1.0 + e))''',
-    "exp_neg_abs": '''def _exp_neg_abs(u):
-    return {M}.exp(-{M}.abs(u))''',
     "dd": '''def _dd_horner(x, coeffs):
     """(hi, lo) with hi + lo = sum c x^k to ~2^-100; coeffs (hi, lo) highest degree first."""
     split = 134217729.0 if x.dtype == {M}.float64 else 4097.0

@@ -19,7 +19,7 @@ from sympy.printing.c import C99CodePrinter
 from symact.codegen.emit import (branch_body, coeff_split, header_lines, helper_order, indent, interval_parts, lim,
                                  num_py, root_tuple, tail_guards, vector_expr)
 from symact.codegen.forms import Plan
-from symact.codegen.printer import PRIMITIVE_HELPERS, CodegenError, CodePrinterBase, dispatch_functions
+from symact.codegen.printer import CodegenError, CodePrinterBase, dispatch_functions, primitive_sources
 from symact.codegen.target import Target
 
 #: C keywords and the <math.h> names a generated identifier must not take
@@ -39,9 +39,8 @@ RESERVED = frozenset({
 class CPrinter(CodePrinterBase, C99CodePrinter):
     """C99 with ``math.h``; ``single=True`` spells the float variants (``expf``, ``1.5f``)."""
 
-    FUNCS = {"exp": "exp", "log": "log", "tanh": "tanh", "Abs": "fabs",
-             "log1p": "log1p", "expm1": "expm1", "erfc": "erfc", "erf": "erf"}
-    HELPERS = {k: "symact_" + k for k in PRIMITIVE_HELPERS}
+    TARGET = "c"
+    FUNCS = {"exp": "exp", "log": "log", "tanh": "tanh", "Abs": "fabs", "erf": "erf"}
 
     def __init__(self, single: bool = False):
         super().__init__()
@@ -79,47 +78,7 @@ class CPrinter(CodePrinterBase, C99CodePrinter):
 
 #: helper source templates keyed by name: ``T`` the C type, ``F`` the libm suffix (see the module docstring)
 HELPERS = {
-    "expit": '''static T symact_expitF(T u)
-{
-    /* 1/(1 + exp(-u)) split on the sign: e = exp(-|u|) never overflows */
-    const T e = expF(-fabsF(u));
-    return (u >= 0 ? 1 : e) / (1 + e);
-}''',
-    "softplus": '''static T symact_softplusF(T u)
-{
-    /* log(1 + exp(u)) = max(u, 0) + log1p(exp(-|u|)) */
-    return (u > 0 ? u : 0) + log1pF(expF(-fabsF(u)));
-}''',
-    "tanh_softplus": '''static T symact_tanh_softplusF(T u)
-{
-    /* tanh(softplus(u)) = n/(n + 2), n = e^u (e^u + 2); for u > 0 in s = e^-u */
-    const T e = expF(-fabsF(u));
-    if (u > 0) {
-        const T n = 1 + 2 * e;
-        return n / (n + 2 * e * e);
-    } else {
-        const T n = e * (e + 2);
-        return n / (n + 2);
-    }
-}''',
-    "sech2_softplus": '''static T symact_sech2_softplusF(T u)
-{
-    /* 1 - tanh(softplus(u))^2 = 4 A w / (A + w)^2, A = (1 + e)^2, w = 1 or e^2 */
-    const T e = expF(-fabsF(u));
-    const T a = (1 + e) * (1 + e);
-    const T w = u > 0 ? e * e : 1;
-    return 4 * a * w / ((a + w) * (a + w));
-}''',
-    "sech2": '''static T symact_sech2F(T u)
-{
-    /* 1 - tanh(u)^2 = 4e/(1 + e)^2, e = exp(-2|u|) */
-    const T e = expF(-2 * fabsF(u));
-    return 4 * e / ((1 + e) * (1 + e));
-}''',
-    "exp_neg_abs": '''static T symact_exp_neg_absF(T u)
-{
-    return expF(-fabsF(u));
-}''',
+    **primitive_sources("c"),
     "rootpoly": '''static T symact_rootpolyF(T x, T lo, T step, int n, int rows, const T *centres, const T *coeffs,
                           T r_hi, T r_lo)
 {
@@ -177,11 +136,10 @@ class CTarget(Target):
     helpers = HELPERS
 
     def helper_source(self, name: str, single: bool = False) -> str:
-        """Helper ``name`` in double, or in float with ``single``."""
+        """Helper ``name`` in double, or in float with ``single``: every ``F``-suffixed name
+        (``expF``, ``symact_expitF``) takes the precision's suffix, ``T`` its type."""
         T, F = ("float", "f") if single else ("double", "")
-        src = self.helpers[name].replace("symact_" + name + "F", "symact_" + name + F)
-        src = re.sub(r"\b(exp|fabs|log1p|fma)F\b", lambda m: m.group(1) + F, src)
-        src = src.replace("dd_hornerF", "dd_horner" + F)
+        src = re.sub(r"\b(\w+)F\b", lambda m: m.group(1) + F, super().helper_source(name))
         return re.sub(r"\bT\b", T, src)
 
     def write(self, act, p: Plan, ident, dtype):

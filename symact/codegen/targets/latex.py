@@ -12,7 +12,7 @@ from sympy.printing.latex import LatexPrinter
 
 from symact.codegen.emit import header_lines
 from symact.codegen.target import Target
-from symact.symbolic import rewrite as rw
+from symact import primitives as rw
 
 
 class LatexOut(LatexPrinter):
@@ -25,7 +25,7 @@ class LatexOut(LatexPrinter):
     """
 
     def _print_Function(self, e, exp=None):
-        if type(e).__name__ in rw.PRIMITIVES:
+        if isinstance(e, rw.StableFunction):
             return self._print(rw.to_standard(e) if exp is None else rw.to_standard(e) ** sp.sympify(exp))
         if exp is not None:
             return rf"\left({super()._print_Function(e)}\right)^{{{exp}}}"

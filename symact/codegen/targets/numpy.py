@@ -3,7 +3,8 @@
 Holds :class:`NumpyCodePrinter` and the target object :data:`TARGET`, with the
 helper sources it emits (:data:`HELPERS`). Every branch is computed on clipped x
 inside ``np.errstate(all="ignore")`` (see :mod:`symact.codegen.targets._array`);
-NumPy has no erfc, so ``_erfc`` calls the C library's through ``np.frompyfunc``.
+NumPy has no erfc, so the erfc primitive's ``_erfc`` calls the C library's
+through ``np.frompyfunc``.
 This target is also how :mod:`symact.codegen.measure` runs candidate forms.
 """
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from sympy.printing.numpy import NumPyPrinter
 
 from symact.codegen.emit import indent
-from symact.codegen.printer import PRIMITIVE_HELPERS, CodePrinterBase, dispatch_functions
+from symact.codegen.printer import CodePrinterBase, dispatch_functions, primitive_sources
 from symact.codegen.targets._array import ArrayTarget, array_helpers, rootpoly_source, shift_source
 
 
@@ -19,9 +20,8 @@ from symact.codegen.targets._array import ArrayTarget, array_helpers, rootpoly_s
 class NumpyCodePrinter(CodePrinterBase, NumPyPrinter):
     """NumPy arrays (``import numpy as np``); erfc through the helper ``_erfc``."""
 
-    FUNCS = {"exp": "np.exp", "log": "np.log", "tanh": "np.tanh", "Abs": "np.abs",
-             "log1p": "np.log1p", "expm1": "np.expm1"}
-    HELPERS = dict(PRIMITIVE_HELPERS, erfc="_erfc")
+    TARGET = "numpy"
+    FUNCS = {"exp": "np.exp", "log": "np.log", "tanh": "np.tanh", "Abs": "np.abs"}
     MOD = "np"
 
     def __init__(self, settings=None):
@@ -33,13 +33,8 @@ class NumpyCodePrinter(CodePrinterBase, NumPyPrinter):
 
 #: helper sources keyed by name (see :attr:`symact.codegen.target.Target.helpers`)
 HELPERS = {
+    **primitive_sources("numpy"),
     **array_helpers("np"),
-    "erfc": '''_ERFC = np.frompyfunc(math.erfc, 1, 1)
-
-
-def _erfc(u):
-    """erfc elementwise through the C library's erfc (NumPy has none)."""
-    return np.asarray(_ERFC(u), dtype=np.float64)''',
     "rootpoly": rootpoly_source("np.asarray({a})", "np.clip(np.nan_to_num(u), 0, n - 1).astype(np.intp)",
                                 "r1 = r_hi                            # float64: r = r_hi + r_lo as given"),
     "shift": shift_source("np", "np.amax(x, axis=-1, keepdims=True)", "np.sum({a}, axis=-1, keepdims=True)",

@@ -12,7 +12,7 @@ from sympy.printing.pycode import PythonCodePrinter
 from symact.codegen.emit import (branch_body, dd_py, header_lines, helper_order, indent, interval_parts, lim,
                                  num_py, root_const_py, tail_guards, vector_expr)
 from symact.codegen.forms import Plan
-from symact.codegen.printer import PRIMITIVE_HELPERS, CodePrinterBase, dispatch_functions
+from symact.codegen.printer import CodePrinterBase, dispatch_functions, primitive_sources
 from symact.codegen.target import Target
 
 
@@ -20,9 +20,8 @@ from symact.codegen.target import Target
 class MathPrinter(CodePrinterBase, PythonCodePrinter):
     """Python floats with the standard library's ``math``."""
 
-    FUNCS = {"exp": "math.exp", "log": "math.log", "tanh": "math.tanh", "Abs": "abs",
-             "log1p": "math.log1p", "expm1": "math.expm1", "erfc": "math.erfc", "erf": "math.erf"}
-    HELPERS = PRIMITIVE_HELPERS
+    TARGET = "python"
+    FUNCS = {"exp": "math.exp", "log": "math.log", "tanh": "math.tanh", "Abs": "abs", "erf": "math.erf"}
     MOD = "math"
 
     def __init__(self, settings=None):
@@ -34,33 +33,7 @@ class MathPrinter(CodePrinterBase, PythonCodePrinter):
 
 #: helper sources keyed by name (see :attr:`symact.codegen.target.Target.helpers`)
 HELPERS = {
-    "expit": '''def _expit(u):
-    """1/(1 + exp(-u)) split on the sign: e = exp(-|u|) never overflows."""
-    e = math.exp(-abs(u))
-    return (1.0 if u >= 0 else e) / (1.0 + e)''',
-    "softplus": '''def _softplus(u):
-    """log(1 + exp(u)) = max(u, 0) + log1p(exp(-|u|))."""
-    return max(u, 0.0) + math.log1p(math.exp(-abs(u)))''',
-    "tanh_softplus": '''def _tanh_softplus(u):
-    """tanh(softplus(u)) = n/(n + 2), n = e^u (e^u + 2); for u > 0 in s = e^-u."""
-    e = math.exp(-abs(u))
-    if u > 0:
-        n = 1.0 + 2.0 * e
-        return n / (n + 2.0 * e * e)
-    n = e * (e + 2.0)
-    return n / (n + 2.0)''',
-    "sech2_softplus": '''def _sech2_softplus(u):
-    """1 - tanh(softplus(u))^2 = 4 A w / (A + w)^2, A = (1 + e)^2, w = 1 or e^2."""
-    e = math.exp(-abs(u))
-    a = (1.0 + e) * (1.0 + e)
-    w = e * e if u > 0 else 1.0
-    return 4.0 * a * w / ((a + w) * (a + w))''',
-    "sech2": '''def _sech2(u):
-    """1 - tanh(u)^2 = 4e/(1 + e)^2, e = exp(-2|u|)."""
-    e = math.exp(-2.0 * abs(u))
-    return 4.0 * e / ((1.0 + e) * (1.0 + e))''',
-    "exp_neg_abs": '''def _exp_neg_abs(u):
-    return math.exp(-abs(u))''',
+    **primitive_sources("python"),
     "dd": '''def _dd_horner(x, coeffs):
     """(hi, lo) with hi + lo = sum c x^k to ~2^-100; coeffs (hi, lo) highest degree first."""
     hi, lo = coeffs[0]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sympy.printing.pycode import PythonCodePrinter
 
-from symact.codegen.printer import PRIMITIVE_HELPERS, CodePrinterBase, dispatch_functions
+from symact.codegen.printer import CodePrinterBase, dispatch_functions, primitive_sources
 from symact.codegen.targets._array import ArrayTarget, array_helpers, rootpoly_source, shift_source
 
 
@@ -18,9 +18,8 @@ from symact.codegen.targets._array import ArrayTarget, array_helpers, rootpoly_s
 class TorchPrinter(CodePrinterBase, PythonCodePrinter):
     """PyTorch tensors (``import torch``)."""
 
-    FUNCS = {"exp": "torch.exp", "log": "torch.log", "tanh": "torch.tanh", "Abs": "torch.abs",
-             "log1p": "torch.log1p", "expm1": "torch.expm1", "erfc": "torch.special.erfc"}
-    HELPERS = PRIMITIVE_HELPERS
+    TARGET = "torch"
+    FUNCS = {"exp": "torch.exp", "log": "torch.log", "tanh": "torch.tanh", "Abs": "torch.abs"}
     MOD = "torch"
 
     def __init__(self, settings=None):
@@ -32,6 +31,7 @@ class TorchPrinter(CodePrinterBase, PythonCodePrinter):
 
 #: helper sources keyed by name (see :attr:`symact.codegen.target.Target.helpers`)
 HELPERS = {
+    **primitive_sources("torch"),
     **array_helpers("torch"),
     "rootpoly": rootpoly_source("torch.tensor({a}, dtype=x.dtype)", "torch.clamp(torch.nan_to_num(u), 0, n - 1).long()",
                                 "r1 = float(torch.tensor(r_hi, dtype=x.dtype))  # r_hi in x's dtype; r2 the rest"),

@@ -31,7 +31,7 @@ import sympy as sp
 from symact.numeric.kernels.runtime import get_num_threads, set_num_threads
 from symact.numeric.kernels.scalar import ScalarKernel, build_scalar
 from symact.numeric.kernels.vector import VectorKernel
-from symact.symbolic import rewrite as rw
+from symact import primitives as rw
 from symact.symbolic.forms import X
 
 # Transitional re-exports: symact.codegen still reaches these as attributes of this

@@ -17,6 +17,8 @@ polynomial:
 The helpers write into thread-local buffers (:func:`.runtime._helper_buf`),
 never block-sized temporaries. The lowering (:mod:`.lowering`) decides where
 they are used; :data:`.lowering._NS` names them for the generated code.
+:func:`_erfc_plain` is the kernels' piece of the erfc primitive
+(:mod:`symact.primitives.erfc`): erfc of an argument formed exactly.
 """
 from __future__ import annotations
 
@@ -27,8 +29,9 @@ import scipy.special as _sc
 import sympy as sp
 
 from symact.numeric.fitting import ERFC_TWO
-from symact.numeric.kernels.helpers import _expit, _in_interval
+from symact.numeric.kernels.helpers import _in_interval
 from symact.numeric.kernels.runtime import _hb, _hi, _hs
+from symact.primitives.expit import _expit
 
 _SPLIT = 134217729.0  # 2^27 + 1, Dekker's splitter for float64
 

@@ -13,8 +13,9 @@ Transcendentals whose argument is a polynomial in x that cannot be formed
 exactly get it in double-double (float64 chains only; :mod:`.ddouble`):
 exp and erfc always, expit where the form was measured better that way
 (gelu_tanh, :func:`.selection.choose_form`); erfc(c x) with c^2 a power of two
-uses the fitted erfcx table, exp(a x^2) exact x^2. The stable primitives
-(expit, softplus, ...) call the helpers of :mod:`.helpers`.
+uses the fitted erfcx table, exp(a x^2) exact x^2. Every other stable primitive
+(expit, softplus, hypot, ...) is lowered by the ``kernel`` piece of its
+declaration (:mod:`symact.primitives`): a ufunc, or a helper ``_h_NAME``.
 
 :func:`_compile_chain` compiles the lines once with ``compile``/``exec`` into a
 :class:`_Chain` ``fn(X, OUT, *float_bufs, *bool_bufs)``; the source is symact's
@@ -37,22 +38,20 @@ import sympy as sp
 from symact.numeric.fitting import erfcx_table
 from symact.numeric.kernels.ddouble import (_dd_const, _dd_poly_into, _erfc_dd, _erfc_lin, _erfc_plain, _exp_dd,
                                             _exp_sq, _expit_dd)
-from symact.numeric.kernels.helpers import _HELPERS
 from symact.numeric.kernels.piecewise import _PiecewiseLowering
 from symact.numeric.kernels.runtime import SUB_NO_ALLOC, _pieces, _row_bufs
-from symact.symbolic import rewrite as rw
+from symact import primitives as rw
 from symact.symbolic.forms import X
 
-#: SymPy function -> the NumPy/SciPy ufunc it lowers to (primitives with a helper
-#: are in :data:`.helpers._HELPERS`).
+#: SymPy's own functions -> the NumPy/SciPy ufunc each lowers to (a stable primitive
+#: brings its own: the ``kernel`` piece of its declaration in :mod:`symact.primitives`).
 _UFUNCS = {
     sp.exp: "np.exp", sp.log: "np.log", sp.tanh: "np.tanh", sp.Abs: "np.abs",
     sp.sinh: "np.sinh", sp.cosh: "np.cosh", sp.atan: "np.arctan", sp.sin: "np.sin",
     sp.cos: "np.cos", sp.sign: "np.sign", sp.erf: "_sc.erf",
-    rw.log1p: "np.log1p", rw.expm1: "np.expm1", rw.erfcx: "_sc.erfcx",
 }
 #: Functions evaluated by SciPy (no long-double chain, no float32 chain for them).
-_SCIPY_FUNCS = (sp.erf, rw.erfc, rw.erfcx)
+_SCIPY_FUNCS = (sp.erf, *(p.function for p in rw.REGISTRY.values() if p.kernel.scipy))
 #: The shared e = exp(-|x|) of exp-rational forms (:func:`.selection.exp_rational`),
 #: computed once per chain by :func:`_compile_chain`.
 _T = sp.Symbol("T_exp_neg_abs_x", positive=True)
@@ -282,26 +281,35 @@ class _Gen(_PiecewiseLowering):
         if isinstance(e, sp.Function):
             name = type(e).__name__
             a = self.emit(e.args[0], None, env)
-            if name in _HELPERS:
-                fn, nf, nb = _HELPERS[name]
-                scratch_f = [self.fbuf() for _ in range(nf)]
-                scratch_b = [self.bbuf() for _ in range(nb)]
+            consts = [self.const_arg(c) for c in e.args[1:]]
+            prim = rw.primitive_of(e)
+            if prim is not None and callable(prim.kernel.call):
+                # a primitive's helper, _h_NAME in _NS: (u, *consts, out, *float scratch, *bool scratch)
+                scratch_f = [self.fbuf() for _ in range(prim.kernel.floats)]
+                scratch_b = [self.bbuf() for _ in range(prim.kernel.bools)]
                 d = (target, False) if target is not None else (self.fbuf(), True)
-                self.lines.append(f"_h_{name}({self.s(a)}, {d[0]}{''.join(', ' + b for b in scratch_f + scratch_b)})")
-                self.consts[f"_h_{name}"] = fn
+                self.lines.append(f"_h_{name}({', '.join([self.s(a), *consts, d[0], *scratch_f, *scratch_b])})")
                 for b in scratch_f + scratch_b:
                     self.release((b, True))
                 self.release(a)
                 return d
-            fn = _UFUNCS.get(type(e))
+            fn = prim.kernel.call if prim is not None else _UFUNCS.get(type(e))
             if fn is None:
                 raise NotImplementedError(f"no NumPy lowering for {name}")
             if not isinstance(a, tuple):
                 a = self.scalar_to(a, None)
             d = self.dst(target, [a])
-            self.lines.append(f"{fn}({a[0]}, out={d[0]})")
+            self.lines.append(f"{fn}({', '.join([a[0], *consts])}, out={d[0]})")
             return d
         raise NotImplementedError(f"no NumPy lowering for {e}")
+
+    def const_arg(self, c) -> str:
+        """A primitive's constant argument after the first (hypot's a), spelled like any constant."""
+        if not c.is_number:
+            raise NotImplementedError(f"no NumPy lowering for the non-constant argument {c}")
+        v = float(c)
+        self.exact.setdefault(v, c)
+        return self.s(v)
 
     @staticmethod
     def clip_form(e):
@@ -467,11 +475,13 @@ class _Gen(_PiecewiseLowering):
         return self.binop("np.power", a, float(n), target)
 
 
-#: The namespace generated chains run in: NumPy, SciPy, and the double-double
-#: helpers (the allocating ones wrapped to work in pieces).
+#: The namespace generated chains run in: NumPy, SciPy, the double-double
+#: helpers (the allocating ones wrapped to work in pieces) and every stable
+#: primitive's helper as ``_h_NAME``.
 _NS = {"np": np, "_sc": _sc, "_exp_dd": _exp_dd, "_expit_dd": _expit_dd, "_erfc_dd": _pieces(_erfc_dd),
        "_erfc_plain": _erfc_plain, "_erfc_lin": _pieces(_erfc_lin, SUB_NO_ALLOC), "_exp_sq": _pieces(_exp_sq),
-       "_dd_poly_into": _pieces(_dd_poly_into, SUB_NO_ALLOC)}
+       "_dd_poly_into": _pieces(_dd_poly_into, SUB_NO_ALLOC),
+       **{f"_h_{p.name}": p.kernel.call for p in rw.REGISTRY.values() if callable(p.kernel.call)}}
 
 
 @dataclass

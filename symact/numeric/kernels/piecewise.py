@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from symact.symbolic import rewrite as rw
+from symact import primitives as rw
 
 
 class _PiecewiseLowering:

@@ -36,7 +36,7 @@ import sympy as sp
 from symact.numeric.kernels.lowering import _SCIPY_FUNCS, _T, _Chain, _compile_chain, _has_dd_expit
 from symact.numeric.points import digest, float32_points, hot_scan_points, selection_points
 from symact.numeric.ulp import floor_errors
-from symact.symbolic import rewrite as rw
+from symact import primitives as rw
 from symact.symbolic.forms import X
 
 #: A float64 chain that loses more than this many ULP to the same chain in long

@@ -33,7 +33,7 @@ from symact.numeric.kernels.lowering import _RowChain
 from symact.numeric.kernels.runtime import THREAD_MIN, _get_pool, _row_bufs, get_num_threads
 from symact.numeric.points import digest, vector_selection_rows
 from symact.numeric.ulp import floor_errors
-from symact.symbolic import rewrite as rw
+from symact import primitives as rw
 from symact.symbolic.forms import XV, I, J, K, N
 
 #: Elements per row block of the vector kernels. Their passes write into
