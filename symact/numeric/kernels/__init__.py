@@ -23,28 +23,27 @@ Nothing here is written per activation; every kernel is produced from
 Vector activations (softmax, log_softmax) are lowered from their component form
 (:mod:`.vector`). Kernels are cached per (definition, parameter values,
 derivative flag); :func:`describe` says what was chosen and why.
+
+For catalog activations at their declared parameter values these steps ran
+ahead of time: ``symact build-kernels`` wrote what they decided into
+``generated/<name>.py``, and :func:`kernel_for` assembles the kernel from that
+file (:mod:`.prebuilt`) with no SymPy or mpmath work while its KEY matches the
+declaration and this code. Anything else -- formulas users give, other
+parameter values, a stale file -- is generated at run time
+(:func:`build_kernel`), its measured and fitted data disk-cached.
 """
 from __future__ import annotations
 
 import sympy as sp
 
+from symact.numeric.kernels import prebuilt
 from symact.numeric.kernels.runtime import get_num_threads, set_num_threads
 from symact.numeric.kernels.scalar import ScalarKernel, build_scalar
 from symact.numeric.kernels.vector import VectorKernel
 from symact import primitives as rw
 from symact.symbolic.forms import X
 
-# Transitional re-exports: symact.codegen still reaches these as attributes of this
-# package (kernels.RootPoly, kernels.root_polys, kernels._bracket_roots,
-# kernels._cheb_fit, kernels._fit_root_poly, kernels.exp_rational); they live in
-# the modules named here. Remove these lines once codegen imports them from there.
-from symact.numeric.fitting import RootPoly, root_polys  # noqa: F401
-from symact.numeric.fitting import bracket_roots as _bracket_roots  # noqa: F401
-from symact.numeric.fitting import cheb_fit as _cheb_fit  # noqa: F401
-from symact.numeric.fitting import fit_root_poly as _fit_root_poly  # noqa: F401
-from symact.numeric.kernels.selection import exp_rational  # noqa: F401
-
-__all__ = ["kernel_for", "describe", "stable_expr", "set_num_threads", "get_num_threads",
+__all__ = ["kernel_for", "build_kernel", "describe", "stable_expr", "set_num_threads", "get_num_threads",
            "ScalarKernel", "VectorKernel"]
 
 
@@ -67,11 +66,14 @@ def describe(act, derivative: bool = False) -> dict:
     """What the generator chose for one kernel, and why (plain data for reports):
     the lowered form, the candidates with their measured error against the
     oracle and cost, the long-double and root-polynomial fix-up intervals."""
-    k = kernel_for(act, derivative)
+    return describe_kernel(kernel_for(act, derivative))
+
+
+def describe_kernel(k) -> dict:
+    """:func:`describe` for a kernel object (generated now or loaded)."""
     if isinstance(k, VectorKernel):
-        return dict(kind="vector", form=str(k.stable), candidates=list(getattr(k, "choices", [])),
-                    long_double=[], root_polys=[])
-    return dict(kind="scalar", form=str(k.stable), candidates=list(k.choices),
+        return dict(kind="vector", form=k.form, candidates=list(k.choices), long_double=[], root_polys=[])
+    return dict(kind="scalar", form=k.form, candidates=list(k.choices),
                 long_double=[[float(a), float(b)] for a, b in k.ld_intervals],
                 root_polys=[dict(lo=rp.lo, hi=rp.hi, root=rp.r_hi, pieces=int(rp.centers.shape[0]),
                                  degree=int(rp.coeffs.shape[0] - 1)) for rp in k.root_polys],
@@ -79,18 +81,26 @@ def describe(act, derivative: bool = False) -> dict:
 
 
 def kernel_for(act, derivative: bool = False):
-    """The generated kernel ``(x, out=None, axis=-1) -> ndarray`` for ``act``."""
+    """The generated kernel ``(x, out=None, axis=-1) -> ndarray`` for ``act``: from
+    its prebuilt file when that is current (:func:`.prebuilt.load`), else
+    generated now (:func:`build_kernel`); cached per process."""
     key = (act.name, act.definition, tuple(sorted((k, str(v)) for k, v in act.param_values.items())),
            bool(derivative))
     k = _CACHE.get(key)
     if k is None:
-        if act.vector:
-            k = VectorKernel(act, derivative)
-        else:
-            expr = act.derivative if derivative else act.expr
-            k = build_scalar(expr, stable_expr(act, derivative), name=f"{act.name}{'_d' if derivative else ''}")
+        k = prebuilt.load(act, derivative)
+        if k is None:
+            k = build_kernel(act, derivative)
         _CACHE[key] = k
     return k
+
+
+def build_kernel(act, derivative: bool = False):
+    """Generate ``act``'s kernel now, from its SymPy form (no prebuilt file, no cache)."""
+    if act.vector:
+        return VectorKernel(act, derivative)
+    expr = act.derivative if derivative else act.expr
+    return build_scalar(expr, stable_expr(act, derivative), name=f"{act.name}{'_d' if derivative else ''}")
 
 
 _CACHE: dict = {}

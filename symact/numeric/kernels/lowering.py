@@ -202,12 +202,13 @@ class _Gen(_PiecewiseLowering):
                 pass
             env[s] = (v[0], False) if isinstance(v, tuple) else v
             live[s] = v
-            for t in e.free_symbols & set(uses):
+            # in CSE order, not set order: the scratch names must not depend on PYTHONHASHSEED
+            for t in [t for t in uses if t in e.free_symbols]:
                 uses[t] -= 1
                 if uses[t] == 0:
                     self.release(live[t])
         out = self.emit(red, target, env)
-        for t in red.free_symbols & set(uses):
+        for t in [t for t in uses if t in red.free_symbols]:
             uses[t] -= 1
             if uses[t] == 0 and not (isinstance(out, tuple) and out[0] == live[t][0] if isinstance(live[t], tuple) else False):
                 self.release(live[t])
@@ -530,10 +531,17 @@ def _exec_gen(gen, name, inputs, label):
     args = list(inputs) + [f"F{k}" for k in range(gen.nf)] + [f"B{k}" for k in range(gen.nb)]
     body = "\n".join("    " + ln for ln in gen.lines) or "    pass"
     src = f"def {name}({', '.join(args)}):\n{body}\n"
+    return src, _exec_source(src, name, label, gen.consts)
+
+
+def _exec_source(src, name, label, consts):
+    """The function ``name`` defined by ``src``, compiled in :data:`_NS` plus
+    ``consts`` (a chain's constants and helpers). Generated chains and the
+    prebuilt kernels' stored chains (:mod:`.prebuilt`) both go through here."""
     ns = dict(_NS)
-    ns.update(gen.consts)
+    ns.update(consts)
     exec(compile(src, f"<symact {label} {name}>", "exec"), ns)
-    return src, ns[name]
+    return ns[name]
 
 
 def _hoist_rows(expr, row_syms):

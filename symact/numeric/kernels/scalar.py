@@ -23,6 +23,11 @@ block by block, computed in float64 and rounded once; other inputs (ints,
 lists) give float64. Constant kernels (step', identity') are ``np.zeros`` plus
 the non-finite fix-up, or one ``np.clip(x, c, c)`` pass. Outputs are plain
 ``np.empty`` arrays; pass ``out=`` to reuse a buffer.
+
+A :class:`ScalarKernel` holds only what generating decided (the form as text,
+the compiled chains, limits, intervals, polynomials, measured choices), so a
+catalog activation's kernel is assembled from its prebuilt file
+(:mod:`.prebuilt`) with the same fields and no SymPy work.
 """
 from __future__ import annotations
 
@@ -73,8 +78,8 @@ def _float_limit(expr, at):
 class ScalarKernel:
     """A generated scalar kernel; call it like ``kernel(x, out=None)``."""
 
-    expr: sp.Expr           # the reference expression (act.expr or act.derivative)
-    stable: sp.Expr         # the stabilized form that was lowered
+    form: str               # the stabilized form that was lowered, as SymPy prints it
+    constant: float | None  # the form's value when it is a number (step', identity')
     chain64: _Chain
     chain32: _Chain | None  # float32-native chain (rational forms, or measured: see _choose_float32)
     chain_ld: _Chain | None  # long double chain for measured fix-up intervals
@@ -180,7 +185,7 @@ class ScalarKernel:
             cdt = np.dtype(np.float32) if self.chain32 is not None else np.dtype(np.float64)
         else:
             rdt = cdt = np.dtype(np.float64)
-        if self.stable.is_number:
+        if self.constant is not None:
             return self._constant(xa if xa.dtype.kind == "f" else xa.astype(np.float64), rdt, out)
         fresh = out is None
         if fresh:
@@ -206,7 +211,7 @@ class ScalarKernel:
         inputs, which get their limits/NaN. c != 0 with both limits c: one
         ``np.clip(x, c, c)`` pass (c, and NaN for NaN). Ranges run on the thread
         pool like the chains."""
-        c = float(self.stable)
+        c = self.constant
         if out is not None:
             if out.shape != xa.shape:
                 raise ValueError(f"out has shape {out.shape}, expected {xa.shape}")
@@ -277,7 +282,7 @@ def _build_scalar(expr, stable, name):
     has_scipy = stable.has(*_SCIPY_FUNCS)
     chain_ld = None if has_scipy or _is_rational_form(stable) else _compile_chain(stable, dd=False, name=name + "_ld", ld=True)
     lims = (_float_limit(expr, -1), _float_limit(expr, 1))
-    k = ScalarKernel(expr, stable, chain64, chain32, chain_ld, lims)
+    k = ScalarKernel(str(stable), float(stable) if stable.is_number else None, chain64, chain32, chain_ld, lims)
     k.choices = choices
     if chain_ld is not None or has_scipy:
         # around simple roots where float64 cancels: (x - r) q(x), measured against the oracle

@@ -17,7 +17,10 @@ thread range and take the shifted form, which reuses ``exp(t_j)(1 + t_lo)``
 from the sum and calls exp only where its result is comfortably normal, the
 underflow band being summed scaled by 2^128. Each row's form depends on that
 row alone, so blocks and threads never change a result. Derivatives return the
-Jacobian ``J[..., i, k] = d y_i / d x_k``.
+Jacobian ``J[..., i, k] = d y_i / d x_k``. A catalog activation's vector kernel
+is assembled from its prebuilt file (:meth:`VectorKernel.from_parts`,
+:mod:`.prebuilt`): the row chains' sources and the lambdified forms' printed
+source, compiled with no SymPy work.
 """
 from __future__ import annotations
 
@@ -77,8 +80,18 @@ _SCALE_LN, _SCALE_LN_LO = _dd_const(128 * sp.log(2))
 _SCALE = 2.0 ** -128
 
 
+#: Names the lambdified forms call besides NumPy's (SymPy's printer writes the
+#: primitives by name); a prebuilt kernel's stored source is compiled with them too.
+LAMBDA_FUNCS = {"log1p": np.log1p, "expm1": np.expm1, "expit": _expit_np}
+
+
 class VectorKernel:
-    """Softmax-like kernels from the component form, with max subtraction."""
+    """Softmax-like kernels from the component form, with max subtraction.
+
+    ``VectorKernel(act, derivative)`` generates the kernel from ``act``'s
+    SymPy form; :meth:`from_parts` assembles one from stored parts (a prebuilt
+    kernel, :mod:`.prebuilt`), whose SymPy form (``stable``, ``symbols``) is then
+    derived again only if asked for."""
 
     def __init__(self, act, derivative: bool):
         self.act = act
@@ -105,14 +118,15 @@ class VectorKernel:
         Q = sp.Symbol("q", real=True)
         e = e.subs(D - (1 + TKL) * sp.exp(TK), Q)
         self.stable = e
+        self.form = str(e)
         syms = (T, TL, TK, TKL, SM1, D, Q)
-        mods = [{"log1p": np.log1p, "expm1": np.expm1, "expit": lambda a: _expit_np(a)}, "numpy"]
-        self.fn = sp.lambdify(syms, e, modules=mods)
+        self.fn = sp.lambdify(syms, e, modules=[LAMBDA_FUNCS, "numpy"])
         self.symbols = syms
         # forward: exp(t_i) (1 + t_i_lo) is the E the row sum was made of -- reuse it
         E = sp.Symbol("E_i", positive=True)
         fwd = e.subs(sp.exp(T) * (1 + TL), E)
         self.fwd = self.fwd_safe = None
+        self.choices: list[dict] = []
         if not fwd.free_symbols - {T, TL, SM1, E}:
             self.fwd = _RowChain(fwd, (T, TL, E), (SM1,), f"{act.name}_forward")
             # rows whose exp(x_j) are all normal and whose sum cannot overflow need
@@ -120,6 +134,28 @@ class VectorKernel:
             EX, EM = sp.Symbol("Ex_i", positive=True), sp.Symbol("Em", positive=True)
             self._choose_safe(act, fwd.subs(E, EX / EM), (T, TL, EX), (SM1, EM), TL)
         self.fwd_uses_e = fwd.has(E)
+
+    @classmethod
+    def from_parts(cls, act, derivative: bool, form: str, fn, fwd, fwd_safe, safe_uses_t, safe_uses_tl,
+                   fwd_uses_e, choices) -> "VectorKernel":
+        """A kernel from what generating it decided (:mod:`.prebuilt`): ``fn`` the
+        lambdified form (shifted rows, Jacobians), ``fwd``/``fwd_safe`` the forward
+        row chains (None for a derivative), the flags saying what they read, and
+        the measured ``choices``. No SymPy work."""
+        k = cls.__new__(cls)
+        k.act, k.derivative, k.form, k.fn = act, derivative, form, fn
+        k.fwd, k.fwd_safe, k.fwd_uses_e, k.choices = fwd, fwd_safe, fwd_uses_e, choices
+        if safe_uses_t is not None:
+            k.safe_uses_t, k.safe_uses_tl = safe_uses_t, safe_uses_tl
+        return k
+
+    def __getattr__(self, name):
+        # a kernel from from_parts derives its SymPy form only when asked for it
+        if name in ("stable", "symbols") and "act" in self.__dict__:
+            built = VectorKernel(self.act, self.derivative)
+            self.stable, self.symbols = built.stable, built.symbols
+            return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def _choose_safe(self, act, form, elems, rows, TL):
         """The unshifted form with t = x - m in double-double, or -- when its max
