@@ -73,6 +73,9 @@ def test_primitive_has_a_piece_for_every_target(prim, target):
         assert f"{code.call}(" in src, f"primitive {prim.name}, target {target}: its source defines no {code.call}"
         if target != "c":
             assert f"def {code.call}(" in src and ast.parse(src), (prim.name, target)
+    for need in code.needs:   # helpers this helper calls are helpers of this target too
+        other = primitives.REGISTRY[need].code.get(target)
+        assert other is not None and other.source is not None, (prim.name, target, need)
 
 
 @pytest.mark.parametrize("prim", PRIMS, ids=IDS)

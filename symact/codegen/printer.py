@@ -97,6 +97,8 @@ class CodePrinterBase:
     ``TARGET``, ``FUNCS``, ``HELPERS`` and ``MOD`` (the module that spells ``sqrt``)."""
 
     TARGET = ""
+    #: helper -> the helpers it calls (emitted with it)
+    NEEDS: dict[str, tuple] = {}
     FUNCS: dict[str, str] = {}
     HELPERS: dict[str, str] = {}
     FLOAT_SUFFIX = ""
@@ -153,7 +155,7 @@ class CodePrinterBase:
     def _print_Function(self, e):
         name = type(e).__name__
         if name in self.HELPERS:
-            self.used.add(name)
+            self.used.update((name, *self.NEEDS.get(name, ())))
             return f"{self.HELPERS[name]}({', '.join(self._print(a) for a in e.args)})"
         if name in self.FUNCS:
             return f"{self.FUNCS[name]}({', '.join(self._print(a) for a in e.args)})"
@@ -170,6 +172,7 @@ def dispatch_functions(cls):
     code = primitive_code(cls.TARGET)
     cls.FUNCS = {**{n: c.call for n, c in code.items() if c.source is None}, **cls.FUNCS}
     cls.HELPERS = {**{n: c.call for n, c in code.items() if c.source is not None}, **cls.HELPERS}
+    cls.NEEDS = {n: c.needs for n, c in code.items() if c.needs}
     for f in ("exp", "log", "tanh", "erf", "erfc", "Abs", "sinh", "cosh", "sin", "cos", "sign", "atan",
               "Max", "Min", "Heaviside", "gamma", *rw.PRIMITIVES):
         setattr(cls, f"_print_{f}", CodePrinterBase._print_Function)

@@ -95,10 +95,12 @@ class Code:
     generated code calls; ``source`` is None for a library function (``math.log1p``),
     else the helper's source emitted into the file (a callable gives a source whose
     tables are fitted when first asked for). C sources are templates in ``T`` (the C
-    type) with ``F``-suffixed libm names (``expF``), instantiated per precision."""
+    type) with ``F``-suffixed libm names (``expF``), instantiated per precision. ``needs``
+    names the primitives whose helpers this helper calls (emitted with it)."""
 
     call: str
     source: str | Callable[[], str] | None = None
+    needs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -54,13 +54,24 @@ TORCH = '''def _hypot(u, a):
     """sqrt(u^2 + a^2) without overflow (torch.hypot takes two tensors)."""
     return torch.hypot(u, torch.full_like(u, a))'''
 
+#: XLA's hypot scales by the larger argument (|u| sqrt(1 + (a/u)^2)), which rounds several times.
+#: With a constant a: for |u| < a, h = a + u^2/(s + a) (s the plain root) rounds once in effect (the
+#: plain root carries the rounding of 1 + u^2/a^2, a whole ULP of a value just above a); up to
+#: |u| = 2^27 a the plain root (the square far from overflow); beyond, |u| (h rounds to it in
+#: float64 and float32 alike)
+JAX = '''def _hypot(u, a):
+    """sqrt(u^2 + a^2) without overflow, rounded about once (XLA's own hypot rounds more)."""
+    au = jnp.abs(u)
+    s = jnp.sqrt(u * u + a * a)
+    return jnp.where(au > 134217728.0 * a, au, jnp.where(au < a, a + u * u / (s + a), s))'''
+
 _x = sp.Symbol("x", real=True)
 
 PRIMITIVES = (Primitive(
     hypot,
     kernel=Kernel("np.hypot"),
-    code=dict(library_code(numpy="np.hypot", python="math.hypot", c="hypot", jax="jnp.hypot"),
-              torch=Code("_hypot", TORCH)),
+    code=dict(library_code(numpy="np.hypot", python="math.hypot", c="hypot"),
+              torch=Code("_hypot", TORCH), jax=Code("_hypot", JAX)),
     rules=(Rule("hypot", "sqrt(k v^2 + c) -> sqrt(k) hypot(v, sqrt(c/k))", _r_hypot,
                 "v^2 overflows for |v| > 1.3e154", rank=100,
                 examples=(sp.sqrt(_x**2 + 4), sp.sqrt(_x**2 / 4 + 3), sp.sqrt(2 * _x**4 + 1) + _x)),),

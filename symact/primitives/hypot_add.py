@@ -78,6 +78,13 @@ PYTHON = '''def _hypot_add(u, a):
     w = math.hypot(u, a) + abs(u)
     return w if u >= 0 else a * (a / w)'''
 
+#: the JAX piece takes the root from the hypot primitive's JAX helper (XLA's hypot rounds more)
+JAX = '''def _hypot_add(u, a):
+    """u + sqrt(u^2 + a^2) split on the sign: w = sqrt(u^2 + a^2) + |u| never cancels;
+    w for u >= 0, a^2/w below."""
+    w = _hypot(u, a) + jnp.abs(u)
+    return jnp.where(u >= 0, w, a * (a / w))'''
+
 C = '''static T symact_hypot_addF(T u, T a)
 {
     /* u + sqrt(u^2 + a^2) split on the sign: w = sqrt(u^2 + a^2) + |u| never cancels;
@@ -93,7 +100,8 @@ PRIMITIVES = (Primitive(
     kernel=Kernel(_hypot_add, floats=1, bools=1),
     code=dict(array_code("_hypot_add", ARRAY.replace("{HYPOT_A}", "a"),
                          torch=Code("_hypot_add", ARRAY.replace("{HYPOT_A}", "{M}.full_like(u, a)")
-                                    .replace("{M}", "torch"))),
+                                    .replace("{M}", "torch")),
+                         jax=Code("_hypot_add", JAX, needs=("hypot",))),
               python=Code("_hypot_add", PYTHON), c=Code("symact_hypot_add", C)),
     rules=(Rule("hypot_add", "k v + k hypot(v, a) -> 2k hypot_add(v/2, a/2)", _r_hypot_add,
                 "v + sqrt(v^2 + c) cancels for v < 0", rank=110,
