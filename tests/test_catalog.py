@@ -70,6 +70,7 @@ MP = {
     "hard_tanh": lambda x: min(max(mpmath.mpf(-1), x), mpmath.mpf(1)),
     "relu6": lambda x: min(max(mpmath.mpf(0), x), mpmath.mpf(6)),
     "log_sigmoid": lambda x: -mpmath.log1p(mpmath.exp(-x)),
+    "squareplus": lambda x: (x + mpmath.sqrt(x**2 + 4)) / 2,
 }
 
 

@@ -38,6 +38,7 @@ h0 = sp.Symbol("h0", real=True)
 alpha = sp.Symbol("alpha", positive=True)
 scale = sp.Symbol("scale", positive=True)
 negative_slope = sp.Symbol("negative_slope", real=True)
+b = sp.Symbol("b", positive=True)
 
 # The exact SELU constants as published (Klambauer et al. 2017); proofs/ derives them.
 SELU_ALPHA = Rational("1.6732632423543772848170429916717")
@@ -232,6 +233,17 @@ declare(
     description="Log of softmax along an axis: x_i - log sum_j exp(x_j).",
     latex=r"y_i = x_i - \ln \sum_{j=1}^{n} e^{x_j}",
     role="output",
+)
+
+
+# ------------------------------------------------------------------ algebraic rectifiers
+declare(
+    "squareplus", (x + sqrt(x**2 + b)) / 2,
+    params=(Param(b, sp.Integer(4), "smoothness parameter, f(0) = sqrt(b)/2 (JAX and Keras: 4)"),),
+    description="Squareplus (x + sqrt(x^2 + b))/2: a softplus-like rectifier from one square root, no exp.",
+    latex=r"f(x) = \frac{x + \sqrt{x^{2} + b}}{2}",
+    reference="Barron (2021), arXiv:2112.11687; jax.nn.squareplus",
+    role="hidden",
 )
 
 
