@@ -50,11 +50,15 @@ def run(args, out) -> int:
         print(f"{len(names)} prebuilt kernel file(s) checked in {directory}: "
               + ("all current" if not problems else f"{len(problems)} problem(s)"), file=out)
         return EXIT_FAILED if problems else EXIT_OK
-    for name in names:
-        path, changed = prebuilt.write(name, directory)
-        print(f"{'wrote' if changed else 'unchanged'} {path}", file=out, flush=True)
-    if every:
-        for path in prebuilt.orphans(names, directory):
-            prebuilt.remove(path)
-            print(f"removed {path}", file=out)
+    try:
+        for name in names:
+            path, changed = prebuilt.write(name, directory)
+            print(f"{'wrote' if changed else 'unchanged'} {path}", file=out, flush=True)
+        if every:
+            for path in prebuilt.orphans(names, directory):
+                prebuilt.remove(path)
+                print(f"removed {path}", file=out)
+    except OSError as exc:   # an installed package's folder is often read-only
+        raise UsageError(f"symact build-kernels: cannot write in {directory}: {exc.strerror or exc}; "
+                         "give --dir DIR") from None
     return EXIT_OK
