@@ -93,6 +93,15 @@ def test_loaded_kernel_gives_the_generated_bits(name):
         assert kernels.describe_kernel(loaded) == kernels.describe_kernel(built)
 
 
+def test_loaded_vector_kernel_derives_its_sympy_form_when_asked():
+    """codegen reads VectorKernel.stable and .symbols; a loaded kernel derives them on first use."""
+    loaded, built = _loaded("softmax", True), _built("softmax", True)
+    assert "stable" not in vars(loaded)
+    assert loaded.stable == built.stable and loaded.symbols == built.symbols and str(loaded.stable) == loaded.form
+    with pytest.raises(AttributeError):
+        loaded.no_such_attribute
+
+
 def _forbid(monkeypatch):
     """Make every step of run-time generation raise."""
     from symact.numeric import fitting, oracle
