@@ -219,7 +219,10 @@ class ArrayTarget(Target):
         lines[:0] = consts
         if form.limits is not None:
             lo, hi = (lim(v, self.inf) for v in form.limits)
-            body.append(f"r = {M}.where({M}.isinf(x), {M}.where(x > 0, {hi}, {lo}), r)  # limits at +-inf")
+            # each where pairs one limit with the array r, so the limit takes r's dtype (torch.where
+            # of two Python floats would make a float32 tensor and round a float64 limit)
+            body.append(f"r = {M}.where({M}.isinf(x) & (x > 0), {hi}, {M}.where({M}.isinf(x), {lo}, r))"
+                        "  # limits at +-inf")
             for t, side, v in tail_guards(form):
                 body.append(f"r = {M}.where(x {side} {num_py(t)}, {lim(v, self.inf)}, r)  # rounds to the limit here")
         body.append(f"return {ret}")
