@@ -92,6 +92,13 @@ def run(argv: list[str], cache, first_marker: str | None = None, split: bool = F
     return out
 
 
+def _has_jobs() -> bool:
+    """Whether this symact's check has --jobs (the benchmark also times older trees)."""
+    out = subprocess.run([sys.executable, "-m", "symact", "check", "--help"], capture_output=True, text=True,
+                         env=_env("off"), cwd=ROOT).stdout
+    return "--jobs" in out
+
+
 def _median(runs: list[dict], key: str):
     vals = [r[key] for r in runs if r.get(key) is not None]
     return statistics.median(vals) if vals else None
@@ -180,10 +187,13 @@ def main(argv=None) -> int:
     all_row = None
     if args.all_only or not (args.names or args.no_all):
         first_name = symact.names()[0]
-        # the kernels are timed in one process: --jobs 1 for that run
-        all_row = measure(["check", "--all", "--jobs", str(args.jobs)] + extra, args.repeat, not args.no_warm,
+        # the kernels are timed in one process: --jobs 1 for that run (a symact without --jobs: as it is)
+        jobs = (lambda n: ["--jobs", str(n)]) if _has_jobs() else (lambda n: [])
+        all_row = measure(["check", "--all"] + jobs(args.jobs) + extra, args.repeat, not args.no_warm,
                           not args.no_split, first_marker=f"{first_name}:",
-                          split_argv=["check", "--all", "--jobs", "1"] + extra)
+                          split_argv=["check", "--all"] + jobs(1) + extra)
+        if not _has_jobs():
+            args.jobs = "n/a"
     import platform
 
     print(f"python {platform.python_version()}, {os.cpu_count()} CPUs, "

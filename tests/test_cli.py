@@ -268,3 +268,12 @@ def test_check_several_text_is_the_same_for_any_jobs():
     assert (code1, out1) == (code2, out2)
     assert out1.endswith("\n3 of 3 activations passed every test\n")
     assert out1.count("  ok: yes\n") == 3 and "\n\nstep: " in out1
+
+
+def test_one_name_gives_the_same_report_with_its_tests_in_a_child_process():
+    """--jobs 2 runs one activation's numeric tests beside its symbolic analysis: same document."""
+    for argv in (["check", "leaky_relu", "--json", "--examples", "40"],
+                 ["check", "softplus", "--impl", "tests/impls/defective.py:softplus_naive", "--json",
+                  "--examples", "60", "--seed", "3"]):
+        one, two = capture(argv + ["--jobs", "1"]), capture(argv + ["--jobs", "2"])
+        assert one == two and one[1].startswith("{")

@@ -25,9 +25,11 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 
 import sympy as sp
 
+from symact import cache
 from symact.model.activation import Activation
 from symact.symbolic.exact import certified_sign
 from symact.symbolic.forms import prove_zero
@@ -41,6 +43,7 @@ _VECTORS = [[sp.Rational(a), sp.Rational(b)] for a, b in
             [(0, 0), (1, 0), (0, 1), (1, 1), (1, -1), (2, 0), (-1, 2), (3, -2)]]
 
 
+@cache.cacheable
 @dataclass(frozen=True)
 class Verdict:
     """The verdict on one property, with the witness that refutes it."""
@@ -106,13 +109,26 @@ LINEARITY = ("additivity", "homogeneity", "positive_homogeneity")
 
 
 def _evaluator(act: Activation):
-    """f as a function of a SymPy scalar, or of a list of SymPy scalars (vectors)."""
+    """f as a function of a SymPy scalar, or of a list of SymPy scalars (vectors).
+
+    Values are remembered: the candidates of one property repeat their inputs
+    (f(x) for every shift c), and the properties share theirs.
+    """
+    memo: dict = {}
     if not act.vector:
-        return lambda t: sp.piecewise_fold(act.expr.subs(act.x, t))
+        def f(t):
+            if t not in memo:
+                memo[t] = sp.piecewise_fold(act.expr.subs(act.x, t))
+            return memo[t]
+
+        return f
     xs, comps = act.components(VECTOR_LENGTH)
 
     def f(vec):
-        return [sp.piecewise_fold(c.subs(dict(zip(xs, vec)), simultaneous=True)) for c in comps]
+        key = tuple(vec)
+        if key not in memo:
+            memo[key] = [sp.piecewise_fold(c.subs(dict(zip(xs, vec)), simultaneous=True)) for c in comps]
+        return list(memo[key])
 
     return f
 
@@ -153,9 +169,9 @@ def _symbols(prop: _Property, vector: bool):
     return env, flat, positive
 
 
-def verdict(act: Activation, prop: _Property, max_candidates: int = 60) -> Verdict:
+def verdict(act: Activation, prop: _Property, max_candidates: int = 60, *, _f=None) -> Verdict:
     """The verdict on one property for one activation (see module docstring)."""
-    f = _evaluator(act)
+    f = _f or _evaluator(act)
     for env in itertools.islice(_candidates(prop, act.vector), max_candidates):
         lhs, rhs = (_as_list(s) for s in prop.sides(f, env))
         for a, b in zip(lhs, rhs):
@@ -174,13 +190,20 @@ def verdict(act: Activation, prop: _Property, max_candidates: int = 60) -> Verdi
 
 
 def _simplify_list(vals):
-    out = [sp.nsimplify(v) if v.is_Rational else sp.simplify(v) for v in vals]
+    out = [_simplified(v) for v in vals]
     return out if len(out) > 1 else out[0]
+
+
+@lru_cache(maxsize=1024)
+def _simplified(v):
+    """How a side of a refuted identity is shown (remembered: properties share witnesses)."""
+    return sp.nsimplify(v) if v.is_Rational else sp.simplify(v)
 
 
 def verdicts(act: Activation) -> dict[str, Verdict]:
     """Every property's verdict, keyed by property name."""
-    return {p.name: verdict(act, p) for p in PROPERTIES}
+    f = _evaluator(act)
+    return {p.name: verdict(act, p, _f=f) for p in PROPERTIES}
 
 
 def is_linear(vs: dict[str, Verdict]) -> str:

@@ -6,9 +6,10 @@ check a formula against NAME, or (without NAME) treat it as a new activation.
 Exit 0 when every test passed, 1 when one failed, 2 for a usage or input error.
 
 Several activations are printed one by one, in the order given, each as soon as
-it is checked (``--json``: one list, written element by element); ``--jobs N``
-checks up to N at once in child processes (default: one per CPU), with the same
-output for every N.
+it is checked (``--json``: one list, written element by element). ``--jobs N``
+uses up to N processes (default: one per CPU): several activations are checked
+side by side, and one activation's numeric tests run beside its symbolic
+analysis; the output is the same for every N.
 """
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ def add_parser(sub):
     p.add_argument("--latex", metavar="FORMULA", help="a LaTeX formula to check against NAME, or to check alone")
     p.add_argument("--expr", metavar="TEXT", help='a plain-text formula such as "1/(1+exp(-x))"')
     p.add_argument("--jobs", type=int, default=0, metavar="N",
-                   help="check up to N activations at once (default: one per CPU; the output is the same)")
+                   help="processes to use (default: one per CPU); the output is the same for every N")
     return p
 
 
@@ -77,7 +78,7 @@ def run(args, out) -> int:
     if formula:
         rep = _formula_report(names[0] if names else None, args, params, opts)
     elif len(names) == 1 and not args.all:
-        rep = report.check(names[0], params, **opts)
+        rep = report.check(names[0], params, jobs=_jobs(args, 2), **opts)
     else:
         return _stream(names, params, opts, args, out)
     if args.json:
@@ -93,8 +94,9 @@ def _stream(names, params, opts, args, out) -> int:
     ``--json`` writes the list element by element, in exactly the text one
     ``dump_json`` of the whole list gives (indent 2, one element per item).
     """
-    jobs = args.jobs or report.default_jobs(len(names))
-    rendered = report.check_many(names, params, jobs=jobs,
+    for name in names:  # a --param that some activation lacks: a usage error before any output
+        report.resolve(name, params)
+    rendered = report.check_many(names, params, jobs=_jobs(args, len(names)),
                                  transform=_json_item if args.json else _text_item, **opts)
     bad = []
     for i, (name, ok, text) in enumerate(rendered):
@@ -112,6 +114,11 @@ def _stream(names, params, opts, args, out) -> int:
                   + (f"; failed: {', '.join(bad)}" if bad else "") + "\n")
     _flush(out)
     return 1 if bad else 0
+
+
+def _jobs(args, most: int) -> int:
+    """--jobs, or by default one per CPU (at most ``most``: one per activation, two halves of one)."""
+    return args.jobs or report.default_jobs(most)
 
 
 def _text_item(rep) -> tuple[str, bool, str]:
@@ -135,11 +142,11 @@ def _formula_report(name, args, params, opts):
 
     parsed = formula.read_formula(latex=args.latex, expr=args.expr)
     if name is not None:
-        rep = report.check(name, params, **opts)
+        rep = report.check(name, params, jobs=_jobs(args, 2), **opts)
         rep.tests.append(formula.formula_test(rep.activation, parsed, seed=opts["seed"]))
         return rep
     act = formula.activation_from_formula(parsed)
-    rep = report.check(act, params, **opts)
+    rep = report.check(act, params, jobs=_jobs(args, 2), **opts)
     rep.extra["matches"] = formula.catalog_matches(act)
     return rep
 

@@ -3,7 +3,8 @@
 An expression is compiled once into a tree of closures over mpmath functions
 (no ``eval``, no ``lambdify``: user formulas reach this module too). Each value
 is computed at increasing precision until two successive precisions agree to
-well beyond the target format, then rounded once to float64 or float32.
+well beyond the target format (or agree that it lies far below the smallest
+subnormal number of every format), then rounded once to float64 or float32.
 
 Fixed precision is not enough: at 60 digits ``log(1 + exp(-150))`` is 0. Before
 compiling, forms that cancel are rewritten (``log(1 + u)`` to ``log1p(u)``,
@@ -129,6 +130,9 @@ def _check_cancellation(terms, total) -> None:
     finite = [t for t in terms if mpmath.isfinite(t)]
     if len(finite) < len(terms) or not finite:
         return
+    if total != 0 and all(type(t) is mpmath.mpf for t in finite) and type(total) is mpmath.mpf \
+            and max(map(_mag, finite)) - _mag(total) + 1 <= mpmath.mp.prec - _GUARD_BITS:
+        return  # |terms| < 2**m1 and |total| >= 2**(m2 - 1): at most m1 - m2 + 1 bits lost (the usual case)
     biggest = max(abs(t) for t in finite)
     if biggest == 0:
         return
@@ -137,6 +141,12 @@ def _check_cancellation(terms, total) -> None:
     lost = int(mpmath.log(biggest / abs(total), 2)) if biggest > abs(total) else 0
     if mpmath.mp.prec - lost < _GUARD_BITS:
         raise _Cancelled()
+
+
+def _mag(v) -> int:
+    """e with 2**(e - 1) <= |v| < 2**e for a finite mpf (a very small e for 0)."""
+    _, man, exp, bc = v._mpf_
+    return exp + bc if man else -(1 << 62)
 
 
 def stable_form(expr: sp.Expr) -> sp.Expr:
@@ -189,12 +199,64 @@ def stable_form(expr: sp.Expr) -> sp.Expr:
     return out.replace(lambda e: isinstance(e, sp.Add), fix_add)
 
 
-def _compile(expr: sp.Expr, x) -> Callable:
+def _compile(expr: sp.Expr, x, _shared: dict | None = None) -> Callable:
     """Closure tree evaluating ``expr`` at an mpf value of ``x``.
 
     ``x`` is a Symbol (the closure takes one mpf) or a tuple of Symbols (the
-    closure takes a tuple of mpf, one per symbol).
+    closure takes a tuple of mpf, one per symbol). Work is not repeated, and
+    the values are those of the plain tree: a constant subtree (sqrt(2/pi)) is
+    computed once per precision, and a subtree that occurs more than once (the
+    cubic inside gelu_tanh' tanh and cosh) once per evaluation.
     """
+    if _shared is None:
+        counts: dict = {}
+        for node in sp.preorder_traversal(expr):
+            counts[node] = counts.get(node, 0) + 1
+        _shared = {"counts": counts, "closures": {}}
+    closures = _shared["closures"]
+    if expr in closures:
+        return closures[expr]
+    fn = _compile_node(expr, x, _shared)
+    if not expr.free_symbols and not expr.is_Integer:
+        fn = _per_precision(fn)
+    elif _shared["counts"].get(expr, 0) > 1 and not expr.is_Symbol and not isinstance(expr, sp.Indexed):
+        fn = _last_value(fn)
+    closures[expr] = fn
+    return fn
+
+
+def _per_precision(fn: Callable) -> Callable:
+    """A constant's closure, computed once at each working precision."""
+    values: dict = {}
+
+    def constant(v):
+        prec = mpmath.mp.prec
+        out = values.get(prec)
+        if out is None:
+            out = values[prec] = fn(v)
+        return out
+
+    return constant
+
+
+def _last_value(fn: Callable) -> Callable:
+    """A shared subtree's closure, computed once per evaluation (same argument object, same precision)."""
+    last = [(None, 0, None)]   # (argument, precision, value), replaced as one object
+
+    def shared(v):
+        prec = mpmath.mp.prec
+        arg, at, out = last[0]
+        if arg is v and at == prec:
+            return out
+        out = fn(v)
+        last[0] = (v, prec, out)
+        return out
+
+    return shared
+
+
+def _compile_node(expr: sp.Expr, x, _shared: dict) -> Callable:
+    """One node of :func:`_compile`'s tree; its children come from ``_compile``."""
     if isinstance(x, tuple):
         if expr in x:
             idx = x.index(expr)
@@ -214,7 +276,7 @@ def _compile(expr: sp.Expr, x) -> Callable:
             return lambda v: +mpmath.e
         return lambda v, e=expr: mpmath.mpf(sp.Float(e, mpmath.mp.dps + 10))
     if isinstance(expr, sp.Add):
-        parts = [_compile(a, x) for a in expr.args]
+        parts = [_compile(a, x, _shared) for a in expr.args]
 
         def add(v):
             terms = [p(v) for p in parts]
@@ -224,7 +286,7 @@ def _compile(expr: sp.Expr, x) -> Callable:
 
         return add
     if isinstance(expr, sp.Mul):
-        parts = [_compile(a, x) for a in expr.args]
+        parts = [_compile(a, x, _shared) for a in expr.args]
 
         def mul(v):
             out = mpmath.mpf(1)
@@ -234,16 +296,16 @@ def _compile(expr: sp.Expr, x) -> Callable:
 
         return mul
     if isinstance(expr, sp.Pow):
-        base, ex = _compile(expr.base, x), expr.exp
+        base, ex = _compile(expr.base, x, _shared), expr.exp
         if ex == sp.S.Half:
             return lambda v: mpmath.sqrt(base(v))
         if ex.is_Integer:
             n = int(ex)
             return lambda v: base(v) ** n
-        power = _compile(ex, x)
+        power = _compile(ex, x, _shared)
         return lambda v: mpmath.power(base(v), power(v))
     if isinstance(expr, sp.Piecewise):
-        branches = [(_compile(e, x), _compile_cond(c, x)) for e, c in expr.args]
+        branches = [(_compile(e, x, _shared), _compile_cond(c, x)) for e, c in expr.args]
 
         def piecewise(v):
             for e, c in branches:
@@ -260,7 +322,7 @@ def _compile(expr: sp.Expr, x) -> Callable:
             return _compile(stable_form(prim.oracle_form(*expr.args)), x)
         if fn is None:
             raise OracleError(f"the oracle cannot evaluate {name}")
-        args = [_compile(a, x) for a in expr.args]
+        args = [_compile(a, x, _shared) for a in expr.args]
         if len(args) == 1:
             a0 = args[0]
             return lambda v: fn(a0(v))
@@ -377,6 +439,8 @@ class Oracle:
                 return cur
             if cur == 0 and prev == 0 and prec >= 1024:
                 return cur  # zero at 1024 bits and more, with no cancellation: exact
+            if _underflows(prev, cur):
+                return cur
             prev = cur
         return prev if prev is not None else mpmath.mpf(0)
 
@@ -392,7 +456,27 @@ def _agree(a, b) -> bool:
     if a == b:
         return True
     scale = max(abs(a), abs(b))
-    return abs(a - b) <= scale * mpmath.mpf(2) ** -80
+    return abs(a - b) <= mpmath.ldexp(scale, -80)  # scale * 2**-80, exactly
+
+
+#: 2**-UNDERFLOW_BITS is far below the smallest subnormal of every format (float64: 2**-1074)
+UNDERFLOW_BITS = 1200
+
+
+def _underflows(a, b) -> bool:
+    """Two rungs agree that the value is far below every format's smallest subnormal.
+
+    Same sign, both below 2**-UNDERFLOW_BITS and binary exponents that agree to one
+    part in 2**32: the value rounds to 0 in every format, so higher rungs could only
+    refine digits no format keeps. (gelu_tanh(-1e300) is about -1e300 e**(-7e898):
+    each rung fixes the exponent to its precision, and the ladder used to climb to
+    8192 bits before two rungs agreed to 2**-80.)
+    """
+    if type(a) is not mpmath.mpf or type(b) is not mpmath.mpf or not (mpmath.isfinite(a) and mpmath.isfinite(b)) \
+            or a == 0 or b == 0 or (a > 0) != (b > 0):
+        return False
+    ma, mb = _mag(a), _mag(b)
+    return ma < -UNDERFLOW_BITS and mb < -UNDERFLOW_BITS and abs(ma - mb) <= max(1, abs(mb) >> 32)
 
 
 @lru_cache(maxsize=256)

@@ -31,6 +31,7 @@ from symact.model import catalog
 from symact.verify import difftest
 from symact.analysis import facts as facts_mod, linearity
 from symact.model.activation import Activation
+from symact.symbolic.forms import one_sided_limit
 from symact.verify.results import TestResult
 
 
@@ -119,16 +120,45 @@ def resolve(name_or_act, params: dict | None = None) -> Activation:
     return act.with_params(**params) if params else act
 
 
-def check(name_or_act, params: dict | None = None, **test_options) -> CheckReport:
+def check(name_or_act, params: dict | None = None, *, jobs: int = 1, **test_options) -> CheckReport:
     """Check one activation: derived facts, linearity verdicts and numeric tests.
 
     ``test_options`` go to :func:`symact.verify.difftest.run_tests` (``impl``,
     ``grad_impl``, ``seed``, ``examples``, ``max_ulp``, ``atol``, ``dtypes``).
+    With ``jobs`` > 1 (where processes can be forked) the numeric tests run in a
+    child process while this one derives the facts and verdicts; the report is
+    the same.
     """
     act = resolve(name_or_act, params)
-    report = analyze(act)
-    report.tests.extend(run_tests(act, **test_options))
+    child = None
+    if jobs > 1 and _can_fork():
+        _before_fork(act)
+        child = _Child(_run_tests, act, test_options).start()
+    try:
+        report = analyze(act)
+        report.tests.extend(child.result() if child is not None else run_tests(act, **test_options))
+    finally:
+        if child is not None:
+            child.close()
     return report
+
+
+def _before_fork(act: Activation) -> None:
+    """The SymPy work both halves of a check need, done once: f', and the limits of
+    f and f' at -oo and oo (facts state them; the oracle's values at ±inf are them)."""
+    act.derivative
+    if act.vector:
+        return
+    for expr in (act.expr, act.derivative):
+        for point in (-sp.oo, sp.oo):
+            try:
+                one_sided_limit(expr, act.x, point)   # remembered for both processes
+            except Exception:  # noqa: BLE001 - the half that needs this limit meets the error itself
+                pass
+
+
+def _run_tests(act, test_options):
+    return run_tests(act, **test_options)
 
 
 def run_tests(act: Activation, **test_options) -> list[TestResult]:
@@ -184,52 +214,79 @@ def _can_fork() -> bool:
     return sys.platform.startswith("linux") and hasattr(os, "fork") and threading.active_count() == 1
 
 
+class _Child:
+    """``fn(*args)`` computed in a forked child process; :meth:`result` collects it.
+
+    The child starts from this process's state at :meth:`start` and sends back
+    the pickled outcome (a value or an exception). Where nothing usable comes
+    back (the child was killed, the value does not pickle) :meth:`result`
+    computes ``fn(*args)`` here instead, so a result is never lost.
+    """
+
+    def __init__(self, fn: Callable, *args):
+        self.fn, self.args = fn, args
+        self.proc = self.reader = None
+
+    def start(self) -> "_Child":
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("fork")
+        self.reader, writer = ctx.Pipe(duplex=False)
+        self.proc = ctx.Process(target=_child_main, args=(self.fn, self.args, writer), daemon=True)
+        self.proc.start()
+        writer.close()
+        return self
+
+    def result(self):
+        import pickle
+
+        try:
+            status, payload = pickle.loads(self.reader.recv_bytes())
+        except Exception:  # noqa: BLE001 - nothing came (EOFError) or it does not unpickle
+            status, payload = "lost", None
+        self.close(stop=False)
+        if status == "lost":
+            return self.fn(*self.args)
+        if status == "raised":
+            raise payload
+        return payload
+
+    def close(self, stop: bool = True) -> None:
+        """Wait for the child to end; ``stop``: end it first (its result is not wanted)."""
+        if self.proc is not None:
+            if stop:
+                self.proc.terminate()
+            self.proc.join()
+            self.reader.close()
+            self.proc = None
+
+
 def _forked_map(fn: Callable, items: list, jobs: int) -> Iterator:
     """fn(item) for each item, each in its own forked child, at most ``jobs`` at a time, in order."""
-    import multiprocessing
     import multiprocessing.connection
-    import pickle
 
-    ctx = multiprocessing.get_context("fork")
-    running: dict = {}   # index -> (process, read end)
+    running: dict = {}   # index -> _Child
     done: dict = {}
     start = emit = 0
     try:
         while emit < len(items):
             while start < len(items) and len(running) < jobs:
-                reader, writer = ctx.Pipe(duplex=False)
-                proc = ctx.Process(target=_child, args=(fn, items[start], writer), daemon=True)
-                proc.start()
-                writer.close()
-                running[start] = (proc, reader)
+                running[start] = _Child(fn, items[start]).start()
                 start += 1
-            ready = multiprocessing.connection.wait([r for _, r in running.values()])
-            for index in [i for i, (_, r) in running.items() if r in ready]:
-                proc, reader = running.pop(index)
-                try:
-                    status, payload = pickle.loads(reader.recv_bytes())
-                except Exception:  # noqa: BLE001 - nothing came (EOFError) or it does not unpickle
-                    status, payload = "lost", None
-                reader.close()
-                proc.join()
-                done[index] = (status, payload)
+            ready = multiprocessing.connection.wait([c.reader for c in running.values()])
+            for index in [i for i, c in running.items() if c.reader in ready]:
+                done[index] = running.pop(index)
             while emit in done:
-                status, payload = done.pop(emit)
-                if status == "lost":   # the child died (killed, out of memory): do that one here
-                    payload = fn(items[emit])
-                elif status == "raised":
-                    raise payload
-                yield payload
+                child = done.pop(emit)
                 emit += 1
+                yield child.result()
     finally:
-        for proc, reader in running.values():
-            proc.terminate()
-            proc.join()
-            reader.close()
+        for child in list(running.values()) + list(done.values()):
+            child.close()
 
 
-def _child(fn, item, writer) -> None:
-    """In the child: run fn(item), send the outcome, leave at once.
+def _child_main(fn, args, writer) -> None:
+    """In the child: run fn(*args), send the outcome, leave at once.
 
     ``os._exit`` skips the exit handlers and the flushing of stdout buffers
     copied from the parent (which would print the parent's pending output twice).
@@ -239,7 +296,7 @@ def _child(fn, item, writer) -> None:
     code = 0
     try:
         try:
-            outcome = ("ok", fn(item))
+            outcome = ("ok", fn(*args))
         except Exception as exc:  # noqa: BLE001 - the parent re-raises it in order
             outcome = ("raised", exc)
         try:
