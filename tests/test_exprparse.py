@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from symact.errors import ParseError
 from symact.parse.expr import parse_expr
-from symact.parse.latex import ParsedFormula, parse_latex
+from symact.parse.common import ParsedFormula
+from symact.parse.latex import parse_latex
 
 x = sp.Symbol("x", real=True)
 t = sp.Symbol("t", real=True)

@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from symact.errors import ParseError, SymactError
-from symact.parse.latex import MAX_LENGTH, ParsedFormula, parse_latex
+from symact.parse.common import MAX_LENGTH, ParsedFormula
+from symact.parse.latex import parse_latex
 
 x = sp.Symbol("x", real=True)
 u = sp.Symbol("u", real=True)

@@ -49,7 +49,8 @@ from symact.verify import formula
 from symact.notes import sandbox
 from symact.symbolic import forms as symbolic
 from symact.errors import SymactError
-from symact.parse.latex import ParsedFormula, parse_latex
+from symact.parse.common import ParsedFormula
+from symact.parse.latex import parse_latex
 from symact.numeric.oracle import Oracle, VectorOracle, round_to
 from symact.numeric.ulp import ulp_distance
 

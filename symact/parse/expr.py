@@ -1,11 +1,11 @@
 """Read plain-text formulas such as ``--expr "1/(1+exp(-x))"`` into SymPy.
 
-``parse_expr(text)`` returns the same :class:`~symact.parse.latex.ParsedFormula`
+``parse_expr(text)`` returns the same :class:`~symact.parse.common.ParsedFormula`
 as :func:`symact.parse.latex.parse_latex` (with ``language="expr"``).  Like the
 LaTeX reader it never evaluates user text: a small regex tokenizer, an LALR(1)
 grammar (``_grammar/expr.lark``, built in Lark's strict mode, so it has no
 conflicts) and a tree walker that builds SymPy objects directly, calling only
-functions from the whitelist :data:`symact.parse.latex.FUNCTIONS` (plus ``where``).
+functions from the whitelist :data:`symact.parse.common.FUNCTIONS` (plus ``where``).
 ``__import__('os')`` is just an unknown function name followed by a
 character (``'``) that is not in the language: a ParseError, nothing runs.
 
@@ -43,7 +43,7 @@ from lark.exceptions import UnexpectedInput
 from symact.parse import _grammar
 
 from symact.errors import ParseError
-from symact.parse.latex import (
+from symact.parse.common import (
     FUNCTIONS,
     GREEK,
     MAX_DEPTH,

@@ -51,7 +51,8 @@ from symact.symbolic import forms as symbolic
 from symact.model.activation import Activation, Param
 from symact.errors import ParameterError, ParseError, SymactError
 from symact.symbolic.exact import certified_sign
-from symact.parse.latex import ParsedFormula, parse_latex
+from symact.parse.common import ParsedFormula
+from symact.parse.latex import parse_latex
 from symact.parse.expr import parse_expr
 from symact.numeric.oracle import Oracle, OracleError, VectorOracle, round_to
 from symact.verify.results import TestResult

@@ -1,0 +1,643 @@
+r"""The tree walker of the LaTeX reader (:mod:`symact.parse.latex`): from the
+Lark tree of ``_grammar/latex.lark`` to SymPy objects.
+
+* tree helpers (positions, scripts, names, summation heads);
+* :func:`_read_head` reads the head (``f(x) =``, ``\sigma(u) =``,
+  ``f'(x) =``, ``\frac{d}{dx} f(x) =``, ``y =``, ``softmax(x)_i =``) into a
+  :class:`_Head`;
+* :class:`_Analysis` is a pre-pass over the body that finds sums, their
+  indices and bounds, and the names used as vectors;
+* :class:`_Builder` builds the SymPy expression: function application with
+  the whitelist :data:`~symact.parse.common.FUNCTIONS`, letters used as
+  functions, self references, sums, ``cases`` as ``Piecewise``.
+
+The rules it implements are described in :mod:`symact.parse.latex`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+from lark import Token, Tree
+
+from symact.errors import ParseError
+from symact.parse.common import (
+    APPLICABLE_SYMBOLS,
+    FUNCTIONS,
+    _MAX_TREE_DEPTH,
+    _is,
+    build_condition,
+    checked_pow,
+    number,
+    parse_error,
+    suggest,
+)
+
+#: Letters that look like a call of an undefined function before ``( )``.
+_FUNCTION_LETTERS = frozenset("fgh")
+
+
+# --------------------------------------------------------------------------
+# Tree helpers
+# --------------------------------------------------------------------------
+def _pos(node) -> int | None:
+    if isinstance(node, Token):
+        return node.start_pos
+    if isinstance(node, Tree):
+        if not node.meta.empty:
+            return node.meta.start_pos
+        for child in node.children:
+            p = _pos(child)
+            if p is not None:
+                return p
+    return None
+
+
+def _npost_parts(node):
+    """(base, primes, sup, sub) of an npost tree."""
+    base, primes, sup, sub = node.children[0], 0, None, None
+    for child in node.children[1:]:
+        if _is(child, "primes"):
+            primes = len(child.children)
+        elif _is(child, "scripts"):
+            for s in child.children:
+                if s.data == "sup":
+                    sup = s.children[0]
+                else:
+                    sub = s.children[0]
+    return base, primes, sup, sub
+
+
+def _scripts(node):
+    sup = sub = None
+    if node is not None:
+        for s in node.children:
+            if s.data == "sup":
+                sup = s.children[0]
+            else:
+                sub = s.children[0]
+    return sup, sub
+
+
+def _sarg_content(sarg):
+    """The expression node (or token) inside a sup/sub argument, or the sprimes tree."""
+    if _is(sarg, "sarg"):
+        return sarg.children[0]
+    return sarg
+
+
+def _name_token(node) -> Token | None:
+    """The LETTER/GREEK token if ``node`` is a bare name (no primes, scripts)."""
+    if isinstance(node, Token) and node.type in ("LETTER", "GREEK"):
+        return node
+    if _is(node, "npost") and len(node.children) == 1:
+        base = node.children[0]
+        if isinstance(base, Token) and base.type in ("LETTER", "GREEK"):
+            return base
+    return None
+
+
+def _name_sequence(node) -> list[str] | None:
+    """['d', 'x'] for the juxtaposition ``dx``; None if not only bare names."""
+    tok = _name_token(node)
+    if tok is not None:
+        return [tok.value]
+    if _is(node, "product"):
+        names = []
+        for item in node.children:
+            tok = _name_token(item)
+            if tok is None:
+                return None
+            names.append(tok.value)
+        return names
+    return None
+
+
+def _subscript_text(node) -> str | None:
+    """Text of a simple subscript: letters, digits, Greek names (``ij``, ``10``)."""
+    node = _sarg_content(node)
+    if isinstance(node, Token):
+        return node.value if node.type in ("LETTER", "GREEK", "NUMBER") else None
+    if _is(node, "npost") and len(node.children) == 1:
+        return _subscript_text(node.children[0])
+    if _is(node, "product"):
+        parts = [_subscript_text(item) for item in node.children]
+        return "".join(parts) if all(p is not None for p in parts) else None
+    return None
+
+
+def _sum_index(sumhead: Tree) -> tuple[Token | None, object, object]:
+    """(index token, lower node or None, upper node or None) of a sumhead."""
+    index = lower = upper = None
+    for child in sumhead.children[1:]:  # sumscripts
+        for part in child.children:
+            if _is(part, "sumlow"):
+                first = part.children[0]
+                if isinstance(first, Token):
+                    index = first
+                else:
+                    index = first.children[0]
+                    if len(part.children) == 3:
+                        lower = part.children[2]
+            else:
+                upper = part
+    return index, lower, upper
+
+
+def _fname_sumhead(node) -> Tree | None:
+    """The sumhead of a call/bapp node, if its function is a sum."""
+    if _is(node, "call") or _is(node, "bapp"):
+        inner = node.children[0].children[0]
+        if _is(inner, "sumhead"):
+            return inner
+    return None
+
+
+# --------------------------------------------------------------------------
+# Head
+# --------------------------------------------------------------------------
+@dataclass
+class _Head:
+    name: str | None = None         # function being defined
+    variable: str | None = None     # the named argument
+    derivative: bool = False
+    index: str | None = None        # f(x)_i
+    dependent: str | None = None    # y in y = ...
+
+
+_HEAD_HELP = ("write a head such as f(x) =, \\sigma(u) =, \\mathrm{ReLU}(x) =, y =, "
+              "f'(x) =, \\frac{d}{dx} f(x) = or \\frac{df}{dx} =")
+
+
+def _read_head(lhs, text: str) -> _Head:
+    def fail(msg: str, node=lhs):
+        return parse_error(f"{msg}; {_HEAD_HELP}", text, _pos(node))
+
+    items = list(lhs.children) if _is(lhs, "product") else [lhs]
+    head = _Head()
+    dvar = None
+    first = items[0]
+    if _is(first, "npost") and _is(first.children[0], "frac") and len(first.children) == 1:
+        num, den = first.children[0].children[1:]
+        num_names, den_names = _name_sequence(num), _name_sequence(den)
+        if not (den_names and len(den_names) == 2 and den_names[0] == "d"
+                and num_names and num_names[0] == "d" and len(num_names) <= 2):
+            raise fail("cannot read the fraction on the left of '=' as a derivative d/dx")
+        dvar = den_names[1]
+        head.derivative = True
+        if len(num_names) == 2:  # \frac{df}{dx}
+            if len(items) != 1:
+                raise fail("nothing may follow \\frac{df}{dx} before '='", items[1])
+            head.name, head.variable = num_names[1], dvar
+            return head
+        items = items[1:]
+        if not items:
+            raise fail("\\frac{d}{dx} must be followed by the function, e.g. \\frac{d}{dx} f(x)")
+
+    def arg_name(delim) -> str:
+        if not _is(delim, "paren"):
+            raise fail("the head's argument must be in parentheses", delim)
+        args = delim.children[0].children
+        if len(args) != 1 or _name_token(args[0]) is None:
+            raise fail("the head must name exactly one variable, as in f(x)", delim)
+        return _name_token(args[0]).value
+
+    def sub_index(scripts) -> str | None:
+        sup, sub = _scripts(scripts)
+        if sup is not None:
+            raise fail("a superscript is not allowed on the head", scripts)
+        if sub is None:
+            return None
+        name = _subscript_text(sub)
+        if name is None or not name.isalpha():
+            raise fail("the head's subscript must be an index letter such as i", scripts)
+        return name
+
+    if len(items) == 1 and _is(items[0], "call"):
+        call = items[0]
+        fname = call.children[0].children[0]
+        if not isinstance(fname, Token):
+            raise fail("a sum cannot be defined by a formula head", call)
+        head.name = fname.value
+        rest = call.children[1:]
+        if rest and _is(rest[0], "primes"):
+            if head.derivative:
+                raise fail("use either a prime or d/dx, not both", rest[0])
+            head.derivative = True
+            rest = rest[1:]
+        head.variable = arg_name(rest[0])
+        head.index = sub_index(rest[1] if len(rest) > 1 else None)
+    elif len(items) == 2 and _is(items[0], "npost") and _is(items[1], "dpost"):
+        base, primes, sup, sub = _npost_parts(items[0])
+        if not (isinstance(base, Token) and base.type in ("LETTER", "GREEK")) or sub is not None:
+            raise fail("cannot read this as a function name")
+        if sup is not None:
+            if not _is(sup, "sprimes"):
+                raise fail("a superscript is not allowed on the head's name", sup)
+            primes += len(sup.children)
+        if primes:
+            if head.derivative:
+                raise fail("use either a prime or d/dx, not both", items[0])
+            head.derivative = True
+        head.name = base.value
+        dpost = items[1]
+        head.variable = arg_name(dpost.children[0])
+        head.index = sub_index(dpost.children[1] if len(dpost.children) > 1 else None)
+    elif len(items) == 1 and _is(items[0], "npost"):
+        base, primes, sup, sub = _npost_parts(items[0])
+        if not (isinstance(base, Token) and base.type in ("LETTER", "GREEK")) or sup is not None:
+            raise fail("cannot read the left-hand side as a head")
+        if primes:
+            head.derivative = True
+        if head.derivative:
+            head.name = base.value
+        else:
+            head.dependent = base.value
+        if sub is not None:
+            head.index = sub_index(Tree("scripts", [Tree("sub", [sub])]))
+        if dvar is not None:
+            head.variable = dvar
+        return head
+    else:
+        raise fail("cannot read the left-hand side as a head")
+    if dvar is not None and head.variable != dvar:
+        raise fail(f"d/d{dvar} does not match the argument {head.variable}")
+    if head.variable == head.name:
+        raise fail("the variable cannot have the function's name")
+    return head
+
+
+# --------------------------------------------------------------------------
+# Building SymPy objects
+# --------------------------------------------------------------------------
+_RELATIONS = {"<": sp.Lt, "<=": sp.Le, ">": sp.Gt, ">=": sp.Ge, "=": sp.Eq, "!=": sp.Ne}
+
+
+class _Analysis:
+    """What a pre-pass over the body finds: sums, vectors, indices, bounds."""
+
+    def __init__(self, body, head: _Head, text: str):
+        self.vector_bases: set[str] = set()
+        self.index_names: set[str] = set()
+        self.size_names: set[str] = set()
+        sums = [t for t in body.iter_subtrees() if _fname_sumhead(t) is not None]
+        for node in sums:
+            sumhead = _fname_sumhead(node)
+            index, _lower, upper = _sum_index(sumhead)
+            if index is None:
+                raise parse_error("name the summation index, as in \\sum_{j=1}^{n}",
+                                  text, _pos(sumhead))
+            self.index_names.add(index.value)
+            for inner in node.iter_subtrees():
+                inner_head = _fname_sumhead(inner)
+                if inner is not node and inner_head is not None:
+                    inner_index = _sum_index(inner_head)[0]
+                    if inner_index is not None and inner_index.value == index.value:
+                        raise parse_error(f"the summation index {index.value} is reused by an "
+                                          "inner sum; use another letter", text, _pos(inner_head))
+            if upper is None:
+                self.size_names.add("n")
+            else:
+                up = _name_token(upper)
+                if up is not None:
+                    self.size_names.add(up.value)
+            for sub in node.iter_subtrees():
+                if _is(sub, "npost"):
+                    base, _, _, s = _npost_parts(sub)
+                    if (s is not None and isinstance(base, Token) and base.type in ("LETTER", "GREEK")
+                            and _subscript_text(s) == index.value):
+                        self.vector_bases.add(base.value)
+        if head.index is not None and head.variable is not None:
+            self.vector_bases.add(head.variable)
+        if head.index is not None:
+            self.index_names.add(head.index)
+        for sub in body.iter_subtrees():
+            if _is(sub, "npost"):
+                base, _, _, s = _npost_parts(sub)
+                if s is not None and isinstance(base, Token) and base.value in self.vector_bases:
+                    for t in Tree("x", [s]).scan_values(lambda v: isinstance(v, Token)):
+                        if t.type in ("LETTER", "GREEK"):
+                            self.index_names.add(t.value)
+        clash = (self.index_names | self.size_names) & self.vector_bases
+        if clash:
+            raise parse_error(f"{sorted(clash)[0]} is used both as a vector and as an index",
+                              text, _pos(body))
+        clash = self.index_names & self.size_names
+        if clash:
+            raise parse_error(f"{sorted(clash)[0]} is used both as an index and as a sum bound",
+                              text, _pos(body))
+
+
+class _Builder:
+    def __init__(self, text: str, head: _Head, analysis: _Analysis):
+        self.text = text
+        self.head = head
+        self.an = analysis
+        self.symbols: dict[str, sp.Symbol] = {}
+        self.bases: dict[str, sp.IndexedBase] = {}
+        self.self_refs: set[str] = set()
+        self.depth = 0
+
+    # -- errors and symbols ----------------------------------------------------
+    def fail(self, message: str, node) -> ParseError:
+        return parse_error(message, self.text, _pos(node))
+
+    def symbol(self, name: str) -> sp.Symbol:
+        sym = self.symbols.get(name)
+        if sym is None:
+            if name in self.an.index_names:
+                sym = sp.Symbol(name, integer=True)
+            elif name in self.an.size_names:
+                sym = sp.Symbol(name, integer=True, positive=True)
+            else:
+                sym = sp.Symbol(name, real=True)
+            self.symbols[name] = sym
+        return sym
+
+    def base(self, name: str) -> sp.IndexedBase:
+        if name not in self.bases:
+            self.bases[name] = sp.IndexedBase(name, real=True)
+        return self.bases[name]
+
+    # -- dispatch ----------------------------------------------------------------
+    def build(self, node):
+        self.depth += 1
+        try:
+            if self.depth > _MAX_TREE_DEPTH:
+                raise self.fail("the formula is nested too deeply", node)
+            if isinstance(node, Token):
+                return self.atom(node)
+            method = getattr(self, f"b_{node.data}", None)
+            if method is None:
+                raise self.fail(f"'{node.data}' is not allowed here", node)
+            return method(node)
+        except ParseError:
+            raise
+        except RecursionError:
+            raise self.fail("the formula is nested too deeply", node) from None
+        except Exception as exc:  # SymPy refused to build something
+            raise self.fail(f"cannot build this part of the formula ({type(exc).__name__}: {exc})",
+                            node) from None
+        finally:
+            self.depth -= 1
+
+    def atom(self, tok: Token):
+        if tok.type == "NUMBER":
+            return number(tok.value)
+        if tok.type == "CONST":
+            return sp.pi if tok.value == "pi" else sp.oo
+        if tok.type in ("LETTER", "GREEK"):
+            return self.plain_name(tok)
+        raise self.fail(f"{tok.value!r} is not allowed here", tok)
+
+    def plain_name(self, tok: Token):
+        name = tok.value
+        if tok.type == "LETTER" and name == "e":
+            return sp.E
+        if name in self.an.vector_bases:
+            raise self.fail(f"{name} is a vector here (it is summed over as {name}_j); "
+                            f"write {name}_i for a component", tok)
+        if name == self.head.name:
+            raise self.fail(f"{name} is the function being defined; apply it, as in {name}(x)", tok)
+        if name == self.head.dependent:
+            raise self.fail(f"{name} is the left-hand side and cannot appear on the right", tok)
+        return self.symbol(name)
+
+    # -- operators -----------------------------------------------------------------
+    def b_sum(self, node):
+        terms = [self.build(node.children[0])]
+        for op, child in zip(node.children[1::2], node.children[2::2]):
+            value = self.build(child)
+            terms.append(value if op.type == "ADD" else -value)
+        return sp.Add(*terms)
+
+    def b_term(self, node):
+        value = self.build(node.children[0])
+        for op, child in zip(node.children[1::2], node.children[2::2]):
+            if op.type == "DIV" and _is(child, "product"):
+                raise self.fail("ambiguous division: the divisor is an implicit product "
+                                "(is 1/2x 1/(2x) or x/2?); write \\frac{..}{..} or add parentheses",
+                                child)
+            right = self.build(child)
+            value = value * right if op.type == "MUL" else value / right
+        return value
+
+    def b_neg(self, node):
+        return -self.build(node.children[1])
+
+    def b_pos(self, node):
+        return self.build(node.children[1])
+
+    def b_group(self, node):
+        return self.build(node.children[0])
+
+    def b_dpost(self, node):
+        value = self.build(node.children[0])
+        return self.apply_scripts(value, node.children[1] if len(node.children) > 1 else None)
+
+    def b_paren(self, node):
+        args = node.children[0].children
+        if len(args) != 1:
+            raise self.fail("a comma-separated list is only allowed as function arguments", node)
+        return self.build(args[0])
+
+    def b_abs(self, node):
+        return sp.Abs(self.build(node.children[0]))
+
+    def b_frac(self, node):
+        num_names, den_names = (_name_sequence(c) for c in node.children[1:])
+        if (num_names and num_names[0] == "d" and len(num_names) <= 2
+                and den_names and len(den_names) == 2 and den_names[0] == "d"):
+            raise self.fail("a derivative operator d/dx may only appear in the head, as in "
+                            "\\frac{d}{dx} f(x) = ...; write d \\cdot x for a product", node)
+        num, den = (self.build(c) for c in node.children[1:])
+        return num / den
+
+    def b_sqrt(self, node):
+        if len(node.children) == 3:
+            degree = self.build(node.children[1])
+            return sp.root(self.build(node.children[2]), degree)
+        return sp.sqrt(self.build(node.children[1]))
+
+    # -- juxtaposition and function application ----------------------------------------
+    def b_product(self, node):
+        return sp.Mul(*(value for value, _ in self.factors(node.children)))
+
+    def factors(self, items) -> list[tuple[object, bool]]:
+        """Values of juxtaposed items; the flag marks function applications."""
+        out: list[tuple[object, bool]] = []
+        k = 0
+        while k < len(items):
+            item = items[k]
+            nxt = items[k + 1] if k + 1 < len(items) else None
+            if (_is(item, "npost") and _is(nxt, "dpost") and _is(nxt.children[0], "paren")
+                    and isinstance(item.children[0], Token)):
+                applied = self.letter_application(item, nxt)
+                if applied is not None:
+                    out.append((applied, True))
+                    k += 2
+                    continue
+            out.append((self.build(item), _is(item, "call") or _is(item, "bapp")))
+            k += 1
+        return out
+
+    def letter_application(self, item: Tree, dpost: Tree):
+        """``\\sigma(x)``, ``f(x)`` (head), ``H(x)``... or None for a product."""
+        base, primes, sup, sub = _npost_parts(item)
+        if base.type not in ("LETTER", "GREEK"):
+            return None
+        name = base.value
+        is_head = name == self.head.name
+        if not (is_head or name in APPLICABLE_SYMBOLS or name in _FUNCTION_LETTERS):
+            return None
+        if sub is not None:
+            return None  # \sigma_1 (x) is a product with a subscripted symbol
+        if primes or _is(sup, "sprimes"):
+            raise self.fail("a derivative such as f'(x) may only appear in the head", item)
+        if sup is not None:
+            raise self.fail(f"ambiguous power of a function: write {name}(x)^2 for the square, "
+                            "or put a \\cdot before the parenthesis for a product", item)
+        args = [self.build(a) for a in dpost.children[0].children[0].children]
+        if is_head:
+            value = self.self_reference(name, args, item)
+        elif name in APPLICABLE_SYMBOLS:
+            if len(args) != 1:
+                raise self.fail(f"{name}(...) takes one argument", dpost)
+            value = APPLICABLE_SYMBOLS[name](args[0])
+        else:
+            raise self.fail(f"{name}(...) looks like a call of an undefined function {name}; "
+                            f"name it in the head (f'(x) = ...) or write {name} \\cdot (...) "
+                            "for a product", item)
+        return self.apply_scripts(value, dpost.children[1] if len(dpost.children) > 1 else None)
+
+    def self_reference(self, name: str, args, node):
+        if not self.head.derivative:
+            raise self.fail(f"the formula defines {name} in terms of itself; only a derivative "
+                            f"head such as {name}'(x) = may refer to {name}", node)
+        self.self_refs.add(name)
+        return sp.Function(name)(*args)
+
+    def apply_scripts(self, value, scripts):
+        sup, sub = _scripts(scripts)
+        if sub is not None:
+            raise self.fail("a subscript is only allowed on a name (x_i)", sub)
+        if sup is not None:
+            value = self.power(value, sup)
+        return value
+
+    def power(self, value, sup):
+        content = _sarg_content(sup)
+        if _is(content, "sprimes"):
+            raise self.fail("a derivative mark ^{\\prime} may only appear in the head", sup)
+        exponent = self.build(content)
+        return checked_pow(value, exponent, lambda m: self.fail(m, sup))
+
+    def apply_function(self, fname: Tree, args, node, primes: int = 0):
+        inner = fname.children[0]
+        if _is(inner, "sumhead"):
+            if primes:
+                raise self.fail("a prime is not allowed on a sum", node)
+            if len(args) != 1:
+                raise self.fail("a sum takes one summand", node)
+            return self.summation(inner, args[0])
+        name = inner.value
+        if name == self.head.name:
+            if primes:
+                raise self.fail("a derivative such as f'(x) may only appear in the head", node)
+            return self.self_reference(name, args, inner)
+        if primes:
+            raise self.fail("a derivative such as f'(x) may only appear in the head", node)
+        spec = FUNCTIONS.get(name.lower())
+        if spec is None:
+            raise self.fail(f"unknown function '{name}'{suggest(name.lower(), FUNCTIONS)}; "
+                            f"known functions: {', '.join(sorted(FUNCTIONS))}", inner)
+        if not spec.min_args <= len(args) <= spec.max_args:
+            want = (str(spec.min_args) if spec.min_args == spec.max_args
+                    else f"{spec.min_args} to {spec.max_args}")
+            raise self.fail(f"{name} takes {want} argument(s), not {len(args)}", node)
+        return spec.build(*args)
+
+    def b_call(self, node):
+        fname, *rest = node.children
+        primes = 0
+        if rest and _is(rest[0], "primes"):
+            primes = len(rest[0].children)
+            rest = rest[1:]
+        delim = rest[0]
+        if _is(delim, "paren"):
+            arg_nodes = delim.children[0].children
+        else:
+            arg_nodes = [delim.children[0]]
+        args = [self.build(a) for a in arg_nodes]
+        value = self.apply_function(fname, args, node, primes)
+        return self.apply_scripts(value, rest[1] if len(rest) > 1 else None)
+
+    def b_bapp(self, node):
+        fname, barg = node.children
+        items = barg.children
+        if len(items) == 1 and _is(items[0], "bapp"):
+            return self.apply_function(fname, [self.build(items[0])], node)
+        factors = self.factors(items)
+        cut = next((k for k, (_, applied) in enumerate(factors) if applied and k > 0), len(factors))
+        argument = sp.Mul(*(v for v, _ in factors[:cut]))
+        value = self.apply_function(fname, [argument], node)
+        return sp.Mul(value, *(v for v, _ in factors[cut:]))
+
+    def summation(self, sumhead: Tree, body):
+        index, lower, upper = _sum_index(sumhead)
+        if index is None:
+            raise self.fail("name the summation index, as in \\sum_{j=1}^{n}", sumhead)
+        j = self.symbol(index.value)
+        lo = sp.Integer(1) if lower is None else self.build(lower)
+        hi = self.symbol("n") if upper is None else self.build(upper)
+        return sp.Sum(body, (j, lo, hi))
+
+    # -- names with scripts ----------------------------------------------------------
+    def b_npost(self, node):
+        base, primes, sup, sub = _npost_parts(node)
+        if primes:
+            raise self.fail("a prime (') marks a derivative and may only appear in the head", node)
+        if sub is not None:
+            value = self.subscripted(base, sub)
+        elif isinstance(base, Token):
+            value = self.atom(base)
+        else:
+            value = self.build(base)
+        if sup is not None:
+            value = self.power(value, sup)
+        return value
+
+    def subscripted(self, base, sub):
+        if not (isinstance(base, Token) and base.type in ("LETTER", "GREEK")):
+            raise self.fail("a subscript is only allowed on a name (x_i)", sub)
+        name = base.value
+        if name in self.an.vector_bases:
+            index = self.build(_sarg_content(sub))
+            return sp.Indexed(self.base(name), index)
+        suffix = _subscript_text(sub)
+        if suffix is None:
+            raise self.fail("a subscript must be letters or digits, as in x_i or x_{10}", sub)
+        full = f"{name}_{suffix}"
+        if full == self.head.dependent:
+            raise self.fail(f"{full} is the left-hand side and cannot appear on the right", base)
+        return self.symbol(full)
+
+    # -- piecewise -----------------------------------------------------------------------
+    def b_cases(self, node):
+        rows = node.children
+        pieces = []
+        for k, row in enumerate(rows):
+            value_node, cond_node = row.children
+            value = self.build(value_node)
+            if _is(cond_node, "otherwise"):
+                if k != len(rows) - 1:
+                    raise self.fail("an 'otherwise' row must be the last row", cond_node)
+                cond = sp.true
+            else:
+                cond = self.condition(cond_node.children[0])
+            pieces.append((value, cond))
+        return sp.Piecewise(*pieces)
+
+    def condition(self, node):
+        return build_condition(self, node, _RELATIONS, "the formula is nested too deeply",
+                               "expected a condition such as x \\geq 0")
