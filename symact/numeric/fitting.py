@@ -28,12 +28,14 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
+from symact import cache
 from symact.numeric.ulp import FLOOR_ULP, ulp_distance
 from symact import primitives as rw
 from symact.primitives.chebyshev import cheb_fit
 from symact.symbolic.forms import X
 
 
+@cache.cacheable
 @dataclass(frozen=True)
 class RootPoly:
     """f(x) = (x - r) q(x) on [lo, hi] around a simple root r of a smooth kernel.
@@ -283,6 +285,7 @@ def _cancelling_reach(dist: np.ndarray, bad: np.ndarray, room: float) -> float |
     return min(float(dist[bad & (b < k)].max()), k * width)
 
 
+@cache.cacheable
 @dataclass(frozen=True)
 class ErfcxTable:
     """erfcx(a v) = exp(a^2 v^2) erfc(a v) for 0 <= v <= hi, as a piecewise polynomial in v.
