@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = 'ac71777636d4e9cae56c970702a34275'
+KEY = 'd757be1a52289653fa7bea4486eab659'
 
 #: f(x): the kernel of hard_tanh
 F = {

@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '5f717c00e367767f8f78ddc5bd97b879'
+KEY = 'f80e3acfdca7905dfa865c737689f119'
 
 #: f(x): the kernel of relu6
 F = {

@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '2bc94a5a93f1fdec32623dcc51a6263d'
+KEY = 'a61c0eb23797604b0418a4dcef23764a'
 
 #: f(x): the kernel of sigmoid
 F = {

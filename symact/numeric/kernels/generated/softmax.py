@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '77e9695d2f9892d9e8506ed9bac0722b'
+KEY = 'd44c2dc59be863477c6f124bcf6bf3f1'
 
 #: f(x): the kernel of softmax
 F = {

@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = 'fdc030df096ce51903ef91277ae12fa0'
+KEY = 'a76b8d8639e0ee799213f3b0e5060ddf'
 
 #: f(x): the kernel of softsign
 F = {

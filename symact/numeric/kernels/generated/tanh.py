@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '4c9cf2b9fb4f85ed800e5a9aa5f958f2'
+KEY = 'c80f7cc5107dff44ac390d72d1d48e90'
 
 #: f(x): the kernel of tanh
 F = {
