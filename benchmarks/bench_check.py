@@ -3,21 +3,22 @@
 Usage::
 
     python benchmarks/bench_check.py                  # every catalog name, then --all
-    python benchmarks/bench_check.py gelu_tanh mish   # some names, no --all
+    python benchmarks/bench_check.py gelu_tanh mish   # some names (add --all for check --all too)
     python benchmarks/bench_check.py --all-only       # only check --all
     python benchmarks/bench_check.py --repeat 3       # the median of 3 runs of each
 
 Each run is ``python -m symact check ...`` in a fresh interpreter, so the
 numbers include the interpreter start and the imports. *Cold* runs get an empty
 ``SYMACT_CACHE_DIR`` of their own; *warm* runs repeat the command on the cache
-the cold run filled. *wall* is elapsed time, *CPU* the child's user + system
-time (on a busy machine CPU is the steadier number). The *kernels* column is the
-CPU time of a cold run spent inside kernel generation
-(``symact.numeric.kernels.kernel_for``), measured in a separate cold run that
-wraps it with a timer; *rest* is that run's CPU time less the kernels.
-For ``check --all`` that run uses ``--jobs 1`` (the children of ``--jobs N``
-are not timed). ``check --all`` also reports when the first report reached the
-output (the command prints each activation as soon as it is ready).
+the cold run filled. *wall* is elapsed time, *CPU* the user + system time of
+the command and its child processes (``check`` uses one per CPU by default:
+on an idle machine wall < CPU; on a busy one CPU is the steadier number). The
+*kernels* column is the CPU time of a cold run spent inside kernel generation
+(``symact.numeric.kernels.kernel_for``), measured in a separate cold run with
+``--jobs 1`` (the timer does not see into child processes) that wraps it with
+a timer; *rest* is that run's CPU time less the kernels. ``check --all`` also
+reports when the first report reached the output (the command prints each
+activation as soon as it is ready).
 
 The table is Markdown; ``--json FILE`` also writes the numbers.
 """
@@ -168,27 +169,29 @@ def main(argv=None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("names", nargs="*", help="catalog names (default: all of them, then --all)")
+    ap.add_argument("--all", action="store_true", help="also time check --all after the NAMEs given")
     ap.add_argument("--all-only", action="store_true", help="time check --all only")
     ap.add_argument("--no-all", action="store_true", help="do not time check --all")
     ap.add_argument("--repeat", type=int, default=1, help="runs of each command; the median is shown")
     ap.add_argument("--no-warm", action="store_true", help="cold runs only")
     ap.add_argument("--no-split", action="store_true", help="skip the runs that time kernel generation")
-    ap.add_argument("--jobs", type=int, default=0, help="check --all --jobs N (default 0: one per CPU)")
+    ap.add_argument("--jobs", type=int, default=0, help="check --jobs N (default 0: one per CPU)")
     ap.add_argument("--examples", type=int, default=None, help="pass --examples N to check")
     ap.add_argument("--json", metavar="FILE", help="also write the numbers as JSON")
     args = ap.parse_args(argv)
     extra = ["--examples", str(args.examples)] if args.examples is not None else []
     names = [] if args.all_only else (args.names or symact.names())
+    # the kernels are timed in one process: --jobs 1 for those runs (a symact without --jobs: as it is)
+    jobs = (lambda n: ["--jobs", str(n)] if n else []) if _has_jobs() else (lambda n: [])
     rows = {}
     for name in names:
-        rows[name] = measure(["check", name] + extra, args.repeat, not args.no_warm, not args.no_split)
+        rows[name] = measure(["check", name] + jobs(args.jobs) + extra, args.repeat, not args.no_warm,
+                             not args.no_split, split_argv=["check", name] + jobs(1) + extra)
         print(f"  {name}: " + ", ".join(f"{k} {v:.2f}" for k, v in rows[name].items()
                                          if isinstance(v, float)), file=sys.stderr, flush=True)
     all_row = None
-    if args.all_only or not (args.names or args.no_all):
+    if args.all_only or args.all or not (args.names or args.no_all):
         first_name = symact.names()[0]
-        # the kernels are timed in one process: --jobs 1 for that run (a symact without --jobs: as it is)
-        jobs = (lambda n: ["--jobs", str(n)]) if _has_jobs() else (lambda n: [])
         all_row = measure(["check", "--all"] + jobs(args.jobs) + extra, args.repeat, not args.no_warm,
                           not args.no_split, first_marker=f"{first_name}:",
                           split_argv=["check", "--all"] + jobs(1) + extra)
