@@ -51,7 +51,13 @@ def symact_notes(*argv, env=None, timeout=120):
         r.start()
     timer = threading.Timer(timeout, proc.kill)
     timer.start()
-    _, status, usage = os.wait4(proc.pid, 0)  # wait4: the peak RSS of this one process
+    # its peak RSS: VmHWM of its own image, read until it exits (wait4's ru_maxrss would start
+    # from the forking test process's peak, which the whole suite makes large)
+    peak = [0]
+    watcher = threading.Thread(target=_watch_peak_rss, args=(proc.pid, peak))
+    watcher.start()
+    _, status, _ = os.wait4(proc.pid, 0)
+    watcher.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
     expired = not timer.is_alive()
     timer.cancel()
@@ -60,7 +66,23 @@ def symact_notes(*argv, env=None, timeout=120):
     assert not expired, f"symact notes {argv} did not finish within {timeout} s"
     text_err = got["err"].decode("utf-8", "replace")
     assert "Traceback" not in text_err, text_err
-    return proc.returncode, got["out"].decode("utf-8", "replace"), text_err, usage.ru_maxrss * 1024
+    return proc.returncode, got["out"].decode("utf-8", "replace"), text_err, peak[0]
+
+
+def _watch_peak_rss(pid: int, peak: list) -> None:
+    """Keep in peak[0] the largest VmHWM (bytes) of process ``pid`` seen until it exits."""
+    status = Path(f"/proc/{pid}/status")
+    while True:
+        try:
+            text = status.read_text()
+        except OSError:
+            return
+        if "\nState:\tZ" in text:
+            return
+        for line in text.splitlines():
+            if line.startswith("VmHWM:"):
+                peak[0] = max(peak[0], int(line.split()[1]) * 1024)
+        time.sleep(0.05)
 
 
 def by_section(data):
@@ -384,7 +406,8 @@ def test_unconfined_children_die_with_the_note(tmp_path):
     marker = str(800000 + os.getpid() % 99999)
     with sandbox.NoteRunner(trust=True) as runner:
         runner.start()
-        runner.run_block(f"import subprocess\np = subprocess.Popen(['sleep', '{marker}'])", [], [0.0], [])
+        res = runner.run_block(f"import subprocess\np = subprocess.Popen(['sleep', '{marker}'])", [], [0.0], [])
+        assert res.error is None and res.fatal is None, (res.error, res.fatal)
         assert processes_with(f"sleep\0{marker}")
     deadline = time.monotonic() + 5
     while processes_with(f"sleep\0{marker}") and time.monotonic() < deadline:

@@ -89,7 +89,9 @@ PROCESS_LIMIT = 8
 ANSWER_LIMIT = 8 * 1024**2
 #: Bytes of the child's stderr the parent keeps (the last ones).
 OUTPUT_LIMIT = 4096
-#: Outside uid and gid the note's code runs as when symact runs as root.
+#: When symact runs as root, the note's code runs as outside uid and gid SANDBOX_UID plus
+#: the child's pid: each sandbox has ids of its own, so RLIMIT_NPROC (counted per uid)
+#: is one note's budget, not shared with other notes running at the same time.
 SANDBOX_UID = 2_000_000_000
 #: Longest message (error, warning) taken from the child.
 MESSAGE_LIMIT = 300
@@ -234,13 +236,14 @@ class NoteRunner:
         return None
 
     def _map_ids(self) -> str:
-        """Write the child's uid and gid maps: root maps the code to SANDBOX_UID, others to themselves."""
+        """Write the child's uid and gid maps: root maps the code to SANDBOX_UID + the child's pid,
+        others to themselves."""
         pid = self._proc.pid
         if os.geteuid() == 0:
             try:
                 for kind in ("uid", "gid"):
                     with open(f"/proc/{pid}/{kind}_map", "w") as fh:
-                        fh.write(f"0 {SANDBOX_UID} 1\n1 0 1\n")
+                        fh.write(f"0 {SANDBOX_UID + pid} 1\n1 0 1\n")
                 return "root"
             except OSError:
                 pass  # SANDBOX_UID is not mapped here (a container): map our own ids
@@ -490,7 +493,7 @@ def _describe(hello: dict, how: str, memory: int) -> str:
     abi = hello.get("landlock")
     scope = ", signals" if isinstance(abi, int) and abi >= 6 else ""
     net = ", TCP" if isinstance(abi, int) and abi >= 4 else ""
-    who = (f"as outside uid {SANDBOX_UID}" if how == "root" else "as the invoking user")
+    who = (f"as an outside uid of its own, {SANDBOX_UID} + its pid" if how == "root" else "as the invoking user")
     return (f"Landlock ABI {abi} (files{net}{scope}), user/PID/network/mount/IPC namespaces ({who}), "
             f"seccomp (no UNIX sockets), private {DISK_LIMIT // 1024**2} MiB tmpfs, rlimits (CPU, "
             f"{memory / 1024**3:g} GiB memory, {FILE_LIMIT // 1024**2} MiB files, {PROCESS_LIMIT} processes)")
