@@ -57,7 +57,7 @@ def bench_table(repeats: int, size: int) -> str:
 
 def timings() -> str:
     script = ROOT / "benchmarks" / "bench_check.py"
-    res = subprocess.run([sys.executable, str(script), "--markdown"], capture_output=True, text=True, check=True)
+    res = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True)
     return res.stdout
 
 
