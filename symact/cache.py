@@ -30,6 +30,18 @@ unchecked:
 
 A fresh value goes through the same transformations as a stored one, so a
 cold, a warm and an uncached run return equal objects (see :func:`cached`).
+
+**The seed.** Where the user's directory holds no file for a key, :func:`load`
+and :func:`cached` look in a read-only seed packaged with symact
+(``symact/_seed/``, :data:`SEED`): the symbolic entries (:data:`SEED_KINDS`) that
+a cold ``symact check NAME`` computes for every catalog activation at its
+declared parameters, written by ``symact build-cache --seed``
+(:mod:`symact.cli.build_cache`). Seed entries are the same format and pass the
+same checks (a bad one is a miss); one that is read is copied into the user's
+directory. They are keyed by the code hash like any entry, so after an edit to a
+keyed module they are simply not found. Nothing is ever written there, and a
+user's entry that fails to verify is recomputed, not replaced from the seed. ``SYMACT_CACHE_DIR=off`` disables the seed too
+(every value is computed); ``SYMACT_CACHE_SEED=off`` disables the seed alone.
 """
 from __future__ import annotations
 
@@ -56,7 +68,7 @@ from sympy.core.function import AppliedUndef, Application, FunctionClass
 from sympy.core.operations import LatticeOp
 
 __all__ = ["cached", "load", "store", "activation_key", "cacheable", "encode", "decode",
-           "entry_path", "CacheWarning", "stats"]
+           "entry_path", "CacheWarning", "stats", "SEED", "SEED_KINDS", "seed_directory"]
 
 log = logging.getLogger("symact.cache")
 
@@ -123,6 +135,20 @@ def _checksum(key: bytes, body: bytes) -> str:
 
 # =========================================================================== the directory
 _WARNED: set = set()
+
+#: The packaged, read-only seed of entries for catalog activations (``symact build-cache``).
+SEED = _HERE / "_seed"
+#: The kinds of entry the seed holds: the symbolic work (oracle values are left out: size).
+SEED_KINDS = ("derivative", "facts", "verdicts", "limit")
+
+
+def seed_directory() -> Path | None:
+    """The seed directory, or None when the cache or the seed is off."""
+    if os.environ.get("SYMACT_CACHE_DIR", "").lower() == "off":
+        return None
+    if os.environ.get("SYMACT_CACHE_SEED", "").lower() == "off":
+        return None
+    return SEED
 
 
 def _directory() -> Path | None:
@@ -593,32 +619,59 @@ def _build(cls, args: tuple) -> sp.Basic:
 
 # =========================================================================== entries
 def _read(kind: str, parts: tuple[str, ...]):
-    """(True, value) for a verified entry, else (False, None)."""
+    """(True, value) for a verified entry, else (False, None).
+
+    The user's directory first. Only where it holds no file for the key (or there
+    is none to use) is the packaged seed read; an entry there is verified as any
+    other and copied into the user's directory, which then holds every entry a
+    run used. A user's entry that fails to verify is a miss, as it always was:
+    recomputed and rewritten."""
     folder = _usable(create=False)
-    if folder is None:
-        return False, None
     key = _key_bytes(kind, parts)
-    path = _path(folder, kind, key)
+    if folder is not None:
+        state, value, _ = _read_file(_path(folder, kind, key), kind, key)
+        if state == "ok":
+            return True, value
+        if state == "bad":
+            stats["miss"] += 1
+            return False, None
+    if kind in SEED_KINDS:
+        seed = seed_directory()
+        if seed is not None:
+            state, value, body = _read_file(_path(seed, kind, key), kind, key)
+            if state == "ok":
+                stats["seed"] += 1
+                _write(kind, tuple(parts), body)   # creates the user's directory if need be
+                return True, value
+    stats["miss"] += 1
+    return False, None
+
+
+def _read_file(path: Path, kind: str, key: bytes):
+    """("ok", value, body) for the verified entry at ``path``; ("absent", None, None)
+    when there is no file; ("bad", None, None) for anything else there."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
                      | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
-        stats["miss"] += 1
-        return False, None
+    except FileNotFoundError:
+        return "absent", None, None
+    except OSError as exc:   # a symlink (O_NOFOLLOW), no permission, ...
+        stats["rejected"] += 1
+        log.debug("cache entry %s unreadable (recomputing): %s", path.name, exc)
+        return "bad", None, None
     try:
         with os.fdopen(fd, "rb") as fh:
             st = os.fstat(fh.fileno())
             _need(stat.S_ISREG(st.st_mode), "not a regular file")
             _need(st.st_size <= MAX_FILE_BYTES, "too large")
             data = fh.read(MAX_FILE_BYTES + 1)
-        value = _verify(data, kind, key)
+        value, body = _verify(data, kind, key)
     except (_Reject, OSError, ValueError) as exc:
-        stats["miss"] += 1
         stats["rejected"] += 1
         log.debug("cache entry %s rejected (recomputing): %s", path.name, exc)
-        return False, None
+        return "bad", None, None
     stats["hit"] += 1
-    return True, value
+    return "ok", value, body
 
 
 def _verify(data: bytes, kind: str, key: bytes):
@@ -634,7 +687,7 @@ def _verify(data: bytes, kind: str, key: bytes):
     _need(header["kind"] == kind and header["key"] == key.decode(), "the entry of another key")
     body = data[end + 1:]
     _need(header["sha256"] == _checksum(key, body), "checksum mismatch")
-    return decode(body)
+    return decode(body), body
 
 
 def _entry(kind: str, parts: tuple[str, ...], body: bytes) -> bytes:

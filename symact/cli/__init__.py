@@ -19,7 +19,7 @@ import warnings
 from symact.errors import SymactError
 
 #: subcommand modules, in the order ``symact --help`` lists them
-COMMANDS = ["listing", "show", "check", "bench", "notes", "codegen", "prove", "build_kernels", "plot"]
+COMMANDS = ["listing", "show", "check", "bench", "notes", "codegen", "prove", "build_kernels", "build_cache", "plot"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
