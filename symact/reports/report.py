@@ -150,9 +150,12 @@ def _before_fork(act: Activation) -> None:
     if act.vector:
         return
     for expr in (act.expr, act.derivative):
-        for point in (-sp.oo, sp.oo):
+        for point, side in ((-sp.oo, "-oo"), (sp.oo, "oo")):
             try:
-                one_sided_limit(expr, act.x, point)   # remembered for both processes
+                # through the disk cache under the oracle's own key (Oracle.limit), so a cached or
+                # seeded limit is read, not derived again; remembered in memory for both processes
+                cache.cached("limit", (sp.srepr(expr), side),
+                             lambda: one_sided_limit(expr, act.x, point, "-" if point > 0 else "+"))
             except Exception:  # noqa: BLE001 - the half that needs this limit meets the error itself
                 pass
 
