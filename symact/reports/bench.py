@@ -17,9 +17,9 @@ that includes the tails):
 :func:`floor_checks` compares the medians with the performance floor of issue 3
 (:data:`FLOORS`, :data:`COPY_FLOORS`); :func:`format_bench` prints both. Every
 peer allocates its result, and so does ``symact`` in those comparisons; a
-fresh 80 MB array costs ~0.4 ns/element in page faults on first touch, which
-``np.copyto`` into its preallocated destination does not pay, so the copy
-floors compare ``symact_out`` (same conditions) with ``copy``.
+fresh array pays page faults on first touch, which ``np.copyto`` into its
+preallocated destination does not, so the copy floors compare ``symact_out``
+(same conditions) with ``copy``.
 
 :func:`accuracy_table` measures each kernel against the oracle in float64 and
 float32 over bit-pattern-uniform points, a grid on [-60, 60], the kinks and the
@@ -247,8 +247,8 @@ def _peer_accuracy(fn, act, derivative, vector):
 def _warm_up(x, rounds=40) -> None:
     """Untimed: run an allocating kernel until its time settles (three calls within
     10% of each other, at least 8). In a fresh process the first calls that touch
-    new memory ran 4-20x slower here (27.7, 3.8, 9.8, 9.7, 5.4, 3.3 ns/element,
-    then 1.5), which had made whichever activation came first look slow."""
+    new memory run several times slower, which had made whichever activation came
+    first look slow."""
     k = kernels.kernel_for(catalog.get("sigmoid"))
     times = []
     with warnings.catch_warnings(), np.errstate(all="ignore"):
