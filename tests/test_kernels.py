@@ -397,3 +397,33 @@ def test_gelu_tanh_expit_argument_in_double_double():
     x = np.concatenate([np.linspace(-21.0, -1.0, 4001), np.random.default_rng(9).uniform(-40, 8, 4000)])
     err = floor_errors(kernel(act)(x), oracle_reference(act.expr, x, np.float64))
     assert err.max() <= MAX_ULP                     # (subnormal results below x = -21.1 by absolute error)
+
+
+@pytest.mark.parametrize("bad", [1 + 2j, [1 + 0j], "0.5", np.array(["1"]), None, [None], object()])
+@pytest.mark.parametrize("name", ["sigmoid", "step", "softmax"])
+def test_non_real_input_is_a_type_error(name, bad):
+    """As NumPy's ufuncs: complex, strings, None and objects raise TypeError, never a value."""
+    with pytest.raises(TypeError, match="real floating-point"):
+        kernel(name)(bad)
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "relu", "identity", "softmax"])
+def test_out_that_cannot_hold_the_result_is_a_type_error(name):
+    x = np.linspace(-3, 3, 6)
+    with pytest.raises(TypeError, match="same_kind"):
+        kernel(name)(x, out=np.zeros(6, np.int64))
+    out32 = np.zeros(6, np.float32)  # float64 into float32: same kind, as NumPy allows
+    assert kernel(name)(x, out=out32) is out32
+
+
+@pytest.mark.parametrize("name", catalog.names())
+def test_out_aliasing_the_input_keeps_nan_and_limits(name):
+    act = catalog.get(name)
+    if act.vector:
+        return
+    for deriv in (False, True):
+        x = np.array([np.nan, -np.inf, np.inf, 0.5, -2.0])
+        want = kernel(act, derivative=deriv)(x.copy())
+        y = x.copy()
+        assert kernel(act, derivative=deriv)(y, out=y) is y
+        assert np.array_equal(y, want, equal_nan=True), (name, deriv, y, want)

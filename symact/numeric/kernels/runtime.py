@@ -215,3 +215,25 @@ def _scratch(dtype) -> _Scratch:
     if sc is None or sc._f and sc._f[0].shape[0] != CHUNK:
         sc = d[dtype] = _Scratch(dtype)
     return sc
+
+
+def real_input(x, out=None, result_dtype=None) -> np.ndarray:
+    """``x`` as an array a kernel computes on, checked as NumPy's ufuncs check theirs.
+
+    Real floating-point, integer and boolean input is accepted; anything else (complex,
+    strings, None, objects) raises TypeError rather than being coerced. An ``out=``
+    that the result cannot be cast to under NumPy's ``same_kind`` rule (float64 into an
+    int64 array) raises TypeError too, before any work."""
+    xa = np.asarray(x)
+    if xa.dtype.kind not in "fiub":
+        raise TypeError(f"symact kernels take real floating-point input, not {xa.dtype} "
+                        f"({type(x).__name__}); convert it first")
+    if out is not None:
+        if not isinstance(out, np.ndarray):
+            raise TypeError(f"out must be a NumPy array, not {type(out).__name__}")
+        rdt = np.dtype(result_dtype) if result_dtype is not None else (
+            np.dtype(np.float32) if xa.dtype == np.float32 else np.dtype(np.float64))
+        if not np.can_cast(rdt, out.dtype, casting="same_kind"):
+            raise TypeError(f"cannot write the {rdt} result into out of dtype {out.dtype} "
+                            "(NumPy's same_kind casting rule)")
+    return xa

@@ -40,7 +40,7 @@ import sympy as sp
 from symact.numeric.fitting import root_polys
 from symact.numeric.kernels.helpers import _in_interval
 from symact.numeric.kernels.lowering import _SCIPY_FUNCS, _Chain, _compile_chain
-from symact.numeric.kernels.runtime import CHUNK, _hi, _hs, _parallel, _scratch
+from symact.numeric.kernels.runtime import CHUNK, _hi, _hs, _parallel, _scratch, real_input
 from symact.numeric.kernels.selection import _choose_float32, _ld_intervals, choose_form
 from symact.symbolic.forms import X, one_sided_limit
 
@@ -179,7 +179,7 @@ class ScalarKernel:
             res[idx] = np.where(np.isnan(xb), np.nan, np.where(xb > 0, self.limits[1], self.limits[0]))
 
     def __call__(self, x, out=None, axis=-1):
-        xa = np.asarray(x)
+        xa = real_input(x, out)
         if xa.dtype == np.float32:
             rdt = np.dtype(np.float32)
             cdt = np.dtype(np.float32) if self.chain32 is not None else np.dtype(np.float64)
@@ -215,7 +215,8 @@ class ScalarKernel:
         if out is not None:
             if out.shape != xa.shape:
                 raise ValueError(f"out has shape {out.shape}, expected {xa.shape}")
-            if not (out.flags.c_contiguous and out.dtype == rdt):
+            # out aliasing x: the fill would overwrite the inputs before their NaN and +-inf are read
+            if not (out.flags.c_contiguous and out.dtype == rdt) or np.shares_memory(out, xa):
                 np.copyto(out, self._constant(xa, rdt), casting="unsafe")
                 return out
         fresh = out is None

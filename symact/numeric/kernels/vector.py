@@ -33,7 +33,7 @@ import sympy as sp
 from symact.numeric.kernels.ddouble import _dd_const
 from symact.numeric.kernels.helpers import _expit_np
 from symact.numeric.kernels.lowering import _RowChain
-from symact.numeric.kernels.runtime import THREAD_MIN, _get_pool, _row_bufs, get_num_threads
+from symact.numeric.kernels.runtime import THREAD_MIN, _get_pool, _row_bufs, get_num_threads, real_input
 from symact.numeric.points import digest, vector_selection_rows
 from symact.numeric.ulp import floor_errors
 from symact import primitives as rw
@@ -192,7 +192,7 @@ class VectorKernel:
                                      chosen=s is best, why=why))
 
     def __call__(self, x, out=None, axis=-1):
-        xa = np.asarray(x)
+        xa = real_input(x, out)
         rdt = np.dtype(np.float32) if xa.dtype == np.float32 else np.dtype(np.float64)
         if not self.derivative and self.fwd is not None and xa.ndim >= 1 and xa.size:
             # float32 rows are widened block by block in the workers

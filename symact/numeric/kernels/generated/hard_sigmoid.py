@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '6cb352428a926f513fe6ed5480a8b483'
+KEY = '9bde9225f134cf744319faa4c462b6f2'
 
 #: f(x): the kernel of hard_sigmoid
 F = {

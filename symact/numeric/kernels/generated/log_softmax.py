@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '70411e49fa7f0560394b3071f9d75d8b'
+KEY = '34273f992ac6a14aaadc81bad0e58a4e'
 
 #: f(x): the kernel of log_softmax
 F = {

@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = 'f80e3acfdca7905dfa865c737689f119'
+KEY = 'ef4878dc48719eac86fd74041ee7de78'
 
 #: f(x): the kernel of relu6
 F = {

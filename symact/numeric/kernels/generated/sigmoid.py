@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = 'a61c0eb23797604b0418a4dcef23764a'
+KEY = '5c18287eab0f0809514327718d10d785'
 
 #: f(x): the kernel of sigmoid
 F = {

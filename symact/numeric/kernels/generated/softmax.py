@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = 'd44c2dc59be863477c6f124bcf6bf3f1'
+KEY = 'd376c67c1412d85018615f3e78bb642d'
 
 #: f(x): the kernel of softmax
 F = {

@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = 'a76b8d8639e0ee799213f3b0e5060ddf'
+KEY = '217e0d160b5b5c68607da2751d94d748'
 
 #: f(x): the kernel of softsign
 F = {

@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = 'd7a2773ed90a9f9d35f74be889cbfc89'
+KEY = '180cc42f357f637093c472fa27db586e'
 
 #: f(x): the kernel of step
 F = {

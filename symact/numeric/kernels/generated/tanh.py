@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = 'c80f7cc5107dff44ac390d72d1d48e90'
+KEY = 'a6dbcdd8dafb1f6a4a7d189078368e29'
 
 #: f(x): the kernel of tanh
 F = {
