@@ -5,7 +5,8 @@
 lives in its own module of this package with ``add_parser(subparsers)`` and
 ``run(args, out) -> int``. One place (:func:`main`) maps library errors to a
 message on stderr and an exit code: 0 all passed, 1 a test failed, 2 a usage or
-input error. No tracebacks for users.
+input error, 3 an internal error (a bug in symact: the message says what raised;
+``SYMACT_DEBUG=1`` prints the traceback). No tracebacks for users otherwise.
 """
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import argparse
 import importlib
 import io
 import json
+import os
+import re
 import sys
 import warnings
 
@@ -21,7 +24,10 @@ from symact.errors import SymactError
 #: subcommand modules, in the order ``symact --help`` lists them
 COMMANDS = ["listing", "show", "check", "bench", "notes", "codegen", "prove", "build_kernels", "build_cache", "plot"]
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+#: environment variables that hold a whole number, checked before any work
+_INT_ENV = ("SYMACT_THREADS",)
 
 
 class UsageError(SymactError):
@@ -68,6 +74,7 @@ def main(argv: list[str] | None = None, out=None, err=None) -> int:
 
 def _main(argv, out, err) -> int:
     try:
+        _check_env()
         parser = build_parser()
         try:
             args = parser.parse_args(argv)
@@ -85,6 +92,33 @@ def _main(argv, out, err) -> int:
         return 130
     except BrokenPipeError:  # `symact check --all | head`: the reader left
         return 0
+    except RecursionError:
+        print("symact: error: the input is nested too deeply to process", file=err)
+        return EXIT_USAGE
+    except MemoryError:
+        print("symact: error: out of memory while processing the input", file=err)
+        return EXIT_USAGE
+    except Exception as exc:  # noqa: BLE001 - the last guard: a bug, reported in one line
+        if os.environ.get("SYMACT_DEBUG"):
+            raise
+        msg = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        print(f"symact: internal error: {type(exc).__name__}" + (f": {msg}" if msg else "")
+              + " (a bug in symact; SYMACT_DEBUG=1 shows the traceback)", file=err)
+        return EXIT_INTERNAL
+
+
+def _check_env() -> None:
+    for var in _INT_ENV:
+        value = os.environ.get(var)
+        if value is not None and value.strip() and not re.fullmatch(r"[0-9]{1,6}", value.strip()):
+            raise UsageError(f"{var}={value!r}: expected a whole number >= 0 (0: one per CPU)")
+
+
+def seed_arg(text: str) -> int:
+    """argparse type of ``--seed``: a whole number in [0, 2**63)."""
+    if not re.fullmatch(r"[0-9]{1,19}", text.strip()) or int(text) >= 2**63:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to 2**63-1, got {text!r}")
+    return int(text)
 
 
 def entrypoint() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from symact.reports import bench
 from symact.model import catalog
-from symact.cli import UsageError, dump_json
+from symact.cli import UsageError, dump_json, seed_arg
 
 
 def add_parser(sub):
@@ -19,7 +19,7 @@ def add_parser(sub):
     p.add_argument("--size", type=int, default=10**7, help="elements per array (default 1e7)")
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     p.add_argument("--repeats", type=int, default=7, help="timed rounds per peer (default 7)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_arg, default=0)
     p.add_argument("--no-derivatives", action="store_true", help="time the activations only")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     return p

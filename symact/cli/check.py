@@ -18,7 +18,7 @@ import json
 from symact.model import catalog
 from symact.reports import report
 from symact.analysis.facts import short
-from symact.cli import UsageError, dump_json, parse_params
+from symact.cli import UsageError, dump_json, parse_params, seed_arg
 
 DTYPES = ("float64", "float32")
 
@@ -32,7 +32,7 @@ def add_parser(sub):
     p.add_argument("--impl", metavar="SPEC", help="your implementation: path/file.py:function or pkg.module:function")
     p.add_argument("--grad-impl", metavar="SPEC", help="your derivative implementation (same SPEC forms)")
     p.add_argument("--param", action="append", metavar="KEY=VALUE", help="set a parameter, e.g. h0=1")
-    p.add_argument("--seed", type=int, default=0, help="seed for every random choice (default 0)")
+    p.add_argument("--seed", type=seed_arg, default=0, help="seed for every random choice (default 0)")
     p.add_argument("--examples", type=int, default=2000, help="random oracle points per test (default 2000)")
     p.add_argument("--max-ulp", type=float, default=4.0, help="ULP tolerance (default 4)")
     p.add_argument("--atol", type=float, default=None,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from symact.cli import EXIT_FAILED, EXIT_OK, dump_json
+from symact.cli import EXIT_FAILED, EXIT_OK, dump_json, seed_arg
 
 _MARK = {"consistent": "ok", "mismatch": "MISMATCH", "inaccurate": "INACCURATE",
          "unrecognized": "note", "error": "ERROR"}
@@ -35,7 +35,7 @@ def add_parser(subparsers):
     p.add_argument("--time-budget", type=_seconds, default=None, metavar="SECONDS",
                    help="seconds for all of the note's code together (default 30; one block or one "
                    "function's evaluation gets at most 10 of them)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random test points (default 0)")
+    p.add_argument("--seed", type=seed_arg, default=0, help="seed of the random test points (default 0)")
     return p
 
 

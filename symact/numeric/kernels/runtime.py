@@ -44,7 +44,20 @@ SUB_NO_ALLOC = 1 << 16
 #: Row blocks up to this many elements use thread-local scratch buffers.
 VEC_SCRATCH_MAX = 1 << 20
 
-_num_threads = int(os.environ.get("SYMACT_THREADS", "0")) or (os.cpu_count() or 1)
+def _threads_from_env() -> int:
+    """``SYMACT_THREADS`` (0 or unset: one per CPU); a value that is not a whole number warns."""
+    value = os.environ.get("SYMACT_THREADS", "").strip()
+    if value.isascii() and value.isdigit() and len(value) <= 6:
+        return int(value) or (os.cpu_count() or 1)
+    if value:
+        import warnings
+
+        warnings.warn(f"symact: SYMACT_THREADS={value!r} is not a whole number >= 0; using one thread per CPU",
+                      stacklevel=2)
+    return os.cpu_count() or 1
+
+
+_num_threads = _threads_from_env()
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 

@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '9bde9225f134cf744319faa4c462b6f2'
+KEY = '064f2262921a8206d0a419b8823634d7'
 
 #: f(x): the kernel of hard_sigmoid
 F = {

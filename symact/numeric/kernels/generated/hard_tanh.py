@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '29af14a93e78b20d6fd384bf36a86d22'
+KEY = '4edb4aaf6c587f2a3af211042d7a1c49'
 
 #: f(x): the kernel of hard_tanh
 F = {

@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '34273f992ac6a14aaadc81bad0e58a4e'
+KEY = '3c87882eace67977e8e9b54c17737833'
 
 #: f(x): the kernel of log_softmax
 F = {

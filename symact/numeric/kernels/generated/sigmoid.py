@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '5c18287eab0f0809514327718d10d785'
+KEY = '85e44a7b8f14a00df6cb684290296b84'
 
 #: f(x): the kernel of sigmoid
 F = {

@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = 'd376c67c1412d85018615f3e78bb642d'
+KEY = '54ae6ebde62bc93fa0c1857df6a8ce38'
 
 #: f(x): the kernel of softmax
 F = {

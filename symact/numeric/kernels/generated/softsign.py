@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '217e0d160b5b5c68607da2751d94d748'
+KEY = 'df0768eafda19cf1066ca915534909e2'
 
 #: f(x): the kernel of softsign
 F = {

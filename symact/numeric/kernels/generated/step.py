@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '180cc42f357f637093c472fa27db586e'
+KEY = 'd55561454ecf3dd9af3370996359c930'
 
 #: f(x): the kernel of step
 F = {

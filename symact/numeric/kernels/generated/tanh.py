@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = 'a6dbcdd8dafb1f6a4a7d189078368e29'
+KEY = '448b4e93fc603528d6f0557ea394eab9'
 
 #: f(x): the kernel of tanh
 F = {
