@@ -47,3 +47,15 @@ class ParseError(SymactError):
 
 class SpecError(SymactError):
     """An ``--impl`` specification that cannot be loaded."""
+
+
+class BudgetError(SymactError):
+    """An input whose processing would exceed a stated bound of time or memory.
+
+    The message names what was too costly (the nesting, the digits, the
+    oracle's precision, ...) and the bound, so the user can simplify the input.
+    """
+
+
+class WriteError(SymactError):
+    """A file symact was asked to write that could not be written; names the path and the reason."""
