@@ -163,6 +163,22 @@ def table(rows: dict, all_row: dict | None, jobs) -> str:
     return out
 
 
+def _write(path, text: str) -> None:
+    """Write ``path`` atomically (symact.fsio: a temporary file beside it, renamed;
+    a symbolic link there refused); with an older symact that has no symact.fsio
+    (a checkout of another commit), a plain write. A failure: one line, exit 1."""
+    try:
+        from symact.errors import WriteError
+        from symact.fsio import write_file
+    except ImportError:
+        Path(path).write_text(text, encoding="utf-8")
+        return
+    try:
+        write_file(path, text, force_flag=None)
+    except WriteError as exc:
+        sys.exit(f"{Path(sys.argv[0]).name}: {exc}")
+
+
 def main(argv=None) -> int:
     sys.path.insert(0, str(ROOT))
     import symact
@@ -203,8 +219,8 @@ def main(argv=None) -> int:
           f"load average {os.getloadavg()[0]:.1f} at the end; median of {args.repeat} run(s) each\n")
     print(table(rows, all_row, args.jobs or "auto"))
     if args.json:
-        Path(args.json).write_text(json.dumps({"names": rows, "all": all_row, "repeat": args.repeat,
-                                               "jobs": args.jobs}, indent=1))
+        _write(args.json, json.dumps({"names": rows, "all": all_row, "repeat": args.repeat,
+                                      "jobs": args.jobs}, indent=1))
     return 0
 
 

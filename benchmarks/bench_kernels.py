@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
+from symact import fsio
+from symact.errors import WriteError
 from symact.reports import bench
 
 
@@ -24,8 +27,10 @@ def main(argv=None):
     res = bench.run_bench(args.names, args.size, args.dtype, args.repeats, derivatives=not args.no_derivatives)
     print(bench.format_bench(res))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(res.to_dict(), f, indent=1)
+        try:   # atomically; a symbolic link there is refused
+            fsio.write_file(args.json, json.dumps(res.to_dict(), indent=1), force_flag=None)
+        except WriteError as exc:
+            sys.exit(f"bench_kernels.py: {exc}")
     if args.accuracy:
         print()
         print(bench.format_accuracy(bench.accuracy_table(args.names)))

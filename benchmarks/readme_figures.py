@@ -19,7 +19,6 @@ import platform
 import re
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,10 +76,13 @@ def main(argv=None) -> int:
                                                    + args.figure))
         return 0 if same else 1
     new = splice(text, args.figure, body)
-    fd, tmp = tempfile.mkstemp(dir=README.parent, prefix=".README.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(new)
-    os.replace(tmp, README)
+    from symact import fsio
+    from symact.errors import WriteError
+
+    try:   # atomically: a temporary file beside it, renamed; a symbolic link there is refused
+        fsio.write_file(README, new, force_flag=None)
+    except WriteError as exc:
+        sys.exit(f"readme_figures.py: {exc}")
     print(f"README.md: {args.figure} figure regenerated")
     return 0
 

@@ -103,6 +103,22 @@ def snapshot(parts, size=10**6) -> dict:
     return result
 
 
+def _write(path, text: str) -> None:
+    """Write ``path`` atomically (symact.fsio: a temporary file beside it, renamed;
+    a symbolic link there refused); with an older symact that has no symact.fsio
+    (a checkout of another commit), a plain write. A failure: one line, exit 1."""
+    try:
+        from symact.errors import WriteError
+        from symact.fsio import write_file
+    except ImportError:
+        Path(path).write_text(text, encoding="utf-8")
+        return
+    try:
+        write_file(path, text, force_flag=None)
+    except WriteError as exc:
+        sys.exit(f"{Path(sys.argv[0]).name}: {exc}")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", help="write the snapshot here (default stdout)")
@@ -111,7 +127,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     snap = snapshot(args.parts.split(","))
     if args.out:
-        Path(args.out).write_text(json.dumps(snap, indent=1, sort_keys=True))
+        _write(args.out, json.dumps(snap, indent=1, sort_keys=True))
     if args.compare:
         old = json.loads(Path(args.compare).read_text())
         diffs = []

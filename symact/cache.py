@@ -57,7 +57,6 @@ import os
 import re
 import stat
 import struct
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -66,6 +65,9 @@ import sympy as sp
 from sympy.core.assumptions import _assume_defined
 from sympy.core.function import AppliedUndef, Application, FunctionClass
 from sympy.core.operations import LatticeOp
+
+from symact import fsio
+from symact.errors import WriteError
 
 __all__ = ["cached", "load", "store", "activation_key", "cacheable", "encode", "decode",
            "entry_path", "CacheWarning", "stats", "SEED", "SEED_KINDS", "seed_directory"]
@@ -711,23 +713,14 @@ def _write(kind: str, parts: tuple[str, ...], body: bytes) -> None:
         return
     data = _entry(kind, parts, body)
     path = _path(folder, kind, _key_bytes(kind, parts))
-    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{kind}-", suffix=".tmp", dir=folder)  # O_EXCL
-        with os.fdopen(fd, "wb") as fh:
-            os.fchmod(fh.fileno(), 0o600)   # mkstemp's 0600 is masked by the umask too
-            fh.write(data)
-        os.replace(tmp, path)
-        tmp = None
+        # a temporary file beside it (O_EXCL, 0600 exactly), renamed into place; a link
+        # planted at the path is replaced, never written through. No fsync: a torn
+        # entry fails its checksum and is a miss.
+        fsio.write_file(path, data, mode=0o600, force=True, durable=False)
         stats["stored"] += 1
-    except OSError as exc:  # a full disk or a read-only directory: run without the cache
+    except WriteError as exc:  # a full disk or a read-only directory: run without the cache
         log.debug("cache entry %s not written: %s", path.name, exc)
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
 
 
 def load(kind: str, parts: tuple[str, ...]):

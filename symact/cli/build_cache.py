@@ -20,7 +20,9 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from symact import fsio
 from symact.cli import EXIT_FAILED, EXIT_OK, UsageError
+from symact.errors import WriteError
 from symact.model import catalog
 
 COMMAND = "symact build-cache --seed"
@@ -85,26 +87,17 @@ def current(directory: Path) -> dict[str, bytes]:
 
 
 def write(files: dict[str, bytes], directory: Path, remove_others: bool) -> tuple[int, int]:
-    """Each file written atomically (a temporary file beside it, renamed); with
-    ``remove_others``, seed files not in ``files`` removed. (written, removed)."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """Each file written atomically (:func:`symact.fsio.write_file`: a temporary
+    file beside it, renamed; a symbolic link there is refused, never written
+    through); with ``remove_others``, seed files not in ``files`` removed.
+    (written, removed). A failed write: :class:`~symact.errors.WriteError`."""
+    fsio.ensure_folder(directory)
     old = current(directory)
     written = removed = 0
     for fname, data in files.items():
         if old.get(fname) == data:
             continue
-        fd, tmp = tempfile.mkstemp(prefix=".seed-", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, directory / fname)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        fsio.write_file(directory / fname, data, mode=0o644, force_flag=None)
         written += 1
     if remove_others:
         for fname in old:
@@ -144,8 +137,9 @@ def run(args, out) -> int:
         return EXIT_FAILED if problems else EXIT_OK
     try:
         written, removed = write(fresh, directory, remove_others=every)
-    except OSError as exc:
-        raise UsageError(f"symact build-cache: cannot write in {directory}: {exc.strerror or exc}; "
+    except OSError as exc:   # removing a file no run wrote (writes raise WriteError)
+        where = exc.filename if isinstance(exc.filename, str) else directory
+        raise WriteError(f"symact build-cache: cannot write {where}: {exc.strerror or exc}; "
                          "give --dir DIR") from None
     size = sum(len(d) for d in fresh.values())
     print(f"{len(fresh)} seed entries ({size / 1e6:.2f} MB) in {directory}: {written} written, "

@@ -7,12 +7,15 @@ every name, files for names no longer in the catalog are removed.
 ``--check`` writes nothing: it regenerates in memory and exits 1 naming each
 file that is missing, stale or would change (as ``symact prove --check`` does
 for ``proofs/``). Generating runs the oracle and the fits: minutes for all of
-them on an empty cache.
+them on an empty cache. Each file is written atomically (a temporary file beside it,
+renamed into place); a failed write is exit 2 naming the file and the reason.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
+from symact import fsio
+from symact.errors import WriteError
 from symact.model import catalog
 from symact.cli import EXIT_FAILED, EXIT_OK, UsageError
 
@@ -50,6 +53,8 @@ def run(args, out) -> int:
         print(f"{len(names)} prebuilt kernel file(s) checked in {directory}: "
               + ("all current" if not problems else f"{len(problems)} problem(s)"), file=out)
         return EXIT_FAILED if problems else EXIT_OK
+    if args.dir:
+        fsio.ensure_folder(directory)   # DIR a regular file or a dangling link: exit 2, before the work
     try:
         for name in names:
             path, changed = prebuilt.write(name, directory)
@@ -59,6 +64,7 @@ def run(args, out) -> int:
                 prebuilt.remove(path)
                 print(f"removed {path}", file=out)
     except OSError as exc:   # an installed package's folder is often read-only
-        raise UsageError(f"symact build-kernels: cannot write in {directory}: {exc.strerror or exc}; "
+        where = exc.filename if isinstance(exc.filename, str) else directory
+        raise WriteError(f"symact build-kernels: cannot write {where}: {exc.strerror or exc}; "
                          "give --dir DIR") from None
     return EXIT_OK

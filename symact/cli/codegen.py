@@ -1,14 +1,17 @@
 """``symact codegen NAME``: standalone code for an activation and its derivative.
 
 Prints the source for one target (see :mod:`symact.codegen`) on stdout, or
-writes it to ``-o FILE`` -- refusing to overwrite an existing file unless
-``--force``. ``--latex``/``--expr`` generate code for a formula instead of a
+writes it to ``-o FILE`` (atomically, see :mod:`symact.fsio`) -- refusing to
+overwrite an existing file, or to replace a symbolic link, unless ``--force``
+(which replaces the link itself, never the file it points to). A missing folder
+is not created. ``--latex``/``--expr`` generate code for a formula instead of a
 catalog NAME (read by symact's own parsers, never evaluated).
 """
 from __future__ import annotations
 
-import os
+import warnings
 
+from symact import fsio
 from symact.model import catalog
 from symact.codegen import DTYPES, TARGETS, generate
 from symact.cli import EXIT_OK, UsageError, parse_params
@@ -24,7 +27,8 @@ def add_parser(subparsers):
     p.add_argument("--latex", metavar="FORMULA", help="a LaTeX formula instead of NAME")
     p.add_argument("--expr", metavar="TEXT", help="a plain-text formula instead of NAME")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
-    p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    p.add_argument("--force", action="store_true", help="overwrite FILE if it exists; a symbolic link at FILE is replaced "
+                   "by a regular file (the file it points to is not written)")
     return p
 
 
@@ -50,13 +54,14 @@ def run(args, out) -> int:
         raise UsageError(f"symact codegen: unknown target {args.target!r}; choose one of {', '.join(TARGETS)}")
     if args.dtype not in DTYPES:
         raise UsageError(f"symact codegen: unknown dtype {args.dtype!r}; choose float64 or float32")
-    if args.output and os.path.exists(args.output) and not args.force:
-        raise UsageError(f"symact codegen: {args.output} exists; pass --force to overwrite it")
+    if args.output is not None:   # fail before the work: a missing folder, an existing file, a link
+        fsio.check_target(args.output, replace=args.force, force=args.force)
     act = _activation(args)
     code = generate(act, args.target, args.dtype)
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as fh:
-            fh.write(code.source)
+    if args.output is not None:
+        note = fsio.write_file(args.output, code.source, replace=args.force, force=args.force)
+        if note:
+            warnings.warn(note)
     else:
         out.write(code.source)
     return EXIT_OK

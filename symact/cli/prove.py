@@ -7,12 +7,20 @@ exits 1 naming the file and the first differing claim of each section when a
 committed certificate is stale, missing or no longer holds. ``--json`` prints
 the certificate content (one object, or a list for ``--all``) and writes files
 only when ``--out`` is given.
+
+Each certificate is written atomically (:mod:`symact.fsio`): a failed write (a
+full disk, a read-only folder) leaves the old file as it was and exits 2. DIR is
+created when absent; DIR that is not a folder is exit 2. A symbolic link at
+``DIR/NAME.md`` is refused unless ``--force``, which replaces the link itself
+with a regular file (the file it points to is never written).
 """
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
+from symact import fsio
 from symact.model import catalog
 from symact.reports import certificate
 from symact.cli import EXIT_FAILED, EXIT_OK, UsageError, dump_json
@@ -28,6 +36,8 @@ def add_parser(sub):
     p.add_argument("--check", metavar="DIR", help="compare with the certificates in DIR instead of writing; "
                    "exit 1 if any is stale, missing or no longer holds")
     p.add_argument("--json", action="store_true", help="print the certificate content as JSON")
+    p.add_argument("--force", action="store_true", help="replace a symbolic link at DIR/NAME.md by a regular "
+                   "file (the file it points to is not written)")
     return p
 
 
@@ -58,12 +68,18 @@ def run(args, out) -> int:
 
     directory = Path(args.out if args.out is not None else DEFAULT_DIR)
     write = args.out is not None or not args.json
+    if write:   # fail before the work: DIR a regular file, a link at NAME.md, ...
+        fsio.ensure_folder(directory)
+        for name in names:
+            fsio.check_target(directory / f"{name}.md", force=args.force)
     for i, name in enumerate(names):
         cert = certificate.build(name)
         if write:
-            directory.mkdir(parents=True, exist_ok=True)
+            fsio.ensure_folder(directory)
             path = directory / f"{name}.md"
-            path.write_text(cert.markdown(), encoding="utf-8", newline="\n")
+            note = fsio.write_file(path, cert.markdown(), force=args.force)
+            if note:
+                warnings.warn(note)
             if not args.json:
                 print(f"wrote {path}", file=out)
         if args.json and not args.all:

@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
+from symact import fsio
 from symact.analysis import approximations, constants, identities, linearity
 from symact.model import catalog
 from symact.analysis.facts import self_form, short
@@ -511,9 +512,12 @@ def check_directory(directory, names=None) -> list[Problem]:
 
 
 def write(name: str, directory) -> Path:
-    """Write ``directory/name.md`` (creating the directory) and return its path."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    """Write ``directory/name.md`` (creating the directory) and return its path.
+
+    Atomically (:func:`symact.fsio.write_file`): a failed write leaves the old
+    certificate as it was and raises :class:`~symact.errors.WriteError`; a
+    symbolic link at the path is refused, never written through."""
+    directory = fsio.ensure_folder(directory)
     path = directory / f"{name}.md"
-    path.write_text(build(name).markdown(), encoding="utf-8", newline="\n")
+    fsio.write_file(path, build(name).markdown(), force_flag=None)
     return path

@@ -13,14 +13,19 @@ The x range is [-6, 6], widened to keep every kink at least 2 inside it
 first component of the 2-vector (x, 0) and the Jacobian entry d y_1 / d x_1.
 
 Output is deterministic for the same matplotlib version: SVG with a fixed
-hash salt and no date, PNG without a software/date stamp.
+hash salt and no date, PNG without a software/date stamp. The figure is rendered
+in memory and written atomically (:func:`symact.fsio.write_file`): a failed
+write leaves an old file as it was, and a symbolic link at the path is refused
+unless ``force`` (which replaces the link itself).
 """
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
 
+from symact import fsio
 from symact.errors import SymactError
 from symact.numeric.kernels import kernel_for
 
@@ -61,11 +66,15 @@ def curves(act, n: int = 1201):
         return xs, kernel_for(act)(xs), kernel_for(act, derivative=True)(xs)
 
 
-def plot(act, path) -> Path:
-    """Draw ``act`` and its derivative into ``path`` (.png, .svg or .pdf)."""
+def plot(act, path, *, force: bool = False, notes: list | None = None) -> Path:
+    """Draw ``act`` and its derivative into ``path`` (.png, .svg or .pdf).
+
+    ``force``: a symbolic link at ``path`` is replaced by a regular file; the
+    note saying so is appended to ``notes`` when given."""
     path = Path(path)
     if path.suffix.lower() not in FORMATS:
         raise SymactError(f"cannot write {path.name!r}: the file name must end in {', '.join(FORMATS)}")
+    fsio.check_target(path, force=force)   # before the drawing: a missing folder, a link, a folder
     matplotlib, plt = _pyplot()
     xs, ys, ds = curves(act)
     with matplotlib.rc_context({"svg.hashsalt": "symact", "path.simplify": False}):
@@ -99,6 +108,12 @@ def plot(act, path) -> Path:
         meta = {"Date": None} if path.suffix.lower() in (".svg", ".pdf") else {"Software": None}
         if path.suffix.lower() == ".pdf":
             meta = {"CreationDate": None, "ModDate": None}
-        fig.savefig(path, metadata=meta)
-        plt.close(fig)
+        buf = io.BytesIO()
+        try:
+            fig.savefig(buf, format=path.suffix.lower()[1:], metadata=meta)
+        finally:
+            plt.close(fig)
+    note = fsio.write_file(path, buf.getvalue(), force=force)
+    if note and notes is not None:
+        notes.append(note)
     return path
