@@ -31,6 +31,12 @@ def add_parser(sub):
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     p.add_argument("--impl", metavar="SPEC", help="your implementation: path/file.py:function or pkg.module:function")
     p.add_argument("--grad-impl", metavar="SPEC", help="your derivative implementation (same SPEC forms)")
+    p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
+                   help="seconds your implementation may take in all: its imports and every call, "
+                        "--impl and --grad-impl together (default 60); past it the test fails")
+    p.add_argument("--trust", action="store_true",
+                   help="run --impl/--grad-impl code unconfined where it cannot be confined (it is always run "
+                        "in a child process; confined: no network, no writes outside its own folder)")
     p.add_argument("--param", action="append", metavar="KEY=VALUE", help="set a parameter, e.g. h0=1")
     p.add_argument("--seed", type=seed_arg, default=0, help="seed for every random choice (default 0)")
     p.add_argument("--examples", type=int, default=2000, help="random oracle points per test (default 2000)")
@@ -54,12 +60,25 @@ def _options(args) -> dict:
         raise UsageError("--max-ulp and --atol must be >= 0")
     opts = {"seed": args.seed, "examples": args.examples, "max_ulp": args.max_ulp, "atol": args.atol,
             "dtypes": (args.dtype,) if args.dtype else DTYPES}
-    if args.impl or args.grad_impl:
-        from symact.verify.impl import load_impl
-
-        opts["impl"] = load_impl(args.impl) if args.impl else None
-        opts["grad_impl"] = load_impl(args.grad_impl) if args.grad_impl else None
+    if not (args.timeout > 0 and args.timeout < float("inf")):
+        raise UsageError("--timeout must be a positive number of seconds")
     return opts
+
+
+def _impl_process(args):
+    """The child that runs --impl/--grad-impl (imported there, never here); None without them."""
+    if not (args.impl or args.grad_impl):
+        return None
+    from symact.verify.impl import ImplProcess
+
+    proc = ImplProcess([("impl", args.impl), ("grad_impl", args.grad_impl)], timeout=args.timeout,
+                       trust=args.trust)
+    try:
+        proc.impl, proc.grad_impl = proc.start()
+    except BaseException:
+        proc.close()
+        raise
+    return proc
 
 
 def run(args, out) -> int:
@@ -74,13 +93,23 @@ def run(args, out) -> int:
     if len(names) > 1 and (args.impl or args.grad_impl or formula):
         raise UsageError("--impl, --grad-impl, --latex and --expr apply to one activation at a time")
     params = parse_params(args.param)
-    opts = _options(args)  # loads --impl before any work: a bad SPEC runs nothing
-    if formula:
-        rep = _formula_report(names[0] if names else None, args, params, opts)
-    elif len(names) == 1 and not args.all:
-        rep = report.check(names[0], params, jobs=_jobs(args, 2), **opts)
-    else:
-        return _stream(names, params, opts, args, out)
+    opts = _options(args)
+    proc = _impl_process(args)  # loads --impl before any work: a bad SPEC runs nothing
+    try:
+        if proc is not None:
+            opts.update(impl=proc.impl, grad_impl=proc.grad_impl)
+            args.jobs = 1  # the implementation's child answers this process only
+        if formula:
+            rep = _formula_report(names[0] if names else None, args, params, opts)
+        elif len(names) == 1 and not args.all:
+            rep = report.check(names[0], params, jobs=_jobs(args, 2), **opts)
+        else:
+            return _stream(names, params, opts, args, out)
+    finally:
+        if proc is not None:
+            proc.close()
+    if proc is not None:
+        rep.extra["execution"] = proc.execution
     if args.json:
         dump_json(rep.to_dict(), out)
     else:
@@ -175,6 +204,9 @@ def render_report(rep) -> str:
             text += f" ({v.note})"
         lines.append(text)
     lines.append(f"  => {rep.conclusion()}")
+    execution = rep.extra.get("execution")
+    if execution:
+        lines.append(f"  {execution['detail']}")
     if rep.tests:
         lines.append("  tests:")
         for t in rep.tests:

@@ -42,7 +42,11 @@ recorded (never shown) and exceptions caught: one that raises gives a failed
 entry whose ``error`` is "ExceptionType: message"; garbage (None, strings,
 complex, the wrong shape) a failed entry that says so. Code that works on
 scalars only (``if x > 0:``, ``math.exp``) is evaluated element by element and
-the entry's ``note`` says so.
+the entry's ``note`` says so. ``impl`` may be a plain callable (called here, in this
+process) or a :class:`symact.verify.impl.RemoteFunction` (called in a confined child, as
+``symact check --impl`` does); when such a call raises
+:class:`~symact.verify.impl.Stopped` (the child exited, crashed, overran or printed),
+the test fails with that reason as its ``error``.
 
 *Integer output* (the course's ``np.array(x > 0, dtype=int)``): the values are
 compared as floats (they may pass), and ``shape_dtype`` fails with "float64
@@ -68,6 +72,7 @@ from symact.model.activation import Activation
 from symact.errors import SymactError
 from symact.numeric.kernels import kernel_for
 from symact.numeric.oracle import VectorOracle, oracle_for, round_to
+from symact.verify.impl import Stopped
 from symact.verify.results import TestResult
 from symact.numeric.ulp import smallest_normal, ulp_distance
 
@@ -304,6 +309,8 @@ def evaluate(fn: Callable, inputs: np.ndarray, out_shape: tuple, *, unit_ndim: i
                 ev.raised = np.zeros(inputs.shape[: inputs.ndim - unit_ndim], dtype=bool)
             except Garbage as exc:
                 ev.garbage = str(exc)
+            except Stopped:
+                raise
             except Exception as exc:  # noqa: BLE001 - user code may raise anything
                 first_exc = exc
         if ev.values is None and ev.garbage is None:
@@ -328,6 +335,8 @@ def _elementwise(fn, inputs, out_shape, unit_ndim, ev: Evaluation) -> None:
         arg = dt.type(flat_in[i]) if unit_ndim == 0 else flat_in[i].copy()
         try:
             out = fn(arg)
+        except Stopped:
+            raise
         except Exception as exc:  # noqa: BLE001
             raised[i] = True
             if ev.error is None:
@@ -531,13 +540,17 @@ def _hypothesis_find(strategy, fails: Callable, budget: int):
     from hypothesis.errors import NoSuchExample, Unsatisfiable
 
     calls = [0]
-    best = []
+    best, stopped = [], []
 
     def condition(v):
         calls[0] += 1
-        if calls[0] > budget:
+        if calls[0] > budget or stopped:
             return False
-        ok = fails(v)
+        try:
+            ok = fails(v)
+        except Stopped as exc:  # the implementation can no longer be called: end the search
+            stopped.append(exc)
+            return False
         if ok:
             best.append(v)
         return ok
@@ -547,9 +560,12 @@ def _hypothesis_find(strategy, fails: Callable, budget: int):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return find(strategy, condition, settings=cfg)
+            found = find(strategy, condition, settings=cfg)
     except (NoSuchExample, Unsatisfiable):
-        return best[-1] if best else None
+        found = best[-1] if best else None
+    if stopped:
+        raise stopped[0]
+    return found
 
 
 # =========================================================================== vector tests
@@ -648,6 +664,9 @@ def _shape_problems(label: str, fn: Callable, act: Activation, derivative: bool,
             desc = f"{x.dtype.name} {x.shape}"
             try:
                 out = fn(x.copy())
+            except Stopped as exc:
+                problems.append(f"{label}: {exc}")
+                break
             except Exception as exc:  # noqa: BLE001
                 problems.append(f"{label}: {desc} input raised {_describe_exception(exc)}")
                 continue
@@ -733,7 +752,12 @@ def run_tests(act: Activation, *, impl=None, grad_impl=None, seed=0, examples=20
             case = _Case(f"{label}[{d}]", act, fn, np.dtype(d), deriv, float(max_ulp),
                          float(smallest_normal(d) if atol is None else atol), user)
             pts = point_sets[(d, deriv)]
-            res = _vector_test(case, pts) if act.vector else _scalar_test(case, pts)
+            try:
+                res = _vector_test(case, pts) if act.vector else _scalar_test(case, pts)
+            except Stopped as exc:  # the implementation's process ended, overran or printed
+                size = sum(int(r.size) for r in pts.values()) if act.vector else int(pts.size)
+                res = TestResult(case.name, False, {"dtype": d, "points": size, "failing": size,
+                                                    "error": str(exc)})
             scalar_only[label] = scalar_only.get(label, False) or "element by element" in res.details.get("note", "")
             results.append(res)
     results.append(_shape_dtype_test(

@@ -1,21 +1,51 @@
-"""Loading a user's implementation from ``--impl SPEC``.
+"""A user's implementation from ``--impl SPEC``: loaded in a confined child (the CLI), or here.
 
 SPEC is ``path/to/file.py:function`` (a file, imported from its path with
 :mod:`importlib`) or ``package.module:function`` (an importable module). The
 user names the code to run, so importing it is their explicit request; symact
-never evaluates a string. Everything that can go wrong raises
+never evaluates a string. Everything that can go wrong while loading raises
 :class:`~symact.errors.SpecError` with one line naming what is missing.
+
+:class:`ImplProcess` (what ``symact check --impl/--grad-impl`` uses) imports the
+modules and calls the functions only in a child process, confined by
+:mod:`symact.sandbox` (or, with ``trust``, unconfined where confinement is
+impossible). Its :meth:`ImplProcess.start` returns one :class:`RemoteFunction` per
+SPEC: a callable that sends its argument's bytes to the child and rebuilds what the
+function returned, so :func:`symact.verify.difftest.run_tests` treats it like the
+function itself (same values, exceptions by type name and message, warnings). When
+the child exits (``sys.exit``, ``os._exit``), crashes or is killed by a signal, runs
+past the time budget, or writes to stdout or stderr, the call raises :class:`Stopped`
+naming the reason, and so does every later call: the implementation's tests fail with
+it and symact's own output and exit code are untouched. The child may read the
+implementation's file and folder (or its module's), the Python installation and
+``sys.path``; it writes only in its private tmpfs and has no network.
+
+:func:`load_impl` imports in this process: for library callers (and
+:func:`symact.testing.assert_implements`, which runs in the user's own test process).
 """
 from __future__ import annotations
 
 import hashlib
 import importlib
 import importlib.util
+import math
 import os
 import sys
+import time
+import warnings
 from typing import Callable
 
 from symact.errors import SpecError
+
+#: Seconds the implementation may take in all (its imports and every call), by default.
+TIMEOUT = 60.0
+#: Address-space limit of the implementation's processes: torch reserves about 1.5 GiB
+#: and JAX about 3 GiB of address space at import (most of it never touched).
+IMPL_MEMORY = 8 * 1024**3
+#: Processes and threads the implementation may have at once (JAX starts a thread pool).
+IMPL_PROCESSES = 64
+#: The service the child runs.
+SERVICE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_impl_child.py")
 
 
 def _describe(exc: BaseException) -> str:
@@ -77,3 +107,353 @@ def load_impl(spec: str) -> Callable:
     if not callable(obj):
         raise SpecError(f"--impl {spec!r}: {attr!r} in {where!r} is {type(obj).__name__}, not callable")
     return obj
+
+
+# =========================================================================== in a child
+class Stopped(Exception):
+    """The implementation cannot be called any more: its process exited, crashed, ran past the
+    time budget or printed. The message says why; the implementation's tests fail with it."""
+
+
+def _parse(spec, flag: str) -> dict:
+    """What SPEC names, checked without running anything: kind, where, attr (and the file)."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise SpecError(f"{flag} needs FILE.py:FUNCTION or MODULE:FUNCTION")
+    spec = spec.strip()
+    where, sep, attr = spec.rpartition(":")
+    if not sep or not where:
+        raise SpecError(f"{flag} {spec!r}: missing ':FUNCTION' (write FILE.py:FUNCTION or MODULE:FUNCTION)")
+    if not attr:
+        raise SpecError(f"{flag} {spec!r}: no function name after ':'")
+    item = {"spec": spec, "flag": flag, "where": where, "attr": attr}
+    if where.endswith(".py") or os.sep in where or "/" in where:
+        if not os.path.exists(where):
+            raise SpecError(f"{flag} {spec!r}: no file {where!r}")
+        if not os.path.isfile(where):
+            raise SpecError(f"{flag} {spec!r}: {where!r} is not a file")
+        full = os.path.realpath(where)
+        return {**item, "kind": "file", "full": full, "read": [os.path.dirname(full)], "path": []}
+    top = where.split(".")[0]
+    try:
+        found = importlib.util.find_spec(top)  # a top-level name: finders only, no module code runs
+    except (ImportError, ValueError):
+        found = None
+    if not top.isidentifier() or found is None:
+        raise SpecError(f"{flag} {spec!r}: no module named {top!r}")
+    read = [os.path.realpath(p) for p in (found.submodule_search_locations or [])]
+    if found.origin and os.path.isfile(found.origin) and not read:
+        read = [os.path.dirname(os.path.realpath(found.origin))]
+    path = [os.path.dirname(p) for p in read] if found.submodule_search_locations else read
+    return {**item, "kind": "module", "read": read, "path": path}
+
+
+def _python_paths() -> list[str]:
+    """This interpreter's import path, without the current folder: the child reads these."""
+    cwd = os.path.realpath(os.getcwd())
+    out = []
+    for p in sys.path:
+        if not p or not os.path.isabs(p) or not os.path.exists(p):
+            continue
+        real = os.path.realpath(p)
+        if real in (cwd, "/") or real in out:
+            continue
+        out.append(real)
+    return out
+
+
+def _exception(name: str, message: str) -> Exception:
+    """An exception that reads like the implementation's own (type name and message)."""
+    name = name if isinstance(name, str) and name.isidentifier() and len(name) <= 80 else "Exception"
+    cls = _EXCEPTIONS.get(name)
+    if cls is None:
+        cls = _EXCEPTIONS[name] = type(name, (ImplError,), {"__module__": "implementation"})
+    return cls(message) if message else cls()
+
+
+class ImplError(Exception):
+    """Base of the exceptions rebuilt from the child (their class names are the originals')."""
+
+
+_EXCEPTIONS: dict[str, type] = {}
+_RETURNED: dict[str, type] = {}
+
+
+class _Returned:
+    """Stands for an object the implementation returned that is not an array: numpy.asarray
+    gives what it gave in the child, or raises what it raised."""
+
+    def __init__(self, array=None, error: Exception | None = None, text: str = ""):
+        self._array, self._error, self._text = array, error, text
+
+    def __array__(self, dtype=None, copy=None):
+        if self._error is not None:
+            raise self._error
+        return self._array if dtype is None else self._array.astype(dtype)
+
+    def __repr__(self) -> str:
+        return self._text
+
+
+def _returned(type_name: str, **kw) -> _Returned:
+    name = type_name if isinstance(type_name, str) and type_name.isidentifier() and len(type_name) <= 80 \
+        else "object"
+    cls = _RETURNED.get(name)
+    if cls is None:
+        cls = _RETURNED[name] = type(name, (_Returned,), {"__module__": "implementation"})
+    return cls(**kw)
+
+
+def _dtype(text) -> "np.dtype":
+    import re
+
+    import numpy as np
+
+    if not isinstance(text, str) or not re.fullmatch(r"[<>|=]?[A-Za-z][0-9]{0,3}", text):
+        raise ValueError(text)
+    return np.dtype(text)
+
+
+def _shape(value) -> tuple:
+    if (not isinstance(value, list) or len(value) > 32
+            or not all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n < 2**40 for n in value)):
+        raise ValueError(value)
+    return tuple(value)
+
+
+class RemoteFunction:
+    """One implementation, called in its :class:`ImplProcess`: ``f(x)`` like the function itself."""
+
+    def __init__(self, process: "ImplProcess", index: int, label: str, spec: str):
+        self.process, self.index, self.label, self.spec = process, index, label, spec
+        self.__name__ = spec.rpartition(":")[2] or label
+
+    def __call__(self, x):
+        return self.process.call(self.index, x)
+
+    def __repr__(self) -> str:
+        return f"<{self.label} {self.spec} in a child process>"
+
+
+class ImplProcess:
+    """The child that imports users' implementations and runs every call of them.
+
+    ``specs``: (label, SPEC) pairs, e.g. ``[("impl", "f.py:f"), ("grad_impl", None)]``;
+    ``timeout``: seconds for everything the implementation does (imports and calls);
+    ``trust``: run unconfined where confinement is impossible (else :meth:`start` raises
+    SpecError saying why). :attr:`execution` says which way it ran.
+    """
+
+    def __init__(self, specs, *, timeout: float = TIMEOUT, trust: bool = False,
+                 memory: int | None = IMPL_MEMORY):
+        if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):
+            raise SpecError(f"--timeout must be a positive number of seconds, not {timeout!r}")
+        self.specs = [(label, spec) for label, spec in specs]
+        self.timeout, self.trust, self.memory = float(timeout), trust, memory
+        self.remaining = self.timeout
+        self.stopped: str | None = None
+        self.execution: dict | None = None
+        self._sandbox = None
+
+    def __enter__(self) -> "ImplProcess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def start(self) -> list:
+        """Start the child and import every SPEC; a RemoteFunction per SPEC (None where none)."""
+        from symact.sandbox.runner import Sandbox, Unavailable
+
+        items = [None if spec is None else _parse(spec, "--" + label.replace("_", "-"))
+                 for label, spec in self.specs]
+        given = [it for it in items if it is not None]
+        read, path = [], []
+        for it in given:
+            read += [p for p in it["read"] if p not in read]
+            path += [p for p in it["path"] if p not in path]
+        python = _python_paths()
+        read += [p for p in python if p not in read]
+        path += [p for p in python if p not in path]
+
+        class _ImplSandbox(Sandbox):
+            subject = "the implementation"
+            refusal = "pass --trust to run the implementation unconfined"
+
+        self._sandbox = _ImplSandbox(SERVICE, trust=self.trust, budget=self.timeout, memory=self.memory,
+                                     nproc=IMPL_PROCESSES, read=read, settings={"syspath": path},
+                                     binary=True, prefix="symact-impl-")
+        flags = " and ".join(it["flag"] for it in given) or "--impl"
+        try:
+            how = self._sandbox.start()
+        except Unavailable as exc:
+            self.close()
+            raise SpecError(f"{flags}: {exc}") from None
+        self.execution = {"mode": how.mode, "detail": how.describe().replace("code ran", "implementation ran", 1)}
+        out = []
+        for index, it in enumerate(items):
+            if it is None:
+                out.append(None)
+                continue
+            answer = self._load(index, it)
+            out.append(RemoteFunction(self, len([o for o in out if o is not None]), it["flag"][2:].replace(
+                "-", "_"), it["spec"]))
+            if self.stopped is None and answer.get("printed"):
+                self.stopped = self._printed(answer["printed"], "while being imported")
+        return out
+
+    def _load(self, index: int, item: dict) -> dict:
+        from symact.sandbox.runner import Dead, text
+
+        start = time.monotonic()
+        try:
+            answer = self._sandbox.exchange({"load": {k: item[k] for k in ("spec", "flag", "where", "attr", "kind")}
+                                             | ({"full": item["full"]} if "full" in item else {})},
+                                            start + self.remaining)
+        except Dead as exc:
+            self.close()
+            raise SpecError(f"{item['flag']} {item['spec']!r}: importing {item['where']!r} "
+                            f"{self._death(exc, load=True)}") from None
+        finally:
+            self.remaining -= time.monotonic() - start
+        if answer.get("loaded") is not True:
+            self.close()
+            raise SpecError(text(answer.get("error"), 500) or f"{item['flag']} {item['spec']!r}: cannot be loaded")
+        return answer
+
+    # ------------------------------------------------------------------ calls
+    def call(self, index: int, x):
+        """``f(x)`` computed in the child (``index``: which function)."""
+        import numpy as np
+
+        from symact.sandbox.runner import Dead
+
+        if self.stopped:
+            raise Stopped(self.stopped)
+        if self._sandbox is None:
+            raise Stopped("the implementation's process is not running")
+        scalar = isinstance(x, np.generic)
+        arr = np.asarray(x)
+        if arr.dtype.kind not in "fiub":
+            raise TypeError(f"cannot send {arr.dtype} input to the implementation")
+        where = f"during its call on {arr.dtype.name} input" + (f" of shape {arr.shape}" if arr.ndim else "")
+        if self.remaining <= 0:
+            self._stop(f"ran past --timeout {self.timeout:g} s (stopped) {where}")
+        start = time.monotonic()
+        try:
+            answer = self._sandbox.exchange(
+                {"call": index, "dtype": arr.dtype.str, "shape": list(arr.shape), "scalar": scalar},
+                start + self.remaining, np.ascontiguousarray(arr).tobytes())
+        except Dead as exc:
+            self._stop(f"{self._death(exc)} {where}")
+        finally:
+            self.remaining -= time.monotonic() - start
+        return self._result(answer, where)
+
+    def _result(self, answer: dict, where: str):
+        import numpy as np
+
+        from symact.sandbox.runner import text
+
+        if answer.get("printed"):
+            self._stop(self._printed(answer["printed"], where))
+        self._warn(answer.get("warnings"))
+        if "exit" in answer:
+            status = answer["exit"] if isinstance(answer["exit"], int) else 1
+            said = text(answer.get("text"), 60)
+            self._stop(f"the implementation exited with status {status} "
+                       f"(sys.exit{'(' + said + ')' if said and said != str(status) else ''}) {where}")
+        if "raised" in answer:
+            raise _exception(answer["raised"], text(answer.get("message")) or "")
+        kind = answer.get("value")
+        try:
+            if kind == "none":
+                return None
+            if kind == "str":
+                t = text(answer.get("text"), 64) or ""
+                return t.encode("latin-1", "replace") if answer.get("bytes") else t
+            if kind == "error":
+                return _returned(answer.get("type"), text=text(answer.get("repr"), 80) or "",
+                                 error=_exception(answer.get("raised"), text(answer.get("message")) or ""))
+            if kind == "odd":
+                dt, shape = _dtype(answer.get("dtype")), _shape(answer.get("shape"))
+                if math.prod(shape) > 10**6:
+                    raise ValueError(shape)
+                return _returned(answer.get("type"), array=np.empty(shape, dtype=dt),
+                                 text=text(answer.get("repr"), 80) or "")
+            if kind == "array":
+                dt, shape = _dtype(answer.get("dtype")), _shape(answer.get("shape"))
+                payload = answer.get("payload", b"")
+                if dt.kind not in "fiubc" or len(payload) != math.prod(shape) * dt.itemsize:
+                    raise ValueError("size")
+                arr = np.frombuffer(payload, dtype=dt).reshape(shape).copy()
+                how = answer.get("how")
+                if how == "ndarray":
+                    return arr
+                if how == "generic":
+                    return arr[()]
+                if how == "python":
+                    return arr.item()
+                return _returned(answer.get("type"), array=arr, text=text(answer.get("repr"), 80) or "")
+        except (ValueError, TypeError, OverflowError):
+            pass
+        self._stop(f"the implementation's process sent a malformed answer {where}")
+
+    def _warn(self, items) -> None:
+        import builtins
+
+        from symact.sandbox.runner import text
+
+        for item in (items if isinstance(items, list) else [])[:10]:
+            if not (isinstance(item, list) and len(item) == 3):
+                continue
+            name, message = text(item[0], 80), text(item[1]) or ""
+            if not name or not name.isidentifier():
+                continue
+            cat = getattr(builtins, name, None) if item[2] is True else None
+            if not (isinstance(cat, type) and issubclass(cat, Warning)):
+                cat = _WARNINGS.get(name) or _WARNINGS.setdefault(
+                    name, type(name, (UserWarning,), {"__module__": "implementation"}))
+            warnings.warn(message, cat, stacklevel=2)
+
+    def _printed(self, printed, where: str) -> str:
+        from symact.sandbox.runner import text
+
+        parts = []
+        for stream in ("stdout", "stderr"):
+            got = printed.get(stream) if isinstance(printed, dict) else None
+            if isinstance(got, list) and len(got) == 2 and isinstance(got[0], int):
+                quote = (got[1] if isinstance(got[1], str) else "")[:200]
+                parts.append(f"wrote {got[0]} bytes to {stream}: {quote!r}")
+        return f"the implementation {' and '.join(parts) or 'wrote output'} {where} (an implementation must " \
+               "not print: its output would mix with symact's)"
+
+    def _death(self, exc, load: bool = False) -> str:
+        kind = getattr(exc, "kind", "")
+        if kind == "timeout":
+            return (f"did not finish within --timeout {self.timeout:g} s" if load
+                    else f"ran past --timeout {self.timeout:g} s (stopped)")
+        who = "ended its process" if load else "the implementation"
+        if kind == "exit":
+            return f"{who} with exit status {exc.status} (os._exit or a crash)" if load else \
+                f"the implementation exited with status {exc.status} (os._exit or a crash)"
+        if kind == "signal":
+            why = str(exc).replace("the code crashed: ", "")
+            return f"crashed its process ({why})" if load else f"the implementation crashed: {why}"
+        return (f"broke its process ({exc})" if load else
+                f"the implementation broke its process ({str(exc).replace('the code ', '')})")
+
+    def _stop(self, reason: str):
+        if not reason.startswith("the implementation"):
+            reason = "the implementation " + reason
+        self.stopped = reason
+        if self._sandbox is not None:
+            self._sandbox._kill()
+        raise Stopped(reason)
+
+    def close(self) -> None:
+        if self._sandbox is not None:
+            self._sandbox.close()
+            self._sandbox = None
+
+
+_WARNINGS: dict[str, type] = {}

@@ -1,0 +1,213 @@
+"""The service an implementation's sandbox runs (:mod:`symact.verify.impl`): import the
+user's modules, then call their functions on the arrays the parent sends.
+
+Loaded by path in the child (:mod:`symact.sandbox.child`) before it is confined, so it
+imports nothing of symact: standard library and NumPy only. Requests and answers are JSON
+lines; arrays travel as raw bytes after the line (``nbytes``), with their dtype and shape.
+
+Whatever the user's code does is turned into an answer: an exception is its type name and
+first line; ``sys.exit`` is ``exit``; a return value is converted with ``numpy.asarray``
+(inside a ``try``) and sent as bytes when it is numeric, else described (``none``, ``str``,
+``odd``: a dtype that is not a number, ``error``: converting it raised). Warnings are
+recorded and sent back. stdout and stderr go to files in the private folder; what the code
+wrote to them during a call (or its import) is counted and its first bytes sent back.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+#: Longest message taken from the user's code.
+MESSAGE_LIMIT = 300
+#: Bytes of printed output quoted back.
+QUOTE = 200
+#: Largest array answer, in bytes (the parent's limit on one answer).
+ARRAY_LIMIT = 8 * 1024**2
+
+
+def _first_line(exc: BaseException) -> str:
+    try:
+        msg = str(exc).strip()
+    except BaseException:  # noqa: BLE001 - a hostile __str__
+        msg = ""
+    return (msg.splitlines()[0] if msg else "")[:MESSAGE_LIMIT]
+
+
+def _describe(exc: BaseException) -> str:
+    msg = _first_line(exc)
+    return f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
+
+
+def _short_repr(obj) -> str:
+    try:
+        s = repr(obj)
+    except BaseException:  # noqa: BLE001
+        return f"<{type(obj).__name__}>"
+    return s if len(s) <= 60 else s[:57] + "..."
+
+
+class _Output:
+    """One of stdout/stderr, sent to a file in the private folder; what was added since."""
+
+    def __init__(self, fd: int, path: str):
+        self.fd = fd
+        wfd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(wfd, fd)
+        os.close(wfd)
+        self.rd = os.open(path, os.O_RDONLY)
+        self.seen = 0
+
+    def news(self):
+        """(bytes written since the last look, the first of them), or None."""
+        try:
+            size = os.fstat(self.rd).st_size
+            if size <= self.seen:
+                self.seen = min(self.seen, size)
+                return None
+            head = os.pread(self.rd, QUOTE, self.seen)
+        except OSError:
+            return None
+        n, self.seen = size - self.seen, size
+        return [n, head.decode("utf-8", "replace")]
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:  # noqa: BLE001 - the code may have replaced or closed them
+            pass
+
+
+def _load(item: dict):
+    """(the callable, None) or (None, the one-line message the parent raises as SpecError)."""
+    import hashlib
+    import importlib
+    import importlib.util
+
+    spec, flag, where, attr = item["spec"], item["flag"], item["where"], item["attr"]
+    try:
+        if item["kind"] == "file":
+            full = item["full"]
+            name = "symact_impl_" + hashlib.sha1(full.encode()).hexdigest()[:12]
+            module_spec = importlib.util.spec_from_file_location(name, full)
+            if module_spec is None or module_spec.loader is None:
+                return None, f"{flag} {spec!r}: {where!r} cannot be imported as Python"
+            module = importlib.util.module_from_spec(module_spec)
+            sys.modules[name] = module  # dataclasses and pickling look modules up here
+            try:
+                module_spec.loader.exec_module(module)
+            except BaseException as exc:  # noqa: BLE001 - a user file may raise anything, even SystemExit
+                sys.modules.pop(name, None)
+                return None, f"{flag} {spec!r}: importing {where!r} raised {_describe(exc)}"
+        else:
+            try:
+                module = importlib.import_module(where)
+            except ModuleNotFoundError as exc:
+                return None, f"{flag} {spec!r}: no module named {(exc.name or where)!r}"
+            except BaseException as exc:  # noqa: BLE001
+                return None, f"{flag} {spec!r}: importing {where!r} raised {_describe(exc)}"
+        obj = module
+        for part in attr.split("."):
+            if not part.isidentifier() or not hasattr(obj, part):
+                return None, f"{flag} {spec!r}: {where!r} has no function {attr!r}"
+            obj = getattr(obj, part)
+        if not callable(obj):
+            return None, f"{flag} {spec!r}: {attr!r} in {where!r} is {type(obj).__name__}, not callable"
+        return obj, None
+    except BaseException as exc:  # noqa: BLE001 - a hostile __getattr__, a property that raises
+        return None, f"{flag} {spec!r}: loading {where!r} raised {_describe(exc)}"
+
+
+def _value(out, np) -> tuple[dict, bytes]:
+    """The answer describing what a call returned, and its raw bytes."""
+    kind = type(out).__name__
+    if out is None:
+        return {"value": "none"}, b""
+    if isinstance(out, str):
+        return {"value": "str", "text": out[:64]}, b""
+    if isinstance(out, bytes):
+        return {"value": "str", "text": out[:64].decode("latin-1"), "bytes": True}, b""
+    try:
+        arr = np.asarray(out)
+        shape = [int(n) for n in arr.shape]
+        if arr.dtype.kind not in "fiubc":
+            return {"value": "odd", "type": kind, "dtype": arr.dtype.str, "shape": shape,
+                    "repr": _short_repr(out)}, b""
+        if arr.nbytes > ARRAY_LIMIT:
+            raise ValueError(f"an array of {arr.nbytes} bytes is too large to return")
+        data = np.ascontiguousarray(arr).tobytes()
+    except BaseException as exc:  # noqa: BLE001 - ragged lists, __array__ that raises, anything
+        return {"value": "error", "type": kind, "raised": type(exc).__name__, "message": _first_line(exc),
+                "repr": _short_repr(out)}, b""
+    if isinstance(out, np.ndarray):
+        how = "ndarray"
+    elif isinstance(out, np.generic):
+        how = "generic"
+    elif type(out) in (float, int, bool, complex):
+        how = "python"
+    else:
+        how = "other"
+    return {"value": "array", "type": kind, "how": how, "dtype": arr.dtype.str, "shape": shape,
+            "repr": _short_repr(out) if how == "other" else ""}, data
+
+
+def serve(wire, cfg: dict) -> None:  # pragma: no cover - runs in the child
+    import warnings
+
+    import numpy as np
+
+    outputs = {"stdout": _Output(1, os.path.join(cfg["tmp"], ".stdout")),
+               "stderr": _Output(2, os.path.join(cfg["tmp"], ".stderr"))}
+    sys.path[:] = [p for p in cfg.get("syspath", []) if isinstance(p, str)]
+    functions: list = []
+
+    def printed() -> dict:
+        _flush()
+        return {name: n for name, o in outputs.items() if (n := o.news()) is not None}
+
+    while True:
+        req = wire.recv()
+        if req is None:
+            return
+        if "load" in req:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fn, error = _load(req["load"])
+            functions.append(fn)
+            wire.send({"loaded": error is None, "error": error, "printed": printed()})
+            continue
+        fn = functions[int(req["call"])]
+        data = req.get("payload", b"")
+        x = np.frombuffer(data, dtype=np.dtype(req["dtype"])).reshape(req["shape"]).copy()
+        arg = x[()] if req.get("scalar") else x
+        answer, payload = {}, b""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                out = fn(arg)
+            except SystemExit as exc:
+                code = exc.code
+                answer = {"exit": code if isinstance(code, int) and not isinstance(code, bool) else
+                          (0 if code is None else 1), "text": "" if code is None else _short_repr(code)}
+            except BaseException as exc:  # noqa: BLE001 - user code may raise anything
+                answer = {"raised": type(exc).__name__, "message": _first_line(exc)}
+            else:
+                try:
+                    answer, payload = _value(out, np)
+                except SystemExit as exc:  # a __repr__ or __array__ that exits
+                    answer = {"exit": exc.code if isinstance(exc.code, int) else 1, "text": ""}
+            seen = []
+            for w in caught:
+                try:
+                    item = [w.category.__name__, str(w.message)[:MESSAGE_LIMIT],
+                            w.category.__module__ == "builtins"]
+                except BaseException:  # noqa: BLE001
+                    continue
+                if item not in seen:
+                    seen.append(item)
+                if len(seen) >= 10:
+                    break
+        answer["warnings"] = seen
+        answer["printed"] = printed()
+        wire.send(answer, payload)
