@@ -717,7 +717,7 @@ def _write(kind: str, parts: tuple[str, ...], body: bytes) -> None:
         # a temporary file beside it (O_EXCL, 0600 exactly), renamed into place; a link
         # planted at the path is replaced, never written through. No fsync: a torn
         # entry fails its checksum and is a miss.
-        fsio.write_file(path, data, mode=0o600, force=True, durable=False)
+        fsio.write_file(path, data, mode=0o600, force=True, durable=False, devices=False)
         stats["stored"] += 1
     except WriteError as exc:  # a full disk or a read-only directory: run without the cache
         log.debug("cache entry %s not written: %s", path.name, exc)

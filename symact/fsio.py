@@ -75,6 +75,8 @@ def _kind(mode: int) -> str:
         return "a socket"
     if stat.S_ISBLK(mode):
         return "a block device"
+    if stat.S_ISCHR(mode):
+        return "a character device"
     return "not a regular file"
 
 
@@ -82,7 +84,8 @@ def _folder_of(path: str) -> str:
     return os.path.dirname(path) or os.curdir
 
 
-def check_target(path, *, replace: bool = True, force: bool = False, force_flag: str | None = "--force") -> str:
+def check_target(path, *, replace: bool = True, force: bool = False, force_flag: str | None = "--force",
+                 devices: bool = True) -> str:
     """What is at ``path`` now, checked as :func:`write_file` checks it before
     writing: ``"absent"``, ``"file"``, ``"symlink"`` (only with ``force``) or
     ``"device"`` (a character device). Raises :class:`WriteError` for a target
@@ -90,6 +93,7 @@ def check_target(path, *, replace: bool = True, force: bool = False, force_flag:
 
     ``replace``: whether an existing regular file (or, with ``force``, a link) may
     be replaced. ``force_flag``: the option named in messages (None: none exists).
+    ``devices``: whether a character device is written in place (else refused).
     """
     p = os.fspath(path)
     if not p:
@@ -126,7 +130,7 @@ def check_target(path, *, replace: bool = True, force: bool = False, force_flag:
             how = f"pass {force_flag} to overwrite it" if force_flag else "remove it first"
             raise _fail(p, f"it exists; {how}")
         return "file"
-    if stat.S_ISCHR(st.st_mode):
+    if stat.S_ISCHR(st.st_mode) and devices:
         return "device"
     raise _fail(p, f"it is {_kind(st.st_mode)}; symact writes regular files only")
 
@@ -177,7 +181,7 @@ def _write_device(p: str, data: bytes) -> None:
 
 
 def write_file(path, data: bytes | str, *, replace: bool = True, force: bool = False, mode: int | None = None,
-               durable: bool = True, force_flag: str | None = "--force") -> str | None:
+               durable: bool = True, force_flag: str | None = "--force", devices: bool = True) -> str | None:
     """Write ``data`` (``str`` is written as UTF-8, newlines untouched) to ``path``
     atomically; see the module docstring for what each kind of target gets.
 
@@ -185,7 +189,8 @@ def write_file(path, data: bytes | str, *, replace: bool = True, force: bool = F
     "exists"). ``force``: a symbolic link at ``path`` is replaced by a regular file
     (never written through). ``mode``: the new file's permission bits, exactly
     (default: an existing file's, or 0666 less the umask). ``durable``: ``fsync``
-    the file before the rename and the folder after it.
+    the file before the rename and the folder after it. ``devices``: a character
+    device at ``path`` is written in place (else refused).
 
     Returns None, or a one-line note to show the user when a link was replaced.
     Any failure: :class:`WriteError` with the path and the reason; the old file
@@ -194,7 +199,7 @@ def write_file(path, data: bytes | str, *, replace: bool = True, force: bool = F
     p = os.fspath(path)
     if isinstance(data, str):
         data = data.encode("utf-8")
-    what = check_target(p, replace=replace, force=force, force_flag=force_flag)
+    what = check_target(p, replace=replace, force=force, force_flag=force_flag, devices=devices)
     if what == "device":
         try:
             _write_device(p, data)
