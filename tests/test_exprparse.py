@@ -8,7 +8,7 @@ import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from symact.errors import ParseError
+from symact.errors import BudgetError, ParseError
 from symact.parse.expr import parse_expr
 from symact.parse.common import ParsedFormula
 from symact.parse.latex import parse_latex
@@ -149,7 +149,9 @@ def test_guards():
         parse_expr("x+" * 6000)
     with pytest.raises(ParseError, match="nested"):
         parse_expr("-" * 3000 + "x")
-    assert parse_expr("+".join(["x"] * 3000)).expr == 3000 * x
+    assert parse_expr("+".join(["x"] * 201)).expr == 201 * x  # 200 additions: MAX_TERMS
+    with pytest.raises(BudgetError, match="more than 200 binary"):
+        parse_expr("+".join(["x"] * 3000))
 
 
 ALPHABET = ["x", "y", "1", "0.5", "e", "pi", "+", "-", "*", "/", "**", "^", "(", ")",

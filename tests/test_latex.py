@@ -10,7 +10,7 @@ import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from symact.errors import ParseError, SymactError
+from symact.errors import BudgetError, ParseError, SymactError
 from symact.parse.common import MAX_LENGTH, ParsedFormula
 from symact.parse.latex import parse_latex
 
@@ -344,7 +344,9 @@ def test_guards():
         parse_latex("-" * 3000 + "x")
     with pytest.raises(ParseError):
         parse_latex(None)  # type: ignore[arg-type]
-    assert parse_latex("x" * 3000).expr == x**3000
+    assert parse_latex("x" * 401).expr == x**401  # 400 implied products: MAX_FACTORS
+    with pytest.raises(BudgetError, match="more than 400 multiplications"):
+        parse_latex("x" * 3000)
 
 
 # --------------------------------------------------------------------------

@@ -6,8 +6,9 @@ LALR(1) grammar (:mod:`symact.parse._grammar`) and walks the tree into SymPy
 objects; neither ever evaluates user text.  What they have in common lives here:
 
 * :class:`ParsedFormula`, the result both return (``language`` says which);
-* the limits :data:`MAX_LENGTH` (characters) and :data:`MAX_DEPTH` (nesting),
-  and the tree-walk depth limit both builders enforce;
+* the bounds (below), which both readers enforce while tokenizing, on the
+  parse tree before any SymPy object is built, and while building, so that
+  refusing an input costs time linear in its length;
 * the function tables: :data:`FUNCTIONS`, the whitelist of function names
   (looked up lower-cased) with how to build each and how many arguments it
   takes; :data:`APPLICABLE_SYMBOLS`, the letters that mean a function when
@@ -23,10 +24,48 @@ objects; neither ever evaluates user text.  What they have in common lives here:
   ``chain`` nodes, which both grammars share) and :func:`choose_variable` (the
   variable when no head names it: ``x`` if present, else the only non-Greek
   name).
+
+Bounds
+======
+Every formula is read within these bounds; beyond one, the reader raises
+:class:`FormulaBudgetError` (a :class:`~symact.errors.ParseError` that is also
+a :class:`~symact.errors.BudgetError`, so the CLI exits 2), whose message says
+what was too large, the bound, and where (line, column and caret).  No real
+activation formula comes near them (see ``tests/test_parse_hostile.py``):
+
+============================== ======= ==================================================
+:data:`MAX_LENGTH`             10,000  characters of input
+:data:`MAX_DEPTH`              40      nested groups: ``( [ { \\{ |``, environments
+:data:`MAX_TREE_DEPTH`         150     depth of the syntax tree walked (groups, signs,
+                                       scripts and function applications together,
+                                       e.g. ``- - - x`` or ``\\ln \\ln \\ln x``)
+:data:`MAX_NUMBER_DIGITS`      100     digits in one number literal
+:data:`MAX_DECIMAL_EXPONENT`   300     ``e``-exponent of a plain-text literal (``1e300``)
+:data:`MAX_EXACT_DIGITS`       1,000   decimal digits of an exact number the reader
+                                       computes (``2^{-1074}`` has 324; ``3^{10000}``,
+                                       4,772, is refused before it is computed)
+:data:`MAX_EXPONENT`           1,000   absolute value of a rational exponent on anything
+                                       but a rational number (``x^{1000}``, ``\\pi^{-3}``),
+                                       also after the reader combines powers
+                                       (``(x^{500})^{3}``, ``x x x``)
+:data:`MAX_TERMS`              200     binary ``+`` and ``-`` in the whole formula
+:data:`MAX_FACTORS`            400     multiplications and divisions, written or implied
+                                       (``2x``), in the whole formula
+:data:`MAX_ROWS`               50      rows of piecewise definitions (``cases`` rows,
+                                       ``where(...)`` calls) in the whole formula
+:data:`MAX_ARGS`               32      arguments of ``max``/``min``
+============================== ======= ==================================================
+
+The exponent bound was chosen from the cost downstream: ``symact check`` of
+``x^{N}`` took 3.5 s for N = 300 and 8 s for N = 1000 on one core; ``x^{10^{4000}}``
+took 3 GB.  The others bound the reader's own work and the size of what it hands on.
 """
 from __future__ import annotations
 
 import difflib
+import math
+import re
+import unicodedata
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable
@@ -34,21 +73,52 @@ from typing import Callable
 import sympy as sp
 from lark import Tree
 
-from symact.errors import ParseError
+from symact.errors import BudgetError, ParseError
 
 __all__ = [
     "ParsedFormula", "FunctionSpec", "FUNCTIONS", "APPLICABLE_SYMBOLS", "GREEK",
-    "MAX_LENGTH", "MAX_DEPTH", "format_error", "parse_error", "suggest",
-    "checked_pow", "number", "build_condition", "choose_variable",
+    "MAX_LENGTH", "MAX_DEPTH", "MAX_TREE_DEPTH", "MAX_NUMBER_DIGITS", "MAX_DECIMAL_EXPONENT",
+    "MAX_EXACT_DIGITS", "MAX_EXPONENT", "MAX_TERMS", "MAX_FACTORS", "MAX_ROWS", "MAX_ARGS",
+    "FormulaBudgetError", "budget_error", "format_error", "parse_error", "suggest",
+    "checked_pow", "check_numbers", "number", "build_condition", "choose_variable",
+    "TreeBudget", "describe_char", "unicode_greek", "math_letter", "UNICODE_OPERATORS",
+    "SUPERSCRIPTS", "SUBSCRIPTS", "DIGITS",
 ]
 
 #: Longest accepted input, in characters.
 MAX_LENGTH = 10_000
-#: Deepest accepted nesting of groups, and of the parse tree walked.
+#: Deepest accepted nesting of groups (parentheses, brackets, braces, |..|, environments).
 MAX_DEPTH = 40
-_MAX_TREE_DEPTH = 150
-_MAX_POWER_BITS = 20_000  # refuse exact powers of numbers larger than this
-_MAX_ARGS = 32
+#: Deepest syntax tree walked: groups, signs, scripts and function applications together.
+MAX_TREE_DEPTH = 150
+_MAX_TREE_DEPTH = MAX_TREE_DEPTH  # the old private name
+#: Most digits in one number literal.
+MAX_NUMBER_DIGITS = 100
+#: Largest decimal exponent of a plain-text number literal (``1e300``).
+MAX_DECIMAL_EXPONENT = 300
+#: Most decimal digits of an exact number (numerator or denominator) the reader computes.
+MAX_EXACT_DIGITS = 1000
+#: Largest absolute value of a rational exponent on anything but a rational number.
+MAX_EXPONENT = 1000
+#: Most binary ``+`` and ``-`` in one formula.
+MAX_TERMS = 200
+#: Most multiplications and divisions (written or implied by juxtaposition) in one formula.
+MAX_FACTORS = 400
+#: Most rows of piecewise definitions (``cases`` rows, ``where`` calls) in one formula.
+MAX_ROWS = 50
+#: Most arguments of ``max`` and ``min``.
+MAX_ARGS = 32
+_MAX_ARGS = MAX_ARGS
+
+_LOG10_2 = 0.30102999566398120
+
+
+class FormulaBudgetError(ParseError, BudgetError):
+    """A formula beyond one of the readers' stated bounds (see the module docstring).
+
+    Both a :class:`~symact.errors.ParseError` (it names the position, and code that
+    catches unreadable formulas catches it) and a :class:`~symact.errors.BudgetError`.
+    """
 
 
 # --------------------------------------------------------------------------
@@ -188,7 +258,7 @@ def format_error(message: str, text: str, pos: int | None) -> str:
     stop = len(text) if stop < 0 else stop
     lo = max(start, pos - 40)
     hi = min(stop, pos + 40)
-    snippet = text[lo:hi].replace("\t", " ")
+    snippet = "".join(c if c.isprintable() else "?" for c in text[lo:hi].replace("\t", " "))
     prefix = "..." if lo > start else ""
     suffix = "..." if hi < stop else ""
     caret = " " * (len(prefix) + pos - lo) + "^"
@@ -197,6 +267,94 @@ def format_error(message: str, text: str, pos: int | None) -> str:
 
 def parse_error(message: str, text: str, pos: int | None) -> ParseError:
     return ParseError(format_error(message, text, pos), text, pos)
+
+
+def budget_error(message: str, text: str, pos: int | None) -> FormulaBudgetError:
+    """A :class:`FormulaBudgetError` at ``pos``: ``message`` says what and the bound."""
+    return FormulaBudgetError(format_error(message, text, pos), text, pos)
+
+
+# --------------------------------------------------------------------------
+# Unicode spellings (shared with symact.parse.expr)
+# --------------------------------------------------------------------------
+#: The only characters read as digits.
+DIGITS = frozenset("0123456789")
+#: Superscript digits and signs, read as an exponent (``x²`` is ``x^{2}``, ``x⁻¹`` ``x^{-1}``).
+SUPERSCRIPTS = {
+    "\u2070": "0", "\u00b9": "1", "\u00b2": "2", "\u00b3": "3", "\u2074": "4",
+    "\u2075": "5", "\u2076": "6", "\u2077": "7", "\u2078": "8", "\u2079": "9",
+    "\u207b": "-", "\u207a": "+",
+}
+#: Subscript digits, read as a subscript (``x₂`` is ``x_{2}``, the symbol ``x_2``).
+SUBSCRIPTS = {chr(0x2080 + k): str(k) for k in range(10)}
+#: Operators pasted from typeset text, as their ASCII spelling.
+UNICODE_OPERATORS = {
+    "\u2212": "-",   # MINUS SIGN
+    "\u2013": "-",   # EN DASH, as PDFs often give the minus sign
+    "\u00d7": "*",   # MULTIPLICATION SIGN
+    "\u00b7": "*",   # MIDDLE DOT
+    "\u22c5": "*",   # DOT OPERATOR
+    "\u2217": "*",   # ASTERISK OPERATOR (PyTorch's rendered docs)
+    "\u00f7": "/",   # DIVISION SIGN
+    "\u2264": "<=", "\u2265": ">=", "\u2260": "!=",
+    "\u2a7d": "<=", "\u2a7e": ">=",  # SLANTED LESS/GREATER-THAN OR EQUAL TO
+}
+
+
+def describe_char(c: str) -> str:
+    """``'²' (U+00B2 SUPERSCRIPT TWO)``: a character named so that any reader can tell it."""
+    try:
+        name = " " + unicodedata.name(c)
+    except (ValueError, TypeError):
+        name = ""
+    shown = repr(c) if c.isprintable() else f"'\\u{ord(c):04x}'"
+    return f"{shown} (U+{ord(c):04X}{name})"
+
+
+def unicode_greek(c: str) -> str | None:
+    """The name in :data:`GREEK` of a Greek letter character (``'α'`` -> ``'alpha'``), or None.
+
+    Mathematical italic and bold Greek letters (U+1D6A8 to U+1D7C9, as copied from
+    PDFs) count as the plain letter.
+    """
+    if "\U0001d6a8" <= c <= "\U0001d7c9":
+        c = unicodedata.normalize("NFKC", c)
+        if len(c) != 1:
+            return None
+    try:
+        uname = unicodedata.name(c)
+    except (ValueError, TypeError):
+        return None
+    m = re.fullmatch(r"GREEK (SMALL|CAPITAL) LETTER ([A-Z]+)", uname)
+    if not m:
+        return None
+    base = m.group(2).lower().replace("lamda", "lambda")
+    name = base if m.group(1) == "SMALL" else base.capitalize()
+    return name if name in GREEK or name == "pi" else None
+
+
+def math_letter(c: str) -> str | None:
+    """The ASCII letter of a mathematical alphanumeric letter (``'𝑥'`` -> ``'x'``), or None."""
+    if "\U0001d400" <= c <= "\U0001d6a3" or c == "\u210e":  # the Latin letters (and italic h)
+        plain = unicodedata.normalize("NFKC", c)
+        if len(plain) == 1 and plain.isascii() and plain.isalpha():
+            return plain
+    return None
+
+
+def unexpected_char(c: str) -> str:
+    """The message for a character that is in neither reader's language."""
+    if c in SUBSCRIPTS.values() or c in DIGITS:  # pragma: no cover - callers handle digits
+        return f"unexpected digit {c!r}"
+    if unicodedata.category(c) == "Nd" or c.isdigit():
+        return (f"unexpected character {describe_char(c)}: only the ASCII digits 0-9 are read "
+                "as numbers")
+    if c.isalpha():
+        return (f"unexpected character {describe_char(c)}: names are ASCII letters or Greek "
+                "letters (the 24 letters of \\alpha to \\omega)")
+    if c == "\u221a":
+        return f"unexpected character {describe_char(c)}: write sqrt(...) or \\sqrt{{...}}"
+    return f"unexpected character {describe_char(c)}"
 
 
 def suggest(name: str, known) -> str:
@@ -210,14 +368,117 @@ def suggest(name: str, known) -> str:
 # --------------------------------------------------------------------------
 # Building SymPy objects (shared with symact.parse.expr)
 # --------------------------------------------------------------------------
+def _bits(q: sp.Rational) -> float:
+    """log2 of the larger of numerator and denominator (0 for 0)."""
+    n = max(abs(q.p), abs(q.q))
+    return math.log2(n) if n else 0.0
+
+
+def _digits_of_bits(bits) -> int:
+    return int(bits * _LOG10_2 + 1e-9) + 1
+
+
+_EXACT_LIMIT = 10 ** MAX_EXACT_DIGITS
+
+
+def _exact_bits(expr) -> float:
+    """Bits of the exact numbers a power of ``expr`` would multiply out (shallow)."""
+    if isinstance(expr, sp.Rational):
+        return 0 if expr in (sp.S.Zero, sp.S.One, sp.S.NegativeOne) else _bits(expr)
+    if isinstance(expr, sp.Mul):
+        return sum(_exact_bits(a) for a in expr.args)
+    if isinstance(expr, sp.Pow) and isinstance(expr.exp, sp.Rational):
+        return _exact_bits(expr.base) * abs(expr.exp)
+    return 0
+
+
+def _power_of(expr) -> float:
+    """The largest rational exponent on a non-number in ``expr`` (shallow; 1 for a symbol)."""
+    if isinstance(expr, sp.Mul):
+        return max((_power_of(a) for a in expr.args if not isinstance(a, sp.Rational)), default=0)
+    if isinstance(expr, sp.Pow) and isinstance(expr.exp, sp.Rational):
+        if isinstance(expr.base, sp.Rational):
+            return 0
+        return abs(expr.exp) * max(_power_of(expr.base), 1)
+    if isinstance(expr, sp.Rational):
+        return 0
+    return 1
+
+
 def checked_pow(base, exponent, fail: Callable[[str], Exception]):
-    """``base**exponent``, refusing exact numbers too large to compute."""
-    if (isinstance(base, sp.Rational) and isinstance(exponent, sp.Rational)
-            and base not in (sp.S.Zero, sp.S.One, sp.S.NegativeOne)):
-        bits = max(abs(base.p), abs(base.q)).bit_length()
-        if abs(exponent) * bits > _MAX_POWER_BITS:
-            raise fail("this power of a number is too large to compute exactly")
+    """``base**exponent``, refusing powers beyond :data:`MAX_EXACT_DIGITS` or
+    :data:`MAX_EXPONENT` *before* SymPy computes them (``fail(message)`` makes the error)."""
+    if isinstance(exponent, sp.Rational):
+        size = abs(exponent)
+        digits = _digits_of_bits(_exact_bits(base) * size)
+        if digits > MAX_EXACT_DIGITS:
+            raise fail(f"this power is too large to compute exactly (about {digits} digits); "
+                       f"symact computes exact numbers of at most {MAX_EXACT_DIGITS} digits")
+        if not isinstance(base, sp.Rational):
+            power = _power_of(base) * size
+            if power > MAX_EXPONENT:
+                shown = exponent if size == power else f"{exponent} (making {sp.Rational(power)})"
+                raise fail(f"the exponent {_short(shown)} is too large: symact reads powers of at "
+                           f"most {MAX_EXPONENT} in absolute value")
     return sp.Pow(base, exponent)
+
+
+def _short(value) -> str:
+    text = str(value) if not isinstance(value, sp.Rational) or _bits(value) < 200 else \
+        f"of about {_digits_of_bits(_bits(value))} digits"
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_numbers(value, fail: Callable[[str], Exception]):
+    """``value``, after checking the exact numbers and powers where arithmetic puts them
+    (the value, an ``Add``'s terms, a ``Mul``'s factors): at most :data:`MAX_EXACT_DIGITS`
+    digits and rational exponents of at most :data:`MAX_EXPONENT`.  Shallow, so cheap."""
+    items = [value]
+    if isinstance(value, (sp.Add, sp.Mul)):
+        for arg in value.args:
+            items.append(arg)
+            if isinstance(arg, sp.Mul):
+                items.extend(arg.args)
+    for item in items:
+        if isinstance(item, sp.Rational):
+            if max(abs(item.p), abs(item.q)) >= _EXACT_LIMIT:
+                raise fail(f"the exact number here is too large (about "
+                           f"{_digits_of_bits(_bits(item))} digits); symact computes exact "
+                           f"numbers of at most {MAX_EXACT_DIGITS} digits")
+        elif (isinstance(item, sp.Pow) and isinstance(item.exp, sp.Rational)
+              and not isinstance(item.base, sp.Rational) and abs(item.exp) > MAX_EXPONENT):
+            raise fail(f"this makes the power {_short(item.exp)}, which is too large: symact reads "
+                       f"powers of at most {MAX_EXPONENT} in absolute value")
+    return value
+
+
+class TreeBudget:
+    """Counts what a parse tree asks for, before any SymPy work, against
+    :data:`MAX_TERMS`, :data:`MAX_FACTORS` and :data:`MAX_ROWS`."""
+
+    _WHAT = {
+        "terms": "binary + and - operations (terms)",
+        "factors": "multiplications and divisions (factors, written or implied)",
+        "rows": "rows of piecewise definitions",
+    }
+
+    def __init__(self, text: str, noun: str = "formula"):
+        self.text = text
+        self.noun = noun
+        self.counts = {"terms": 0, "factors": 0, "rows": 0}
+
+    def add(self, kind: str, items: list, where: Callable[[object], int | None]) -> None:
+        """Count ``items`` (operators, rows) as ``kind``; ``where(item)`` is its position."""
+        if not items:
+            return
+        bound = {"terms": MAX_TERMS, "factors": MAX_FACTORS, "rows": MAX_ROWS}[kind]
+        before = self.counts[kind]
+        self.counts[kind] += len(items)
+        if self.counts[kind] > bound:
+            what = self._WHAT[kind]
+            raise budget_error(f"the {self.noun} has more than {bound} {what}; symact reads at "
+                               f"most {bound} in one {self.noun}", self.text,
+                               where(items[bound - before]))
 
 
 def number(value: str) -> sp.Rational:
@@ -238,8 +499,8 @@ def build_condition(builder, node, relations, too_deep: str, expected: str):
     """
     builder.depth += 1
     try:
-        if builder.depth > _MAX_TREE_DEPTH:
-            raise builder.fail(too_deep, node)
+        if builder.depth > MAX_TREE_DEPTH:
+            raise builder.too_deep(node)
         if _is(node, "cond_or"):
             return sp.Or(*(builder.condition(c) for c in node.children))
         if _is(node, "cond_and"):

@@ -26,7 +26,17 @@ The language (Python-like):
   are comparisons ``< <= > >= == !=`` (chains ``0 < x < 1`` mean both),
   joined by ``and``/``&`` and ``or``/``|`` (``and`` binds tighter), and may
   appear only as the first argument of ``where``;
-* an optional head ``f(x) = ...`` (names the variable) or ``y = ...``.
+* an optional head ``f(x) = ...`` (names the variable) or ``y = ...``;
+* Unicode as typeset text has it: ``−`` (minus), ``×`` ``·`` ``⋅`` ``∗`` (times),
+  ``÷``, ``≤ ≥ ≠``, Greek letters (``π`` is pi, ``α`` the name alpha),
+  superscript digits and signs as a power (``x²`` is ``x**2``, ``x⁻¹`` is
+  ``x**-1``; ``x²**3`` is refused as ambiguous) and subscript digits as part
+  of a name (``x₂`` is ``x_2``); any other non-ASCII character is refused,
+  named with its code point.
+
+Every expression is read within the bounds of :mod:`symact.parse.common`
+(length, nesting, digits, exact numbers, exponents, terms, factors, rows);
+beyond one, :class:`~symact.parse.common.FormulaBudgetError`.
 
 The variable is the head's argument, else ``x`` if it occurs, else the only
 free name that is not a Greek letter name; otherwise the formula is refused
@@ -46,26 +56,38 @@ from symact.errors import ParseError
 from symact.parse.common import (
     FUNCTIONS,
     GREEK,
+    MAX_DECIMAL_EXPONENT,
     MAX_DEPTH,
     MAX_LENGTH,
+    MAX_NUMBER_DIGITS,
+    MAX_TREE_DEPTH,
+    SUBSCRIPTS,
+    SUPERSCRIPTS,
+    UNICODE_OPERATORS,
     ParsedFormula,
+    TreeBudget,
+    budget_error,
     build_condition,
+    check_numbers,
     checked_pow,
     choose_variable,
+    math_letter,
     number,
     parse_error,
     suggest,
+    unexpected_char,
+    unicode_greek,
 )
 
 __all__ = ["parse_expr"]
 
-_MAX_TREE_DEPTH = 150
-_MAX_NUMBER_CHARS = 100
-_MAX_DECIMAL_EXPONENT = 300
+_MAX_TREE_DEPTH = MAX_TREE_DEPTH
+_MAX_NUMBER_CHARS = MAX_NUMBER_DIGITS
+_MAX_DECIMAL_EXPONENT = MAX_DECIMAL_EXPONENT
 
 _TOKEN_RE = re.compile(
     r"""(?P<space>\s+)
-      | (?P<NUMBER>(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)
+      | (?P<NUMBER>(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
       | (?P<NAME>[A-Za-z_][A-Za-z0-9_]*)
       | (?P<POW>\*\*|\^)
       | (?P<COMPOP><=|>=|==|!=|<|>)
@@ -78,6 +100,8 @@ _CHAR_TYPES = {
     "(": "_LPAR", ")": "_RPAR", ",": "_COMMA", "&": "_AND", "|": "_OR",
 }
 _WORD_TYPES = {"and": "_AND", "or": "_OR"}
+_OPERATOR_TYPES = {"-": "MINUS", "*": "STAR", "/": "SLASH", "<=": "COMPOP", ">=": "COMPOP",
+                   "!=": "COMPOP"}
 _CONSTANTS = {"pi": sp.pi, "e": sp.E}
 _CONDITIONS = ("chain", "cond_and", "cond_or")
 _RELATIONS = {"<": sp.Lt, "<=": sp.Le, ">": sp.Gt, ">=": sp.Ge, "==": sp.Eq, "!=": sp.Ne}
@@ -89,6 +113,66 @@ _TOKEN_NAMES = {
 }
 
 
+def _token(type_: str, value: str, start: int, stop: int) -> Token:
+    return Token(type_, value, start, 1, start + 1, 1, stop + 1, stop)
+
+
+def _unicode_token(text: str, pos: int, tokens: list[Token]) -> int:
+    """Read the non-ASCII spelling at ``pos`` into ``tokens``; the position after it."""
+    c = text[pos]
+    if c in UNICODE_OPERATORS:
+        value = UNICODE_OPERATORS[c]
+        tokens.append(_token(_OPERATOR_TYPES[value], value, pos, pos + 1))
+        return pos + 1
+    if c in SUPERSCRIPTS:  # x² is x**2, x⁻¹ is x**-1
+        stop = pos
+        while stop < len(text) and text[stop] in SUPERSCRIPTS:
+            stop += 1
+        run = "".join(SUPERSCRIPTS[ch] for ch in text[pos:stop])
+        sign, digits = (run[0], run[1:]) if run[0] in "+-" else ("", run)
+        if not tokens or tokens[-1].type not in ("NUMBER", "NAME", "_RPAR"):
+            raise parse_error(f"a superscript ({text[pos:stop]}) must follow what it raises to "
+                              "a power, as in x\u00b2", text, pos)
+        if tokens[-1].type == "_POW":  # pragma: no cover - excluded by the test above
+            raise parse_error("write either ** or a superscript, not both", text, pos)
+        if not digits or not digits.isdigit():
+            raise parse_error(f"cannot read the superscript {text[pos:stop]!r}: expected digits "
+                              "after at most one sign, as in x\u207b\u00b9", text, pos)
+        if len(digits) > _MAX_NUMBER_CHARS:
+            raise budget_error(f"superscript number longer than {_MAX_NUMBER_CHARS} digits",
+                               text, pos)
+        tokens.append(_token("_POW", "**", pos, pos + 1))
+        if sign:
+            tokens.append(_token("MINUS" if sign == "-" else "PLUS", sign, pos, pos + 1))
+        tokens.append(_token("NUMBER", digits, pos + len(sign), stop))
+        rest = _TOKEN_RE.match(text, stop)
+        if rest is not None and rest.lastgroup == "space":
+            rest = _TOKEN_RE.match(text, rest.end())
+        if rest is not None and rest.lastgroup == "POW":
+            raise parse_error(f"a power after the superscript {text[pos:stop]} is ambiguous: "
+                              "write (x\u00b2)**3 or x**(2**3)", text, rest.start())
+        return stop
+    if c in SUBSCRIPTS:  # x₂ is the name x_2
+        stop = pos
+        while stop < len(text) and text[stop] in SUBSCRIPTS:
+            stop += 1
+        prev = tokens[-1] if tokens else None
+        if prev is None or prev.type != "NAME" or prev.end_pos != pos:
+            raise parse_error(f"a subscript ({text[pos:stop]}) must follow a name, as in "
+                              "x\u2082 (the name x_2)", text, pos)
+        digits = "".join(SUBSCRIPTS[ch] for ch in text[pos:stop])
+        tokens[-1] = _token("NAME", f"{prev.value}_{digits}", prev.start_pos, stop)
+        return stop
+    greek = unicode_greek(c)
+    letter = math_letter(c)
+    if greek is not None or letter is not None:
+        tokens.append(_token("NAME", greek or letter, pos, pos + 1))
+        return pos + 1
+    if c == "\u221e":
+        raise parse_error("infinity is not a value here", text, pos)
+    raise parse_error(unexpected_char(c), text, pos)
+
+
 def _tokenize(text: str) -> list[Token]:
     tokens: list[Token] = []
     depth = 0
@@ -97,6 +181,9 @@ def _tokenize(text: str) -> list[Token]:
         m = _TOKEN_RE.match(text, pos)
         if m is None:
             c = text[pos]
+            if not c.isascii():
+                pos = _unicode_token(text, pos, tokens)
+                continue
             hint = " (strings and attribute access are not part of the language)" \
                 if c in "'\".[]{}_:;" else ""
             raise parse_error(f"unexpected character {c!r}{hint}", text, pos)
@@ -107,10 +194,14 @@ def _tokenize(text: str) -> list[Token]:
             continue
         if kind == "NUMBER":
             if len(value) > _MAX_NUMBER_CHARS:
-                raise parse_error(f"number longer than {_MAX_NUMBER_CHARS} characters", text, pos)
-            exp = re.search(r"[eE]([+-]?\d+)$", value)
+                raise budget_error(f"number longer than {_MAX_NUMBER_CHARS} characters (it has "
+                                   f"{len(value)}); symact reads numbers of at most "
+                                   f"{_MAX_NUMBER_CHARS}", text, pos)
+            exp = re.search(r"[eE]([+-]?[0-9]+)$", value)
             if exp and abs(int(exp.group(1))) > _MAX_DECIMAL_EXPONENT:
-                raise parse_error("decimal exponent too large", text, pos + exp.start())
+                raise budget_error(f"decimal exponent too large: symact reads exponents up to "
+                                   f"e{_MAX_DECIMAL_EXPONENT} in absolute value",
+                                   text, pos + exp.start())
             type_ = "NUMBER"
         elif kind == "NAME":
             type_ = _WORD_TYPES.get(value, "NAME")
@@ -123,15 +214,26 @@ def _tokenize(text: str) -> list[Token]:
             if type_ == "_LPAR":
                 depth += 1
                 if depth > MAX_DEPTH:
-                    raise parse_error(f"the expression is nested more than {MAX_DEPTH} levels deep",
-                                      text, pos)
+                    raise budget_error(f"the expression is nested more than {MAX_DEPTH} levels "
+                                       f"deep (parentheses); symact reads at most {MAX_DEPTH}",
+                                       text, pos)
             elif type_ == "_RPAR":
                 depth -= 1
-        tokens.append(Token(type_, value, pos, 1, pos + 1, 1, m.end() + 1, m.end()))
+        tokens.append(_token(type_, value, pos, m.end()))
         pos = m.end()
     return tokens
 
 
+def _check_budget(tree: Tree, text: str) -> None:
+    """Count terms, factors and where-rows on the tree, before any SymPy work (linear)."""
+    budget = TreeBudget(text, "expression")
+    for node in tree.iter_subtrees_topdown():
+        if node.data == "sum":
+            budget.add("terms", node.children[1::2], _pos)
+        elif node.data == "term":
+            budget.add("factors", node.children[1::2], _pos)
+        elif node.data == "call" and node.children[0].value == "where":
+            budget.add("rows", [node], _pos)
 
 
 def _syntax_error(exc: UnexpectedInput, text: str, tokens: list[Token]) -> ParseError:
@@ -179,11 +281,19 @@ class _Builder:
     def fail(self, message: str, node) -> ParseError:
         return parse_error(message, self.text, _pos(node))
 
+    def too_deep(self, node) -> ParseError:
+        return budget_error(f"the expression is nested more than {_MAX_TREE_DEPTH} levels deep "
+                            "(parentheses, signs, powers and calls together); symact reads at "
+                            f"most {_MAX_TREE_DEPTH}", self.text, _pos(node))
+
+    def checked(self, value, node):
+        return check_numbers(value, lambda m: budget_error(m, self.text, _pos(node)))
+
     def build(self, node):
         self.depth += 1
         try:
             if self.depth > _MAX_TREE_DEPTH:
-                raise self.fail("the expression is nested too deeply", node)
+                raise self.too_deep(node)
             if node.data in _CONDITIONS:
                 raise self.fail("a comparison is only allowed as the first argument of "
                                 "where(cond, a, b)", node)
@@ -194,7 +304,7 @@ class _Builder:
         except ParseError:
             raise
         except RecursionError:
-            raise self.fail("the expression is nested too deeply", node) from None
+            raise self.too_deep(node) from None
         except Exception as exc:  # SymPy refused to build something
             raise self.fail(f"cannot build this part of the expression "
                             f"({type(exc).__name__}: {exc})", node) from None
@@ -225,22 +335,23 @@ class _Builder:
         for op, child in zip(node.children[1::2], node.children[2::2]):
             value = self.build(child)
             terms.append(value if op.type == "PLUS" else -value)
-        return sp.Add(*terms)
+        return self.checked(sp.Add(*terms), node)
 
     def b_term(self, node):
         value = self.build(node.children[0])
         for op, child in zip(node.children[1::2], node.children[2::2]):
             right = self.build(child)
-            value = value * right if op.type == "STAR" else value / right
+            value = self.checked(value * right if op.type == "STAR" else value / right, child)
         return value
 
     def b_sign(self, node):
         value = self.build(node.children[1])
-        return -value if node.children[0].type == "MINUS" else value
+        return self.checked(-value, node) if node.children[0].type == "MINUS" else value
 
     def b_power(self, node):
         base, exponent = (self.build(c) for c in node.children)
-        return checked_pow(base, exponent, lambda m: self.fail(m, node.children[1]))
+        fail = lambda m: budget_error(m, self.text, _pos(node.children[1]))  # noqa: E731
+        return check_numbers(checked_pow(base, exponent, fail), fail)
 
     def b_call(self, node):
         tok, args = node.children
@@ -296,8 +407,8 @@ def parse_expr(text: str) -> ParsedFormula:
     if not isinstance(text, str):
         raise ParseError(f"an expression must be a string, not {type(text).__name__}", "", None)
     if len(text) > MAX_LENGTH:
-        raise parse_error(f"the expression is longer than {MAX_LENGTH} characters", text,
-                          MAX_LENGTH)
+        raise budget_error(f"the expression is longer than {MAX_LENGTH} characters (it has "
+                           f"{len(text)}); symact reads at most {MAX_LENGTH}", text, MAX_LENGTH)
     if not text.strip():
         raise parse_error("the expression is empty", text, 0)
     tokens = _tokenize(text)
@@ -305,6 +416,7 @@ def parse_expr(text: str) -> ParsedFormula:
         tree = _grammar.load("expr").parse(tokens)
     except UnexpectedInput as exc:
         raise _syntax_error(exc, text, tokens) from None
+    _check_budget(tree, text)
     if len(tree.children) == 2:
         lhs, body = tree.children
         head, var_name, dependent = _read_head(lhs, text)

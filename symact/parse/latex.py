@@ -18,6 +18,20 @@ tokens), :mod:`symact.parse.latex_builder` (tree to SymPy) and this module
 plain-text reader (:class:`~symact.parse.common.ParsedFormula`, the function
 tables, error helpers, the variable rule) is in :mod:`symact.parse.common`.
 
+Bounds
+======
+The formula is read within the bounds of :mod:`symact.parse.common` (length,
+nesting, digits, exact numbers, exponents, terms, factors, rows); beyond one,
+:class:`~symact.parse.common.FormulaBudgetError`.
+
+Unicode
+=======
+``−`` (minus), ``×``, ``·``, ``⋅``, ``∗``, ``÷``, ``≤``, ``≥``, ``≠``, ``∞``,
+``π``, ``∑``, ``∈ ℝ`` and the Greek letters read as their commands;
+superscript digits and signs are an exponent (``x²``, ``e⁻ˣ`` is not: only
+digits, ``x⁻¹`` is), subscript digits a subscript (``x₂`` is the symbol
+``x_2``).  Any other non-ASCII digit or letter is refused with its name.
+
 The language
 ============
 A formula is an optional *head*, ``=``, and a *body*::
@@ -128,7 +142,9 @@ from symact.parse.common import (
     GREEK,
     MAX_LENGTH,
     ParsedFormula,
+    TreeBudget,
     _is,
+    budget_error,
     choose_variable,
     parse_error,
 )
@@ -205,13 +221,30 @@ def _parse_tree(text: str) -> tuple[Tree, list[Token], int]:
     if not isinstance(text, str):
         raise ParseError(f"a formula must be a string, not {type(text).__name__}", "", None)
     if len(text) > MAX_LENGTH:
-        raise parse_error(f"the formula is longer than {MAX_LENGTH} characters", text, MAX_LENGTH)
+        raise budget_error(f"the formula is longer than {MAX_LENGTH} characters (it has "
+                           f"{len(text)}); symact reads at most {MAX_LENGTH}", text, MAX_LENGTH)
     tokens, start, end = _tokenize(text)
     try:
         tree = _grammar.load("latex").parse(tokens)
     except UnexpectedInput as exc:
         raise _syntax_error(exc, text, tokens, end) from None
+    _check_budget(tree, text)
     return tree, tokens, start
+
+
+def _check_budget(tree: Tree, text: str) -> None:
+    """Count terms, factors and rows on the tree, before any SymPy work (linear)."""
+    budget = TreeBudget(text)
+    for node in tree.iter_subtrees_topdown():
+        data = node.data
+        if data == "sum":
+            budget.add("terms", node.children[1::2], _pos)
+        elif data == "term":
+            budget.add("factors", node.children[1::2], _pos)
+        elif data in ("product", "barg") and len(node.children) > 1:
+            budget.add("factors", node.children[1:], _pos)
+        elif data == "cases":
+            budget.add("rows", [c for c in node.children if _is(c, "row")], _pos)
 
 
 def _plain_symbol_names(expr) -> set[str]:

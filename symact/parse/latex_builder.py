@@ -24,9 +24,11 @@ from symact.errors import ParseError
 from symact.parse.common import (
     APPLICABLE_SYMBOLS,
     FUNCTIONS,
-    _MAX_TREE_DEPTH,
+    MAX_TREE_DEPTH,
     _is,
+    budget_error,
     build_condition,
+    check_numbers,
     checked_pow,
     number,
     parse_error,
@@ -342,6 +344,15 @@ class _Builder:
     def fail(self, message: str, node) -> ParseError:
         return parse_error(message, self.text, _pos(node))
 
+    def too_deep(self, node) -> ParseError:
+        return budget_error(f"the formula is nested more than {MAX_TREE_DEPTH} levels deep "
+                            "(groups, signs, scripts and function applications together); "
+                            f"symact reads at most {MAX_TREE_DEPTH}", self.text, _pos(node))
+
+    def checked(self, value, node):
+        """``value`` after :func:`~symact.parse.common.check_numbers` (errors at ``node``)."""
+        return check_numbers(value, lambda m: budget_error(m, self.text, _pos(node)))
+
     def symbol(self, name: str) -> sp.Symbol:
         sym = self.symbols.get(name)
         if sym is None:
@@ -363,8 +374,8 @@ class _Builder:
     def build(self, node):
         self.depth += 1
         try:
-            if self.depth > _MAX_TREE_DEPTH:
-                raise self.fail("the formula is nested too deeply", node)
+            if self.depth > MAX_TREE_DEPTH:
+                raise self.too_deep(node)
             if isinstance(node, Token):
                 return self.atom(node)
             method = getattr(self, f"b_{node.data}", None)
@@ -374,7 +385,7 @@ class _Builder:
         except ParseError:
             raise
         except RecursionError:
-            raise self.fail("the formula is nested too deeply", node) from None
+            raise self.too_deep(node) from None
         except Exception as exc:  # SymPy refused to build something
             raise self.fail(f"cannot build this part of the formula ({type(exc).__name__}: {exc})",
                             node) from None
@@ -409,7 +420,7 @@ class _Builder:
         for op, child in zip(node.children[1::2], node.children[2::2]):
             value = self.build(child)
             terms.append(value if op.type == "ADD" else -value)
-        return sp.Add(*terms)
+        return self.checked(sp.Add(*terms), node)
 
     def b_term(self, node):
         value = self.build(node.children[0])
@@ -419,11 +430,11 @@ class _Builder:
                                 "(is 1/2x 1/(2x) or x/2?); write \\frac{..}{..} or add parentheses",
                                 child)
             right = self.build(child)
-            value = value * right if op.type == "MUL" else value / right
+            value = self.checked(value * right if op.type == "MUL" else value / right, child)
         return value
 
     def b_neg(self, node):
-        return -self.build(node.children[1])
+        return self.checked(-self.build(node.children[1]), node)
 
     def b_pos(self, node):
         return self.build(node.children[1])
@@ -451,17 +462,22 @@ class _Builder:
             raise self.fail("a derivative operator d/dx may only appear in the head, as in "
                             "\\frac{d}{dx} f(x) = ...; write d \\cdot x for a product", node)
         num, den = (self.build(c) for c in node.children[1:])
-        return num / den
+        return self.checked(num / den, node)
 
     def b_sqrt(self, node):
         if len(node.children) == 3:
             degree = self.build(node.children[1])
-            return sp.root(self.build(node.children[2]), degree)
-        return sp.sqrt(self.build(node.children[1]))
+            radicand = self.build(node.children[2])
+            if isinstance(degree, sp.Rational) and degree != 0:
+                return self.checked(checked_pow(radicand, 1 / degree,
+                                                lambda m: budget_error(m, self.text, _pos(node))),
+                                    node)
+            return self.checked(sp.root(radicand, degree), node)
+        return self.checked(sp.sqrt(self.build(node.children[1])), node)
 
     # -- juxtaposition and function application ----------------------------------------
     def b_product(self, node):
-        return sp.Mul(*(value for value, _ in self.factors(node.children)))
+        return self.checked(sp.Mul(*(value for value, _ in self.factors(node.children))), node)
 
     def factors(self, items) -> list[tuple[object, bool]]:
         """Values of juxtaposed items; the flag marks function applications."""
@@ -530,7 +546,8 @@ class _Builder:
         if _is(content, "sprimes"):
             raise self.fail("a derivative mark ^{\\prime} may only appear in the head", sup)
         exponent = self.build(content)
-        return checked_pow(value, exponent, lambda m: self.fail(m, sup))
+        fail = lambda m: budget_error(m, self.text, _pos(sup))  # noqa: E731
+        return check_numbers(checked_pow(value, exponent, fail), fail)
 
     def apply_function(self, fname: Tree, args, node, primes: int = 0):
         inner = fname.children[0]
@@ -579,9 +596,9 @@ class _Builder:
             return self.apply_function(fname, [self.build(items[0])], node)
         factors = self.factors(items)
         cut = next((k for k, (_, applied) in enumerate(factors) if applied and k > 0), len(factors))
-        argument = sp.Mul(*(v for v, _ in factors[:cut]))
+        argument = self.checked(sp.Mul(*(v for v, _ in factors[:cut])), node)
         value = self.apply_function(fname, [argument], node)
-        return sp.Mul(value, *(v for v, _ in factors[cut:]))
+        return self.checked(sp.Mul(value, *(v for v, _ in factors[cut:])), node)
 
     def summation(self, sumhead: Tree, body):
         index, lower, upper = _sum_index(sumhead)

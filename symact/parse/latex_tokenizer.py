@@ -7,7 +7,11 @@ because it resolves what such a lexer cannot: the single-token arguments of
 ``|`` opens and which closes an absolute value, ``\left``/``\right`` sizing,
 ``\text{...}`` keywords (``if``, ``otherwise``, ``and``...), environments
 (``cases``, ``array``), spacing and ``%`` comments (dropped), Unicode
-operators and Greek letters, and ``$..$``/``\[..\]`` delimiters.  Every
+operators and Greek letters (:data:`~symact.parse.common.UNICODE_OPERATORS`,
+``π ∞ ∑ ∈ ℝ``, mathematical italic letters such as ``𝑥``), superscript and
+subscript digits (``x²`` is ``x^{2}``, ``x⁻¹`` is ``x^{-1}``, ``x₂`` is ``x_{2}``;
+any other non-ASCII digit or letter is refused, named with its code point),
+and ``$..$``/``\[..\]`` delimiters.  Every
 command must be on a fixed whitelist: TeX commands such as ``\input``,
 ``\def`` or ``\newcommand`` are refused with a
 :class:`~symact.errors.ParseError` and nothing runs.  Groups deeper than
@@ -17,15 +21,29 @@ from __future__ import annotations
 
 import bisect
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from lark import Token
 
 from symact.errors import ParseError
-from symact.parse.common import GREEK, MAX_DEPTH, _line_col, parse_error, suggest
+from symact.parse.common import (
+    DIGITS,
+    GREEK,
+    MAX_DEPTH,
+    MAX_NUMBER_DIGITS,
+    SUBSCRIPTS,
+    SUPERSCRIPTS,
+    UNICODE_OPERATORS,
+    _line_col,
+    budget_error,
+    math_letter,
+    parse_error,
+    suggest,
+    unexpected_char,
+    unicode_greek,
+)
 
-_MAX_NUMBER_DIGITS = 100
+_MAX_NUMBER_DIGITS = MAX_NUMBER_DIGITS
 
 
 # --------------------------------------------------------------------------
@@ -80,18 +98,20 @@ _CHAR_TOKENS = {
     "=": ("EQUAL", "="), ",": ("_COMMA", ","), "&": ("_AMP", "&"),
     "'": ("PRIME", "'"),
 }
-_UNICODE_TOKENS = {
-    "\u2212": ("SUB", "-"), "\u00d7": ("MUL", "*"), "\u00b7": ("MUL", "*"),
-    "\u22c5": ("MUL", "*"), "\u2264": ("REL", "<="), "\u2265": ("REL", ">="),
-    "\u2260": ("REL", "!="), "\u221e": ("CONST", "oo"), "\u03c0": ("CONST", "pi"),
-}
+_ASCII_TOKENS = {"-": ("SUB", "-"), "*": ("MUL", "*"), "/": ("DIV", "/"), "<=": ("REL", "<="),
+                 ">=": ("REL", ">="), "!=": ("REL", "!=")}
+_UNICODE_TOKENS = {c: _ASCII_TOKENS[v] for c, v in UNICODE_OPERATORS.items()}
+_UNICODE_TOKENS.update({
+    "\u221e": ("CONST", "oo"), "\u03c0": ("CONST", "pi"), "\u2211": ("SUM", "sum"),
+    "\u2208": ("_IN", "in"), "\u211d": ("_SET", "R"),
+})
 _OPENERS = {"(": "_LPAR", "[": "_LBRACK", "{": "_LBRACE"}
 _CLOSERS = {")": ("(", "_RPAR"), "]": ("[", "_RBRACK"), "}": ("{", "_RBRACE")}
 _ENDS_OPERAND = frozenset(
     ["NUMBER", "LETTER", "GREEK", "CONST", "PRIME", "_RPAR", "_RBRACK",
      "_RBRACE", "_RBRACELIT", "_RVERT", "_END_CASES", "_END_ARRAY"]
 )
-_NUMBER_RE = re.compile(r"\d+(?:\.\d+)?|\.\d+")
+_NUMBER_RE = re.compile(r"[0-9]+(?:\.[0-9]+)?|\.[0-9]+")
 _COMMAND_RE = re.compile(r"\\([A-Za-z]+|.)", re.S)
 _BRACED_RE = re.compile(r"\s*\{([^{}\\$]*)\}")
 _ENV_RE = re.compile(r"\s*\{\s*([A-Za-z]+\*?)\s*\}")
@@ -148,7 +168,9 @@ class _Tokenizer:
 
     def push(self, kind: str, pos: int) -> None:
         if len(self.stack) >= MAX_DEPTH:
-            raise self.error(f"the formula is nested more than {MAX_DEPTH} levels deep", pos)
+            raise budget_error(f"the formula is nested more than {MAX_DEPTH} levels deep "
+                               f"(groups and environments); symact reads at most {MAX_DEPTH}",
+                               self.text, pos)
         self.stack.append((kind, pos))
 
     def pop(self, kind: str, pos: int, shown: str) -> None:
@@ -244,6 +266,9 @@ class _Tokenizer:
         start = self.i
         c = text[start]
         frame = self.arg_slot()
+        if c in SUPERSCRIPTS or c in SUBSCRIPTS:
+            self.unicode_script(frame)
+            return
         if frame is not None:
             if frame.cmd == "\\sqrt" and not frame.optional_done and c == "[":
                 frame.optional_done = True
@@ -254,11 +279,11 @@ class _Tokenizer:
         was_number_free = self.last_number_free
         self.last_number_free = False
 
-        if c.isdigit() or (c == "." and start + 1 < self.end and text[start + 1].isdigit()):
+        if c in DIGITS or (c == "." and start + 1 < self.end and text[start + 1] in DIGITS):
             if is_arg:
                 stop = start + 1
                 if c == "." or (frame.remaining == 0 and stop < self.end
-                                and (text[stop].isdigit() or text[stop] == ".")):
+                                and (text[stop] in DIGITS or text[stop] == ".")):
                     raise self.error(
                         f"TeX takes a single character after {frame.cmd}; put the whole number in "
                         f"braces, e.g. {frame.cmd}{{{_NUMBER_RE.match(text, start).group()}}}", start)
@@ -267,7 +292,9 @@ class _Tokenizer:
                 return
             m = _NUMBER_RE.match(text, start, self.end)
             if len(m.group()) > _MAX_NUMBER_DIGITS:
-                raise self.error(f"number longer than {_MAX_NUMBER_DIGITS} digits", start)
+                raise budget_error(f"number longer than {_MAX_NUMBER_DIGITS} digits (it has "
+                                   f"{len(m.group())}); symact reads numbers of at most "
+                                   f"{_MAX_NUMBER_DIGITS} digits", self.text, start)
             if was_number_free and self.last_type() == "NUMBER":
                 raise self.error("two numbers side by side (typeset, '2 3' reads as 23); "
                                  "write \\cdot between them", start)
@@ -324,7 +351,7 @@ class _Tokenizer:
             self.emit(type_, value, start, start + 1)
             self.i = start + 1
             return
-        greek = _unicode_greek(c)
+        greek = unicode_greek(c)
         if greek is not None:
             if greek == "pi":
                 self.emit("CONST", "pi", start, start + 1)
@@ -332,11 +359,49 @@ class _Tokenizer:
                 self.emit("GREEK", greek, start, start + 1)
             self.i = start + 1
             return
+        letter = math_letter(c)
+        if letter is not None:
+            self.emit("LETTER", letter, start, start + 1)
+            self.i = start + 1
+            return
         if c == "$":
             raise self.error("'$' may only wrap the whole formula", start)
         if c == "!":
             raise self.error("factorials ('!') are not supported", start)
-        raise self.error(f"unexpected character {c!r}", start)
+        raise self.error(unexpected_char(c), start)
+
+    def unicode_script(self, frame: _Frame | None) -> None:
+        """``x²``, ``x⁻¹`` as ``x^{2}``, ``x^{-1}``; ``x₂`` as ``x_{2}``."""
+        text = self.text
+        start = self.i
+        sup = text[start] in SUPERSCRIPTS
+        table = SUPERSCRIPTS if sup else SUBSCRIPTS
+        stop = start
+        while stop < self.end and text[stop] in table:
+            stop += 1
+        run = "".join(table[ch] for ch in text[start:stop])
+        kind = "superscript" if sup else "subscript"
+        if frame is not None:
+            raise self.error(f"a {kind} character cannot be the argument of {frame.cmd}; write "
+                             f"{frame.cmd}{{...}}", start)
+        if self.last_type() not in _ENDS_OPERAND:
+            raise self.error(f"a {kind} ({text[start:stop]}) must follow what it applies to, "
+                             "as in x\u00b2 or x\u2082", start)
+        sign, digits = (run[0], run[1:]) if run[0] in "+-" else ("", run)
+        if not digits or not digits.isdigit():
+            raise self.error(f"cannot read the {kind} {text[start:stop]!r}: expected digits "
+                             "after at most one sign, as in x\u207b\u00b9", start)
+        if len(digits) > _MAX_NUMBER_DIGITS:
+            raise budget_error(f"{kind} number longer than {_MAX_NUMBER_DIGITS} digits",
+                               self.text, start)
+        self.emit("_SUPER" if sup else "_SUBSCR", "^" if sup else "_", start, start + 1)
+        self.emit("_LBRACE", "{", start, start + 1)
+        if sign:
+            self.emit("SUB" if sign == "-" else "ADD", sign, start, start + 1)
+        self.emit("NUMBER", digits, start + len(sign), stop)
+        self.emit("_RBRACE", "}", stop - 1, stop)
+        self.i = stop
+        self.last_number_free = False
 
     def vert(self, side: str | None, start: int, stop: int) -> None:
         top_abs = bool(self.stack) and self.stack[-1][0] == "|"
@@ -474,19 +539,6 @@ class _Tokenizer:
         self.i = m.end()
         self.pop(f"env:{env}", start, f"\\end{{{env}}}")
         self.emit("_END_ARRAY" if env == "array" else "_END_CASES", env, start, self.i)
-
-
-def _unicode_greek(c: str) -> str | None:
-    try:
-        uname = unicodedata.name(c)
-    except ValueError:
-        return None
-    m = re.fullmatch(r"GREEK (SMALL|CAPITAL) LETTER ([A-Z]+)", uname)
-    if not m:
-        return None
-    base = m.group(2).lower().replace("lamda", "lambda")
-    name = base if m.group(1) == "SMALL" else base.capitalize()
-    return name if name in GREEK else None
 
 
 def _tokenize(text: str) -> tuple[list[Token], int, int]:
