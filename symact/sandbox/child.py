@@ -13,8 +13,9 @@ and the extra folders the code may read (``read``).
 installation and ``read``, write the tmpfs; no TCP; no signals or abstract sockets outside
 at ABI >= 6) and a seccomp filter (no UNIX sockets, no io_uring, no foreign ABIs). Where
 any of it fails the child says why (``{"failed": ...}``) and exits. ``trust``: rlimits and
-no new privileges only. The service runs in the first process of the new PID namespace
-(``confine``), in a session of its own; every process it starts dies with it.
+no new privileges only. The service runs in the second process of the new PID namespace
+(``confine``; the first reaps orphans and reports how it ended), in a session of its own;
+every process it starts dies with it.
 """
 from __future__ import annotations
 
@@ -258,8 +259,9 @@ def _confine(cfg: dict, wire: _Wire) -> dict:
     return {"landlock": abi}
 
 
-def _init(pid: int) -> None:  # pragma: no cover - runs in the child
-    """The outer process: wait for the code's init (PID 1 of the namespace) and die as it did."""
+def _init(pid: int, status_fd: int) -> None:  # pragma: no cover - runs in the child
+    """The outer process: wait for the namespace's init (PID 1) and die as the code (PID 2) did,
+    whose wait status the init sends on ``status_fd`` (else as the init did)."""
     for fd in (0, 1, 2):
         try:
             os.close(fd)
@@ -273,12 +275,44 @@ def _init(pid: int) -> None:  # pragma: no cover - runs in the child
             os._exit(1)
         except InterruptedError:
             continue
+    try:
+        data = os.read(status_fd, 4)
+    except OSError:
+        data = b""
+    if len(data) == 4:
+        status = int.from_bytes(data, "little")
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         if sig not in (signal.SIGKILL, signal.SIGSTOP):
             signal.signal(sig, signal.SIG_DFL)
         os.kill(os.getpid(), sig)
     os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+
+
+def _reaper(pid: int, status_fd: int) -> None:  # pragma: no cover - runs in the child
+    """PID 1 of the namespace: reap every orphan until the code (``pid``) ends, send its wait
+    status to the outer process, and exit (which kills whatever is left in the namespace).
+    The code is not PID 1 itself because the kernel ignores the signals an init sends itself
+    (``os.kill(os.getpid(), SIGSEGV)`` or ``abort()`` would do nothing, or something else)."""
+    for fd in (0, 1, 2):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    while True:
+        try:
+            done, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            os._exit(1)
+        except InterruptedError:
+            continue
+        if done == pid:
+            break
+    try:
+        os.write(status_fd, status.to_bytes(4, "little"))
+    except OSError:
+        pass
+    os._exit(0)
 
 
 def _die_with_parent(parent: int) -> None:
@@ -309,13 +343,23 @@ def _main(cfg: dict) -> None:  # pragma: no cover - the child's entry point
             wire.send({"failed": exc.strerror or str(exc)})
             os._exit(0)
         _die_with_parent(cfg["parent"])
-        pid = os.fork()  # the first process of the new PID namespace runs the code
+        status_r, status_w = os.pipe()
+        pid = os.fork()  # the first process of the new PID namespace: its init
         if pid:
             os.close(cfg["ans"])
             wire.rd.close()
-            _init(pid)
+            os.close(status_w)
+            _init(pid, status_r)
+        os.close(status_r)
         ctypes, libc = _libc()
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # the outer process died: so does the code
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # the outer process died: so does the init
+        pid = os.fork()  # the second runs the code
+        if pid:
+            os.close(cfg["ans"])
+            wire.rd.close()
+            _reaper(pid, status_w)
+        os.close(status_w)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # the init died: so does the code
         os.setsid()  # a group of its own: kill(0, ...) in the code cannot reach the outer process
     else:
         _die_with_parent(cfg["parent"])

@@ -138,7 +138,7 @@ def _value(out, np) -> tuple[dict, bytes]:
             raise ValueError(f"an array of {arr.nbytes} bytes is too large to return")
         data = np.ascontiguousarray(arr).tobytes()
     except BaseException as exc:  # noqa: BLE001 - ragged lists, __array__ that raises, anything
-        return {"value": "error", "type": kind, "raised": type(exc).__name__, "message": _first_line(exc),
+        return {"value": "error", "type": kind, "exception": type(exc).__name__, "message": _first_line(exc),
                 "repr": _short_repr(out)}, b""
     if isinstance(out, np.ndarray):
         how = "ndarray"

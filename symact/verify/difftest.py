@@ -344,7 +344,11 @@ def _elementwise(fn, inputs, out_shape, unit_ndim, ev: Evaluation) -> None:
             continue
         try:
             if unit_ndim == 0:
-                arr = np.asarray(out) if out is not None and not isinstance(out, (str, bytes)) else None
+                try:
+                    arr = np.asarray(out) if out is not None and not isinstance(out, (str, bytes)) else None
+                except Exception as exc:  # noqa: BLE001 - a ragged list, an __array__ that raises
+                    raise Garbage(f"returned {type(out).__name__} that is not an array "
+                                  f"({_describe_exception(exc)})") from None
                 if arr is None or arr.size != 1:
                     raise Garbage("returned None" if out is None else
                                   f"returned {type(out).__name__} {_short(out)} for one number")
@@ -670,7 +674,12 @@ def _shape_problems(label: str, fn: Callable, act: Activation, derivative: bool,
             except Exception as exc:  # noqa: BLE001
                 problems.append(f"{label}: {desc} input raised {_describe_exception(exc)}")
                 continue
-            arr = np.asarray(out) if out is not None and not isinstance(out, (str, bytes)) else None
+            try:
+                arr = np.asarray(out) if out is not None and not isinstance(out, (str, bytes)) else None
+            except Exception as exc:  # noqa: BLE001 - a ragged list, an __array__ that raises
+                problems.append(f"{label}: {desc} input gave {type(out).__name__} that is not an array "
+                                f"({_describe_exception(exc)})")
+                continue
             if arr is None:
                 problems.append(f"{label}: {desc} input gave {type(out).__name__}")
             elif arr.shape != want or arr.dtype != x.dtype:

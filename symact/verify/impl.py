@@ -39,11 +39,15 @@ from symact.errors import SpecError
 
 #: Seconds the implementation may take in all (its imports and every call), by default.
 TIMEOUT = 60.0
-#: Address-space limit of the implementation's processes: torch reserves about 1.5 GiB
-#: and JAX about 3 GiB of address space at import (most of it never touched).
+#: Address-space limit of the implementation's processes. Measured (sigmoid, 200 points):
+#: torch 2.13 CPU works within 1 GiB, JAX 0.10 needs 2 GiB (at 1 GiB: MemoryError or SIGSEGV);
+#: 8 GiB leaves room for larger frameworks while a runaway allocation still fails.
 IMPL_MEMORY = 8 * 1024**3
 #: Processes and threads the implementation may have at once (JAX starts a thread pool).
 IMPL_PROCESSES = 64
+#: What the machine is, readable by implementations: torch's cpuinfo reads these (without
+#: them it prints an error at its first call). No process's files, no /sys beyond the CPUs.
+SYSTEM_READ = ("/proc/cpuinfo", "/sys/devices/system/cpu")
 #: The service the child runs.
 SERVICE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_impl_child.py")
 
@@ -272,7 +276,7 @@ class ImplProcess:
             read += [p for p in it["read"] if p not in read]
             path += [p for p in it["path"] if p not in path]
         python = _python_paths()
-        read += [p for p in python if p not in read]
+        read += [p for p in python + list(SYSTEM_READ) if p not in read]
         path += [p for p in python if p not in path]
 
         class _ImplSandbox(Sandbox):
@@ -373,7 +377,7 @@ class ImplProcess:
                 return t.encode("latin-1", "replace") if answer.get("bytes") else t
             if kind == "error":
                 return _returned(answer.get("type"), text=text(answer.get("repr"), 80) or "",
-                                 error=_exception(answer.get("raised"), text(answer.get("message")) or ""))
+                                 error=_exception(answer.get("exception"), text(answer.get("message")) or ""))
             if kind == "odd":
                 dt, shape = _dtype(answer.get("dtype")), _shape(answer.get("shape"))
                 if math.prod(shape) > 10**6:
