@@ -1,7 +1,9 @@
 """``symact check``: facts, exact linearity verdicts and numeric tests.
 
 ``symact check NAME [NAME ...] | --all`` checks catalog activations;
-``--impl``/``--grad-impl`` test a user's implementation; ``--latex``/``--expr``
+``--impl``/``--grad-impl`` test a user's implementation, imported and called only in a
+confined child process (``--timeout`` seconds in all, default 60; ``--trust`` to run it
+unconfined where it cannot be confined); ``--latex``/``--expr``
 check a formula against NAME, or (without NAME) treat it as a new activation.
 Exit 0 when every test passed, 1 when one failed, 2 for a usage or input error.
 

@@ -37,7 +37,8 @@ MEMORY_LIMIT = 1024**3
 FILE_LIMIT = 16 * 1024**2
 #: Size of the sandbox's private tmpfs (all its files together), in bytes.
 DISK_LIMIT = 64 * 1024**2
-#: Processes (and threads) the code may have at once, the sandbox's own two included (default).
+#: Processes (and threads) the code may have at once, the sandbox's own three (outer process,
+#: the namespace's reaper, the code's) included (default).
 PROCESS_LIMIT = 8
 #: Largest answer (one JSON line, or its raw bytes) the parent accepts from the child, in bytes.
 ANSWER_LIMIT = 8 * 1024**2

@@ -7,6 +7,10 @@ values, the ULP error, the tolerance and how many points failed, plus the
 shrunk witness. ``derivative=True`` tests ``fn`` against the derivative.
 Options (``seed``, ``examples``, ``max_ulp``, ``atol``, ``dtypes``) are those
 of :func:`~symact.verify.difftest.run_tests`.
+
+``fn`` is called in the caller's own process, unconfined: a test suite already runs
+its own code. (``symact check --impl`` instead imports and calls an implementation only
+in a confined child process, :class:`symact.verify.impl.ImplProcess`.)
 """
 from __future__ import annotations
 
