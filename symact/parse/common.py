@@ -81,8 +81,8 @@ __all__ = [
     "MAX_EXACT_DIGITS", "MAX_EXPONENT", "MAX_TERMS", "MAX_FACTORS", "MAX_ROWS", "MAX_ARGS",
     "FormulaBudgetError", "budget_error", "format_error", "parse_error", "suggest",
     "checked_pow", "check_numbers", "number", "build_condition", "choose_variable",
-    "TreeBudget", "describe_char", "unicode_greek", "math_letter", "UNICODE_OPERATORS",
-    "SUPERSCRIPTS", "SUBSCRIPTS", "DIGITS",
+    "TreeBudget", "too_deep_message", "describe_char", "unicode_greek", "math_letter",
+    "unexpected_char", "UNICODE_OPERATORS", "SUPERSCRIPTS", "SUBSCRIPTS", "DIGITS",
 ]
 
 #: Longest accepted input, in characters.
@@ -452,6 +452,12 @@ def check_numbers(value, fail: Callable[[str], Exception]):
     return value
 
 
+def too_deep_message(noun: str = "formula") -> str:
+    return (f"the {noun} is nested more than {MAX_TREE_DEPTH} levels deep (groups, signs, "
+            f"scripts and function applications together); symact reads at most "
+            f"{MAX_TREE_DEPTH}")
+
+
 class TreeBudget:
     """Counts what a parse tree asks for, before any SymPy work, against
     :data:`MAX_TERMS`, :data:`MAX_FACTORS` and :data:`MAX_ROWS`."""
@@ -466,6 +472,17 @@ class TreeBudget:
         self.text = text
         self.noun = noun
         self.counts = {"terms": 0, "factors": 0, "rows": 0}
+
+    def walk(self, tree: Tree, where: Callable[[object], int | None]):
+        """The subtrees of ``tree``, top down, refusing a tree deeper than
+        :data:`MAX_TREE_DEPTH` (iteratively, so before anything recursive walks it)."""
+        stack = [(tree, 1)]
+        while stack:
+            node, depth = stack.pop()
+            if depth > MAX_TREE_DEPTH:
+                raise budget_error(too_deep_message(self.noun), self.text, where(node))
+            yield node
+            stack.extend((c, depth + 1) for c in reversed(node.children) if isinstance(c, Tree))
 
     def add(self, kind: str, items: list, where: Callable[[object], int | None]) -> None:
         """Count ``items`` (operators, rows) as ``kind``; ``where(item)`` is its position."""
@@ -490,16 +507,16 @@ def _is(node, data: str) -> bool:
     return isinstance(node, Tree) and node.data == data
 
 
-def build_condition(builder, node, relations, too_deep: str, expected: str):
+def build_condition(builder, node, relations, expected: str):
     """A SymPy condition from a ``cond_or``/``cond_and``/``chain`` node.
 
     Shared by both readers: ``builder`` supplies ``build``, ``condition``,
-    ``fail`` and the ``depth`` counter; ``relations`` maps operator tokens to
-    SymPy relations; the two messages are the reader's own wording.
+    ``fail``, ``too_deep`` and the ``depth`` counter; ``relations`` maps operator
+    tokens to SymPy relations; ``expected`` is the reader's own wording.
     """
     builder.depth += 1
     try:
-        if builder.depth > MAX_TREE_DEPTH:
+        if builder.depth > MAX_TREE_DEPTH + 1:
             raise builder.too_deep(node)
         if _is(node, "cond_or"):
             return sp.Or(*(builder.condition(c) for c in node.children))

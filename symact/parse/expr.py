@@ -75,6 +75,7 @@ from symact.parse.common import (
     number,
     parse_error,
     suggest,
+    too_deep_message,
     unexpected_char,
     unicode_greek,
 )
@@ -186,6 +187,8 @@ def _tokenize(text: str) -> list[Token]:
                 continue
             hint = " (strings and attribute access are not part of the language)" \
                 if c in "'\".[]{}_:;" else ""
+            if not c.isprintable():
+                raise parse_error(unexpected_char(c), text, pos)
             raise parse_error(f"unexpected character {c!r}{hint}", text, pos)
         kind = m.lastgroup
         value = m.group()
@@ -225,9 +228,10 @@ def _tokenize(text: str) -> list[Token]:
 
 
 def _check_budget(tree: Tree, text: str) -> None:
-    """Count terms, factors and where-rows on the tree, before any SymPy work (linear)."""
+    """Check the tree's depth and count its terms, factors and where-rows, before any
+    SymPy work (linear)."""
     budget = TreeBudget(text, "expression")
-    for node in tree.iter_subtrees_topdown():
+    for node in budget.walk(tree, _pos):
         if node.data == "sum":
             budget.add("terms", node.children[1::2], _pos)
         elif node.data == "term":
@@ -282,9 +286,7 @@ class _Builder:
         return parse_error(message, self.text, _pos(node))
 
     def too_deep(self, node) -> ParseError:
-        return budget_error(f"the expression is nested more than {_MAX_TREE_DEPTH} levels deep "
-                            "(parentheses, signs, powers and calls together); symact reads at "
-                            f"most {_MAX_TREE_DEPTH}", self.text, _pos(node))
+        return budget_error(too_deep_message("expression"), self.text, _pos(node))
 
     def checked(self, value, node):
         return check_numbers(value, lambda m: budget_error(m, self.text, _pos(node)))
@@ -292,7 +294,7 @@ class _Builder:
     def build(self, node):
         self.depth += 1
         try:
-            if self.depth > _MAX_TREE_DEPTH:
+            if self.depth > _MAX_TREE_DEPTH + 1:  # the tree's depth is checked before
                 raise self.too_deep(node)
             if node.data in _CONDITIONS:
                 raise self.fail("a comparison is only allowed as the first argument of "
@@ -379,8 +381,7 @@ class _Builder:
         return spec.build(*(self.build(a) for a in arg_nodes))
 
     def condition(self, node):
-        return build_condition(self, node, _RELATIONS, "the expression is nested too deeply",
-                               "expected a comparison such as x > 0")
+        return build_condition(self, node, _RELATIONS, "expected a comparison such as x > 0")
 
 
 def _read_head(lhs, text: str) -> tuple[str | None, str | None, str | None]:

@@ -233,9 +233,10 @@ def _parse_tree(text: str) -> tuple[Tree, list[Token], int]:
 
 
 def _check_budget(tree: Tree, text: str) -> None:
-    """Count terms, factors and rows on the tree, before any SymPy work (linear)."""
+    """Check the tree's depth and count its terms, factors and rows, before any
+    SymPy work and before anything recursive walks the tree (linear)."""
     budget = TreeBudget(text)
-    for node in tree.iter_subtrees_topdown():
+    for node in budget.walk(tree, _pos):
         data = node.data
         if data == "sum":
             budget.add("terms", node.children[1::2], _pos)

@@ -33,6 +33,7 @@ from symact.parse.common import (
     number,
     parse_error,
     suggest,
+    too_deep_message,
 )
 
 #: Letters that look like a call of an undefined function before ``( )``.
@@ -204,6 +205,11 @@ def _read_head(lhs, text: str) -> _Head:
             raise fail("the head must name exactly one variable, as in f(x)", delim)
         return _name_token(args[0]).value
 
+    def one_prime(primes: int, node) -> None:
+        if primes > 1:
+            raise parse_error(f"a derivative of order {primes} is not supported: symact reads "
+                              "functions and first derivatives (f'(x) = ...)", text, _pos(node))
+
     def sub_index(scripts) -> str | None:
         sup, sub = _scripts(scripts)
         if sup is not None:
@@ -225,6 +231,7 @@ def _read_head(lhs, text: str) -> _Head:
         if rest and _is(rest[0], "primes"):
             if head.derivative:
                 raise fail("use either a prime or d/dx, not both", rest[0])
+            one_prime(len(rest[0].children), rest[0])
             head.derivative = True
             rest = rest[1:]
         head.variable = arg_name(rest[0])
@@ -240,6 +247,7 @@ def _read_head(lhs, text: str) -> _Head:
         if primes:
             if head.derivative:
                 raise fail("use either a prime or d/dx, not both", items[0])
+            one_prime(primes, items[0])
             head.derivative = True
         head.name = base.value
         dpost = items[1]
@@ -250,6 +258,7 @@ def _read_head(lhs, text: str) -> _Head:
         if not (isinstance(base, Token) and base.type in ("LETTER", "GREEK")) or sup is not None:
             raise fail("cannot read the left-hand side as a head")
         if primes:
+            one_prime(primes, items[0])
             head.derivative = True
         if head.derivative:
             head.name = base.value
@@ -345,9 +354,7 @@ class _Builder:
         return parse_error(message, self.text, _pos(node))
 
     def too_deep(self, node) -> ParseError:
-        return budget_error(f"the formula is nested more than {MAX_TREE_DEPTH} levels deep "
-                            "(groups, signs, scripts and function applications together); "
-                            f"symact reads at most {MAX_TREE_DEPTH}", self.text, _pos(node))
+        return budget_error(too_deep_message(), self.text, _pos(node))
 
     def checked(self, value, node):
         """``value`` after :func:`~symact.parse.common.check_numbers` (errors at ``node``)."""
@@ -374,7 +381,7 @@ class _Builder:
     def build(self, node):
         self.depth += 1
         try:
-            if self.depth > MAX_TREE_DEPTH:
+            if self.depth > MAX_TREE_DEPTH + 1:  # the tree's depth is checked before
                 raise self.too_deep(node)
             if isinstance(node, Token):
                 return self.atom(node)
@@ -656,5 +663,4 @@ class _Builder:
         return sp.Piecewise(*pieces)
 
     def condition(self, node):
-        return build_condition(self, node, _RELATIONS, "the formula is nested too deeply",
-                               "expected a condition such as x \\geq 0")
+        return build_condition(self, node, _RELATIONS, "expected a condition such as x \\geq 0")
