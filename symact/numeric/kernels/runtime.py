@@ -233,20 +233,64 @@ def _scratch(dtype) -> _Scratch:
 def real_input(x, out=None, result_dtype=None) -> np.ndarray:
     """``x`` as an array a kernel computes on, checked as NumPy's ufuncs check theirs.
 
-    Real floating-point, integer and boolean input is accepted; anything else (complex,
-    strings, None, objects) raises TypeError rather than being coerced. An ``out=``
-    that the result cannot be cast to under NumPy's ``same_kind`` rule (float64 into an
-    int64 array) raises TypeError too, before any work."""
-    xa = np.asarray(x)
+    Real floating-point, integer and boolean input is accepted (integers and booleans
+    compute in float64); anything else (complex, strings, None, objects, datetimes)
+    raises TypeError rather than being coerced, and so do masked arrays (the kernels
+    would read the masked entries: a softmax row would be normalized over them) and
+    floating point wider than float64 (its extra precision would be dropped). An
+    object whose conversion to an array fails with anything but ValueError (ragged
+    lists) or TypeError raises TypeError, the cause chained. Non-native byte order
+    becomes native. An ``out=`` that is not an ndarray, is read-only (ValueError, as
+    NumPy's), or that the result cannot be cast to under NumPy's ``same_kind`` rule
+    (float64 into an int64 array) raises too, before any work."""
+    if type(x) is np.ndarray:
+        xa = x
+    elif isinstance(x, np.ma.MaskedArray):
+        raise TypeError("symact kernels do not take masked arrays (they would compute on the masked "
+                        "entries); pass x.filled(value) or the unmasked part")
+    else:
+        try:
+            xa = np.asarray(x)
+        except (TypeError, ValueError, MemoryError, RecursionError):
+            raise
+        except Exception as exc:
+            raise TypeError(f"symact kernels take real floating-point input; converting the "
+                            f"{type(x).__name__} input to an array raised {type(exc).__name__}: {exc}") from exc
     if xa.dtype.kind not in "fiub":
         raise TypeError(f"symact kernels take real floating-point input, not {xa.dtype} "
                         f"({type(x).__name__}); convert it first")
+    if xa.dtype.kind == "f" and xa.dtype.itemsize > 8:
+        raise TypeError(f"symact kernels take real floating-point input of at most 64 bits, not {xa.dtype} "
+                        "(it would be rounded to float64 silently); convert it first")
+    if not xa.dtype.isnative:
+        xa = xa.astype(xa.dtype.newbyteorder("="))
     if out is not None:
-        if not isinstance(out, np.ndarray):
+        if not isinstance(out, np.ndarray) or isinstance(out, np.ma.MaskedArray):
             raise TypeError(f"out must be a NumPy array, not {type(out).__name__}")
-        rdt = np.dtype(result_dtype) if result_dtype is not None else (
-            np.dtype(np.float32) if xa.dtype == np.float32 else np.dtype(np.float64))
+        if not out.flags.writeable:
+            raise ValueError("out is read-only")
+        rdt = np.dtype(result_dtype) if result_dtype is not None else result_dtype_of(xa)
         if not np.can_cast(rdt, out.dtype, casting="same_kind"):
             raise TypeError(f"cannot write the {rdt} result into out of dtype {out.dtype} "
                             "(NumPy's same_kind casting rule)")
     return xa
+
+
+def result_dtype_of(xa: np.ndarray) -> np.dtype:
+    """A kernel's result dtype for input ``xa`` (after :func:`real_input`): float32 and
+    float16 stay (as NumPy's ufuncs keep them), anything else is float64."""
+    if xa.dtype == np.float32 or xa.dtype == np.float16:
+        return xa.dtype
+    return np.dtype(np.float64)
+
+
+def half_via_float64(kernel, xa: np.ndarray, out, **kw) -> np.ndarray:
+    """A float16 input: computed in float64, rounded once to float16 (into ``out``,
+    whose shape must be the result's)."""
+    res = kernel(xa.astype(np.float64), **kw).astype(np.float16)
+    if out is None:
+        return res
+    if out.shape != res.shape:
+        raise ValueError(f"out has shape {out.shape}, expected {res.shape}")
+    np.copyto(out, res, casting="unsafe")
+    return out

@@ -40,7 +40,7 @@ import sympy as sp
 from symact.numeric.fitting import root_polys
 from symact.numeric.kernels.helpers import _in_interval
 from symact.numeric.kernels.lowering import _SCIPY_FUNCS, _Chain, _compile_chain
-from symact.numeric.kernels.runtime import CHUNK, _hi, _hs, _parallel, _scratch, real_input
+from symact.numeric.kernels.runtime import CHUNK, _hi, _hs, _parallel, _scratch, half_via_float64, real_input
 from symact.numeric.kernels.selection import _choose_float32, _ld_intervals, choose_form
 from symact.symbolic.forms import X, one_sided_limit
 
@@ -180,6 +180,8 @@ class ScalarKernel:
 
     def __call__(self, x, out=None, axis=-1):
         xa = real_input(x, out)
+        if xa.dtype == np.float16:
+            return half_via_float64(self, xa, out)
         if xa.dtype == np.float32:
             rdt = np.dtype(np.float32)
             cdt = np.dtype(np.float32) if self.chain32 is not None else np.dtype(np.float64)
@@ -195,7 +197,8 @@ class ScalarKernel:
         # float32 computed in float64 is widened block by block in the workers (a
         # whole-array astype was a serial pass plus 8 bytes an element of fresh pages)
         xc = np.ascontiguousarray(xa, dtype=np.float32 if xa.dtype == np.float32 else cdt).reshape(-1)
-        direct = out.flags.c_contiguous and out.dtype == rdt and not np.shares_memory(out, xc)
+        # may_share_memory: bounds only, never the exact (worst-case exponential) overlap search
+        direct = out.flags.c_contiguous and out.dtype == rdt and not np.may_share_memory(out, xc)
         if not direct:
             res, fresh = np.empty(xc.shape, rdt), True
         else:
@@ -216,7 +219,7 @@ class ScalarKernel:
             if out.shape != xa.shape:
                 raise ValueError(f"out has shape {out.shape}, expected {xa.shape}")
             # out aliasing x: the fill would overwrite the inputs before their NaN and +-inf are read
-            if not (out.flags.c_contiguous and out.dtype == rdt) or np.shares_memory(out, xa):
+            if not (out.flags.c_contiguous and out.dtype == rdt) or np.may_share_memory(out, xa):
                 np.copyto(out, self._constant(xa, rdt), casting="unsafe")
                 return out
         fresh = out is None

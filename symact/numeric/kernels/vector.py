@@ -25,6 +25,7 @@ source, compiled with no SymPy work.
 from __future__ import annotations
 
 import math
+import operator
 import os
 
 import numpy as np
@@ -33,7 +34,8 @@ import sympy as sp
 from symact.numeric.kernels.ddouble import _dd_const
 from symact.numeric.kernels.helpers import _expit_np
 from symact.numeric.kernels.lowering import _RowChain
-from symact.numeric.kernels.runtime import THREAD_MIN, _get_pool, _row_bufs, get_num_threads, real_input
+from symact.numeric.kernels.runtime import (THREAD_MIN, _get_pool, _row_bufs, get_num_threads, half_via_float64,
+                                           real_input, result_dtype_of)
 from symact.numeric.points import digest, vector_selection_rows
 from symact.numeric.ulp import floor_errors
 from symact import primitives as rw
@@ -78,6 +80,9 @@ _EXP_HI = 700.0
 #: 128 ln 2 as a double-double, and 2^-128: exp(t) = exp(t + 128 ln 2) 2^-128.
 _SCALE_LN, _SCALE_LN_LO = _dd_const(128 * sp.log(2))
 _SCALE = 2.0 ** -128
+#: Below this t = x - m, exp(t) is 0 and t's TwoSum error tl (NaN where x - m overflows
+#: to -inf, up to ulp(t) / 2 otherwise) is dropped: from here down |tl| >= 1/8 is possible.
+_TL_FAR = -2.0 ** 50
 
 
 #: Names the lambdified forms call besides NumPy's (SymPy's printer writes the
@@ -193,17 +198,36 @@ class VectorKernel:
 
     def __call__(self, x, out=None, axis=-1):
         xa = real_input(x, out)
-        rdt = np.dtype(np.float32) if xa.dtype == np.float32 else np.dtype(np.float64)
-        if not self.derivative and self.fwd is not None and xa.ndim >= 1 and xa.size:
+        if xa.ndim == 0:
+            raise ValueError(f"{self.act.name} takes rows along an axis: an array of at least one "
+                             "dimension, not a 0-d input")
+        try:
+            ax = operator.index(axis)
+        except TypeError:
+            raise TypeError(f"axis must be an integer, not {type(axis).__name__}") from None
+        if not -xa.ndim <= ax < xa.ndim:
+            raise ValueError(f"axis {ax} is out of range for an array of {xa.ndim} dimension(s)")
+        axis = ax % xa.ndim
+        if xa.dtype == np.float16:
+            return half_via_float64(self, xa, out, axis=axis)
+        rdt = result_dtype_of(xa)
+        n = xa.shape[axis]
+        shape = xa.shape if not self.derivative else xa.shape[:axis] + (n, n) + xa.shape[axis + 1:]
+        if out is not None and out.shape != shape:
+            raise ValueError(f"out has shape {out.shape}, expected {shape}")
+        if xa.size == 0:                               # no rows, or rows of no elements
+            res = np.empty(shape, rdt)
+            if out is None:
+                return res
+            return out
+        if not self.derivative and self.fwd is not None:
             # float32 rows are widened block by block in the workers
             return self._forward(xa, np.moveaxis(np.asarray(xa, dtype=rdt), axis, -1), rdt, out, axis)
         xv = np.moveaxis(np.asarray(xa, dtype=np.float64), axis, -1)
         with np.errstate(all="ignore"):
             res = self._compute(xv)
-        if not self.derivative:
-            res = np.moveaxis(res, -1, axis)
-        elif axis not in (-1, xa.ndim - 1):
-            res = np.moveaxis(res, (-2, -1), (axis if axis >= 0 else axis - 1, axis if axis >= 0 else axis - 1))
+        # the Jacobian's axes (i, k) take the row axis' place
+        res = np.moveaxis(res, -1, axis) if not self.derivative else np.moveaxis(res, (-2, -1), (axis, axis + 1))
         if out is None:
             return np.ascontiguousarray(res, dtype=rdt)
         np.copyto(out, res, casting="unsafe")
@@ -215,10 +239,14 @@ class VectorKernel:
         float64 (float32 rows widened per block), written in the result dtype."""
         n = xv.shape[-1]
         rows = xv.reshape(-1, n)                         # copies only if xv is not row-contiguous
+        if rows.dtype == np.float64 and not rows.flags.c_contiguous:
+            # NumPy's exp is vectorized on contiguous data only, and its strided loop can
+            # differ by an ULP (a reversed view of a row gave another bit than the row)
+            rows = np.ascontiguousarray(rows)
         R = rows.shape[0]
         direct = (out is not None and out.dtype == rdt and out.flags.c_contiguous
-                  and out.shape == xa.shape and axis in (-1, xa.ndim - 1)
-                  and not np.shares_memory(out, rows))
+                  and out.shape == xa.shape and axis == xa.ndim - 1
+                  and not np.may_share_memory(out, rows))
         res = out.reshape(R, n) if direct else np.empty(rows.shape, rdt)
         step = max(1, VEC_BLOCK // max(n, 1))
 
@@ -339,8 +367,11 @@ class VectorKernel:
         buf = _row_bufs(R * n)
         t, tl, e, w = (b.reshape(R, n) for b in buf[:4])
         self._two_diff(x, m[:, None], t, tl, e)
-        if np.isneginf(lo).any():                      # x = -inf: t = -inf, and its tl NaN
-            np.putmask(tl, np.isneginf(t), 0.0)
+        if (lo - m < _TL_FAR).any():
+            # x = -inf, or x - m past -2^50 (overflowing to -inf past -max): exp(t) is 0
+            # there, and tl is NaN (-inf - -inf) or up to ulp(t) / 2 (huge): 1 + tl
+            # must not make exp(t) (1 + tl) NaN or -0
+            np.putmask(tl, t < _TL_FAR, 0.0)
         # exp only where its result is comfortably normal: libm's exp takes a slow
         # path near and past underflow, many times slower than its normal one --
         # masked attention (-1e9 logits) and rows with one large entry hit it
@@ -397,23 +428,39 @@ class VectorKernel:
         return part
 
     def _compute(self, xv):
+        """Any rows (the reference path, and the Jacobians), x - m in double-double.
+
+        Non-finite rows follow the oracle's literal evaluation, S = Sum(exp(x_j)): a
+        row holding NaN, or only -inf, is NaN; a row holding +inf has S = +inf
+        (t = x - m with m = +inf: -inf at the finite entries, NaN at the infinite
+        ones, and Sm1 = +inf), so softmax is 0 at its finite entries and NaN at its
+        +inf ones, log_softmax -inf and NaN. The Jacobian of a row whose maximum is
+        not finite is NaN throughout."""
         n = xv.shape[-1]
         m = np.max(xv, axis=-1, keepdims=True)
-        finite_m = np.where(np.isfinite(m), m, 0.0)
+        fin = np.isfinite(m)
+        finite_m = np.where(fin, m, 0.0)
         th = xv - finite_m
-        tl = (xv - (th + finite_m))  # exact TwoSum error of x - m (|m| >= |t| region)
         bb = th - xv
-        tl = (xv - (th - bb)) - (finite_m + bb)
-        tl = np.where(np.isfinite(tl), tl, 0.0)
+        tl = (xv - (th - bb)) - (finite_m + bb)       # TwoSum: th + tl = x - m exactly
+        tl = np.where(np.isfinite(tl) & (th >= _TL_FAR), tl, 0.0)   # (see _shifted_rows)
         e = np.exp(th) * (1 + tl)
         top = th == 0
         e_rest = np.where(top, 0.0, e)
         sm1 = e_rest.sum(axis=-1, keepdims=True) + (top.sum(axis=-1, keepdims=True) - 1)
         if not self.derivative:
+            pinf = m == np.inf
+            if pinf.any():
+                th = np.where(pinf, xv - np.inf, th)
+                tl = np.where(pinf, 0.0, tl)
+                sm1 = np.where(pinf, np.inf, sm1)
             r = self.fn(th, tl, th, tl, sm1, 1.0, 1.0 - e)
             return np.broadcast_to(r, xv.shape).astype(np.float64)
         eye = np.eye(n)
         q = eye - e[..., None, :]
         r = self.fn(th[..., :, None], tl[..., :, None], th[..., None, :], tl[..., None, :], sm1[..., None], eye, q)
-        return np.broadcast_to(r, xv.shape + (n,)).astype(np.float64)
+        r = np.broadcast_to(r, xv.shape + (n,)).astype(np.float64)
+        if not fin.all():
+            r[np.broadcast_to(~fin[..., None], r.shape)] = np.nan
+        return r
 
