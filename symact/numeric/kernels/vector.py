@@ -17,7 +17,12 @@ thread range and take the shifted form, which reuses ``exp(t_j)(1 + t_lo)``
 from the sum and calls exp only where its result is comfortably normal, the
 underflow band being summed scaled by 2^128. Each row's form depends on that
 row alone, so blocks and threads never change a result. Derivatives return the
-Jacobian ``J[..., i, k] = d y_i / d x_k``. A catalog activation's vector kernel
+Jacobian ``J[..., i, k] = d y_i / d x_k`` (its axes i, k in the row axis'
+place). Finite rows of any spread get their limits: where x - m overflows (past
+-max) or lies below -2^50, exp(x - m) is 0 and t's low part is dropped (NaN or
+huge there), so softmax([9e307, -9e307]) is [1, 0], never NaN or -0.
+Non-finite rows are evaluated as the oracle evaluates them
+(:meth:`VectorKernel._compute`). A catalog activation's vector kernel
 is assembled from its prebuilt file (:meth:`VectorKernel.from_parts`,
 :mod:`.prebuilt`): the row chains' sources and the lambdified forms' printed
 source, compiled with no SymPy work.
