@@ -53,26 +53,34 @@ from symact.parse.latex import parse_latex
 
 READERS = {"latex": parse_latex, "expr": parse_expr}
 #: seconds one input may take to be read or refused (they take milliseconds)
-PER_INPUT_S = 1.5
-FUZZ = settings(max_examples=250, deadline=None, derandomize=True, database=None,
+PER_INPUT_S = 2.0
+FUZZ = settings(max_examples=500, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.filter_too_much])
 
 
-def read(reader, text):
-    """Read ``text``: the ParsedFormula or the SymactError; anything else fails the test."""
+def _read_once(reader, text):
     start = time.perf_counter()
     try:
         result = reader(text)
     except SymactError as exc:
         result = exc
-        assert str(exc).strip(), "an error without a message"
-        if isinstance(exc, ParseError) and exc.position is not None:
-            assert "column" in str(exc)
-    # any other exception (RecursionError, ValueError, AttributeError...) fails here
-    elapsed = time.perf_counter() - start
+    # any other exception (RecursionError, ValueError, AttributeError...) fails the test
+    return result, time.perf_counter() - start
+
+
+def read(reader, text):
+    """Read ``text``: the ParsedFormula or the SymactError; anything else fails the test,
+    and so does taking longer than PER_INPUT_S twice in a row (once may be the machine)."""
+    result, elapsed = _read_once(reader, text)
+    if elapsed >= PER_INPUT_S:
+        result, elapsed = _read_once(reader, text)
     assert elapsed < PER_INPUT_S, f"{elapsed:.2f} s for {text[:80]!r}"
-    if not isinstance(result, SymactError):
+    if isinstance(result, SymactError):
+        assert str(result).strip(), "an error without a message"
+        if isinstance(result, ParseError) and result.position is not None:
+            assert "column" in str(result)
+    else:
         assert isinstance(result, ParsedFormula)
         assert isinstance(result.expr, sp.Basic)
     return result
@@ -525,7 +533,7 @@ X = sp.Symbol("x", real=True)
 @pytest.mark.parametrize("reader", READERS)
 @pytest.mark.parametrize("text,expected", [
     ("x²", X**2), ("x³ - x", X**3 - X), ("x⁻¹", 1 / X), ("x¹⁰", X**10), ("(x+1)²", (X + 1)**2),
-    ("2x²" if False else "2*x²", 2 * X**2), ("−x", -X), ("x·x", X**2), ("x×x", X**2),
+    ("2*x²", 2 * X**2), ("−x", -X), ("x·x", X**2), ("x×x", X**2),
     ("x∗x", X**2), ("x−1", X - 1), ("e⁻¹", sp.exp(-1)), ("π*x", sp.pi * X),
 ])
 def test_unicode_spellings_are_read(reader, text, expected):
@@ -539,7 +547,7 @@ def test_subscript_digits_name_another_symbol(reader):
     parse = READERS[reader]
     result = parse("x₂")
     assert result.variable.name == "x_2"
-    result = parse("x + x₁₀" if reader == "latex" else "x + x₁₀")
+    result = parse("x + x₁₀")
     assert result.variable.name == "x" and result.parameters == ("x_10",)
 
 
