@@ -428,6 +428,12 @@ def test_exact_number_bound(reader, power):
     assert f"at most {MAX_EXACT_DIGITS} digits" in refused(parse, literals)
 
 
+def test_exact_number_bound_inside_functions():
+    """phi(u) = exp(-u^2/2)/sqrt(2 pi) squares its argument: checked too."""
+    assert isinstance(read(parse_latex, r"\phi(10^{499})"), ParsedFormula)
+    assert f"at most {MAX_EXACT_DIGITS} digits" in refused(parse_latex, r"\phi(10^{999})")
+
+
 @pytest.mark.parametrize("reader,power", [("latex", "x^{{{}}}"), ("expr", "x**({})")])
 def test_exponent_bound(reader, power):
     parse = READERS[reader]

@@ -429,26 +429,29 @@ def _short(value) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def check_numbers(value, fail: Callable[[str], Exception]):
-    """``value``, after checking the exact numbers and powers where arithmetic puts them
-    (the value, an ``Add``'s terms, a ``Mul``'s factors): at most :data:`MAX_EXACT_DIGITS`
-    digits and rational exponents of at most :data:`MAX_EXPONENT`.  Shallow, so cheap."""
-    items = [value]
-    if isinstance(value, (sp.Add, sp.Mul)):
-        for arg in value.args:
-            items.append(arg)
-            if isinstance(arg, sp.Mul):
-                items.extend(arg.args)
-    for item in items:
-        if isinstance(item, sp.Rational):
-            if max(abs(item.p), abs(item.q)) >= _EXACT_LIMIT:
-                raise fail(f"the exact number here is too large (about "
-                           f"{_digits_of_bits(_bits(item))} digits); symact computes exact "
-                           f"numbers of at most {MAX_EXACT_DIGITS} digits")
-        elif (isinstance(item, sp.Pow) and isinstance(item.exp, sp.Rational)
-              and not isinstance(item.base, sp.Rational) and abs(item.exp) > MAX_EXPONENT):
-            raise fail(f"this makes the power {_short(item.exp)}, which is too large: symact reads "
-                       f"powers of at most {MAX_EXPONENT} in absolute value")
+def check_numbers(value, fail: Callable[[str], Exception], levels: int = 2):
+    """``value``, after checking the exact numbers and powers in its top ``levels``
+    levels (2 reaches where arithmetic puts them: an ``Add``'s terms and their
+    factors; a function the readers apply, such as ``phi(u)``'s ``u**2``, needs 4):
+    at most :data:`MAX_EXACT_DIGITS` digits and rational exponents of at most
+    :data:`MAX_EXPONENT`.  Shallow, so cheap."""
+    level = [value]
+    for depth in range(levels + 1):
+        below = []
+        for item in level:
+            if isinstance(item, sp.Rational):
+                if max(abs(item.p), abs(item.q)) >= _EXACT_LIMIT:
+                    raise fail(f"the exact number here is too large (about "
+                               f"{_digits_of_bits(_bits(item))} digits); symact computes exact "
+                               f"numbers of at most {MAX_EXACT_DIGITS} digits")
+                continue
+            if (isinstance(item, sp.Pow) and isinstance(item.exp, sp.Rational)
+                    and not isinstance(item.base, sp.Rational) and abs(item.exp) > MAX_EXPONENT):
+                raise fail(f"this makes the power {_short(item.exp)}, which is too large: "
+                           f"symact reads powers of at most {MAX_EXPONENT} in absolute value")
+            if depth < levels and isinstance(item, sp.Basic):
+                below.extend(item.args)
+        level = below
     return value
 
 

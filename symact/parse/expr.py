@@ -288,8 +288,8 @@ class _Builder:
     def too_deep(self, node) -> ParseError:
         return budget_error(too_deep_message("expression"), self.text, _pos(node))
 
-    def checked(self, value, node):
-        return check_numbers(value, lambda m: budget_error(m, self.text, _pos(node)))
+    def checked(self, value, node, levels: int = 2):
+        return check_numbers(value, lambda m: budget_error(m, self.text, _pos(node)), levels)
 
     def build(self, node):
         self.depth += 1
@@ -378,7 +378,7 @@ class _Builder:
             want = (str(spec.min_args) if spec.min_args == spec.max_args
                     else f"{spec.min_args} to {spec.max_args}")
             raise self.fail(f"{name} takes {want} argument(s), not {len(arg_nodes)}", node)
-        return spec.build(*(self.build(a) for a in arg_nodes))
+        return self.checked(spec.build(*(self.build(a) for a in arg_nodes)), node, levels=4)
 
     def condition(self, node):
         return build_condition(self, node, _RELATIONS, "expected a comparison such as x > 0")

@@ -356,9 +356,9 @@ class _Builder:
     def too_deep(self, node) -> ParseError:
         return budget_error(too_deep_message(), self.text, _pos(node))
 
-    def checked(self, value, node):
+    def checked(self, value, node, levels: int = 2):
         """``value`` after :func:`~symact.parse.common.check_numbers` (errors at ``node``)."""
-        return check_numbers(value, lambda m: budget_error(m, self.text, _pos(node)))
+        return check_numbers(value, lambda m: budget_error(m, self.text, _pos(node)), levels)
 
     def symbol(self, name: str) -> sp.Symbol:
         sym = self.symbols.get(name)
@@ -526,7 +526,7 @@ class _Builder:
         elif name in APPLICABLE_SYMBOLS:
             if len(args) != 1:
                 raise self.fail(f"{name}(...) takes one argument", dpost)
-            value = APPLICABLE_SYMBOLS[name](args[0])
+            value = self.checked(APPLICABLE_SYMBOLS[name](args[0]), item, levels=4)
         else:
             raise self.fail(f"{name}(...) looks like a call of an undefined function {name}; "
                             f"name it in the head (f'(x) = ...) or write {name} \\cdot (...) "
@@ -579,7 +579,7 @@ class _Builder:
             want = (str(spec.min_args) if spec.min_args == spec.max_args
                     else f"{spec.min_args} to {spec.max_args}")
             raise self.fail(f"{name} takes {want} argument(s), not {len(args)}", node)
-        return spec.build(*args)
+        return self.checked(spec.build(*args), node, levels=4)
 
     def b_call(self, node):
         fname, *rest = node.children
