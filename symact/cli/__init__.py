@@ -138,6 +138,11 @@ def parse_params(pairs: list[str] | None) -> dict[str, str]:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip() or not value.strip():
             raise UsageError(f"--param expects KEY=VALUE, got {pair!r}")
+        # read now, with its exponent bounded and float64's range enforced, so that a value
+        # like 1e100000000 is exit 2 before any big integer is built; passed on as text
+        from symact.symbolic.budget import parse_value
+
+        parse_value(value, key.strip())
         params[key.strip()] = value.strip()
     return params
 

@@ -7,6 +7,7 @@ kinks, facts, verdicts, kernels, code) is derived from that declaration.
 from __future__ import annotations
 
 import fractions
+import math
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Mapping
@@ -14,7 +15,7 @@ from typing import Mapping
 import sympy as sp
 
 from symact import cache
-from symact.symbolic import forms as symbolic
+from symact.symbolic import budget, forms as symbolic
 from symact.errors import ParameterError
 
 ROLES = ("hidden", "output", "both")
@@ -33,30 +34,44 @@ class Param:
         return self.symbol.name
 
 
-def exact_number(value) -> sp.Expr:
+def exact_number(value, name: str = "parameter") -> sp.Expr:
     """An exact SymPy number from an int, Fraction, float or decimal/ratio string.
 
-    Strings are read with :class:`fractions.Fraction` ("0.2", "1/3", "1e-2"):
-    never ``sympify``. Floats are taken at their exact binary value.
+    Strings are read by :func:`symact.symbolic.budget.parse_value` ("0.2", "1/3",
+    "1e-2"): never ``sympify``, with the exponent bounded before any integer is
+    built. Floats are taken at their exact binary value. A value outside
+    float64's range (or of more than 400 digits) is a
+    :class:`~symact.errors.BudgetError`; inf and NaN are no parameter values.
     """
     if isinstance(value, sp.Basic):
         if not value.is_number:
             raise ParameterError(f"parameter value {value} is not a number")
+        budget.check_expr(value, f"the value of {name}")
+        if value.is_Rational:
+            budget.check_value(fractions.Fraction(int(value.p), int(value.q)), f"{name}={_short(value)}")
         return value
     if isinstance(value, bool):
         raise ParameterError(f"parameter value {value!r} is not a number")
     if isinstance(value, (int, fractions.Fraction)):
+        budget.check_value(fractions.Fraction(value), f"{name}={_short(value)}")
         return sp.Rational(value)
     if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ParameterError(f"parameter value {value!r} is not a finite number")
         return sp.Rational(fractions.Fraction(value))
     if isinstance(value, str):
-        try:
-            return sp.Rational(fractions.Fraction(value.strip()))
-        except (ValueError, ZeroDivisionError):
-            raise ParameterError(
-                f"parameter value {value!r} is not a number; write it like 0.2, 1/3 or 1e-2"
-            ) from None
+        return sp.Rational(budget.parse_value(value, name))
     raise ParameterError(f"parameter value {value!r} is not a number")
+
+
+def _short(v) -> str:
+    """A value for a message, without str() of a huge integer (Python refuses 4,300+ digits)."""
+    if isinstance(v, (int, fractions.Fraction, sp.Rational)):
+        num = v.numerator if not isinstance(v, sp.Rational) else v.p
+        den = v.denominator if not isinstance(v, sp.Rational) else v.q
+        if max(abs(int(num)), int(den)).bit_length() > 200:
+            return f"(a number of about {budget._digits(max(abs(int(num)), int(den)))} digits)"
+    return str(v)
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,7 +125,7 @@ class Activation:
                 hint = f"its parameters are {', '.join(sorted(known))}" if known else "it has no parameters"
                 raise ParameterError(f"{self.name} has no parameter {key!r}; {hint}")
         merged = dict(self.values)
-        merged.update({k: exact_number(v) for k, v in values.items()})
+        merged.update({k: exact_number(v, k) for k, v in values.items()})
         return replace(self, values=merged)
 
     @property
@@ -159,7 +174,7 @@ class Activation:
     def __call__(self, value):
         """Exact value at a point (scalar activations), e.g. ``get('step')(0)``."""
         assert not self.vector
-        return sp.piecewise_fold(self.expr.subs(self.x, exact_number(value)))
+        return symbolic.value_at(self.expr, self.x, exact_number(value))
 
     def __repr__(self) -> str:
         vals = "".join(f", {k}={v}" for k, v in self.param_values.items())

@@ -365,9 +365,9 @@ def _recognize_formula(parsed: ParsedFormula):
     """(activation record or None, catalog match or None, problem message or None)."""
     try:
         act = formula.activation_from_formula(parsed)
+        matches = formula.catalog_matches(act)   # the oracle's budget (BudgetError) is a finding too
     except SymactError as exc:
         return None, None, str(exc)
-    matches = formula.catalog_matches(act)
     return act, (matches[0] if matches else None), None
 
 

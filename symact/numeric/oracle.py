@@ -23,6 +23,7 @@ import sympy as sp
 
 from symact import cache
 from symact import primitives as rw
+from symact.symbolic import budget
 from symact.symbolic.forms import X, normalize, one_sided_limit
 
 #: Precision ladder in bits; the last rung is a hard cap.
@@ -39,9 +40,9 @@ _FUNCS: dict[type, Callable] = {
     sp.tanh: lambda u: _tanh(u),
     sp.sinh: lambda u: _sinh(u),
     sp.cosh: lambda u: _cosh(u),
-    sp.sin: mpmath.sin,
-    sp.cos: mpmath.cos,
-    sp.tan: mpmath.tan,
+    sp.sin: lambda u: _trig(mpmath.sin)(u),
+    sp.cos: lambda u: _trig(mpmath.cos)(u),
+    sp.tan: lambda u: _trig(mpmath.tan)(u),
     sp.atan: mpmath.atan,
     sp.atanh: mpmath.atanh,
     sp.asinh: mpmath.asinh,
@@ -58,12 +59,72 @@ def _exp(u):
     """
     if not mpmath.isfinite(u) or abs(u) < 10**4:
         return mpmath.exp(u)
+    if _mag(u) > EXP_RANGE_BITS:
+        return _beyond(u > 0)
     extra = int(mpmath.log(abs(u), 2)) + 20
     with mpmath.workprec(mpmath.mp.prec + extra):
         t = u / mpmath.ln2
         n = int(mpmath.floor(t))
         f = t - n
         return mpmath.ldexp(mpmath.power(2, f), n)
+
+
+#: exp(u) is computed for |u| < 2**EXP_RANGE_BITS (with log2|u| guard bits: every float input
+#: of every catalog entry, gelu_tanh's cubic at 1e300 included); beyond, its value (above
+#: 2**(2**4096) or below its reciprocal) has an exponent no bounded computation pins down
+#: (e^(e^x) at x = 1e300), and a placeholder that moves with the precision stands for it
+EXP_RANGE_BITS = 4096
+#: |argument| of sin, cos and tan up to 2**TRIG_RANGE_BITS (reduction costs that many bits)
+TRIG_RANGE_BITS = 8192
+
+
+_BEYOND = [0]   # placeholders handed out so far (Oracle.value: did this evaluation use one?)
+
+
+def _beyond(positive: bool):
+    """A stand-in for exp(u) with |u| >= 2**EXP_RANGE_BITS: 2**(+-(2**4096 * prec)).
+
+    It differs at each rung of the precision ladder (its exponent doubles), so a
+    result that depends on it smoothly never settles, and :meth:`Oracle.value`
+    then raises BudgetError rather than guess. A result that does not depend on
+    it (tanh of it, 1/(1 + it)) settles to the true value; one that is as huge
+    (or as tiny) as the placeholders at two rungs, with the same sign, lies
+    beyond every format and rounds to +-inf (or +-0) whatever the true value
+    (:func:`_saturated`).
+    """
+    _BEYOND[0] += 1
+    e = 2**EXP_RANGE_BITS * mpmath.mp.prec
+    return mpmath.ldexp(mpmath.mpf(1), e if positive else -e)
+
+
+def _saturated(a, b) -> bool:
+    """Both rungs beyond 2**+-(2**(EXP_RANGE_BITS - 1)), same sign and same side."""
+    if type(a) is not mpmath.mpf or type(b) is not mpmath.mpf or not (mpmath.isfinite(a) and mpmath.isfinite(b)) \
+            or a == 0 or b == 0 or (a > 0) != (b > 0):
+        return False
+    ma, mb, edge = _mag(a), _mag(b), 2 ** (EXP_RANGE_BITS - 1)
+    return (ma > edge and mb > edge) or (ma < -edge and mb < -edge)
+
+
+def _trig(fn):
+    def bounded(u):
+        if mpmath.isfinite(u) and u != 0 and _mag(u) > TRIG_RANGE_BITS:
+            from symact.errors import BudgetError
+
+            raise BudgetError(f"the oracle would compute {fn.__name__} of a number above 2^{TRIG_RANGE_BITS}; "
+                              f"its budget stops there (argument reduction costs as many bits)")
+        return fn(u)
+
+    return bounded
+
+
+def _power(b, p):
+    """b**p for a non-integer or varying p; huge results through :func:`_exp`."""
+    if mpmath.isfinite(b) and mpmath.isfinite(p) and b > 0 and p != 0:
+        t = p * mpmath.log(b)
+        if abs(t) >= 10**4:
+            return _exp(t)
+    return mpmath.power(b, p)
 
 
 def _cosh(u):
@@ -303,7 +364,7 @@ def _compile_node(expr: sp.Expr, x, _shared: dict) -> Callable:
             n = int(ex)
             return lambda v: base(v) ** n
         power = _compile(ex, x, _shared)
-        return lambda v: mpmath.power(base(v), power(v))
+        return lambda v: _power(base(v), power(v))
     if isinstance(expr, sp.Piecewise):
         branches = [(_compile(e, x, _shared), _compile_cond(c, x)) for e, c in expr.args]
 
@@ -389,6 +450,7 @@ class Oracle:
     def __init__(self, expr: sp.Expr, x: sp.Symbol):
         self.expr = expr
         self.x = x
+        budget.check_expr(expr, "the expression given to the oracle", x=x, size=False)
         self._fn = _compile(stable_form(normalize(expr)), x)
         self._limits: dict[str, sp.Expr] = {}
 
@@ -426,7 +488,13 @@ class Oracle:
         return self.value(mpmath.mpf(v))
 
     def value(self, v: mpmath.mpf) -> mpmath.mpf:
-        """The value at a finite mpf ``v``, raising precision until it is stable."""
+        """The value at a finite mpf ``v``, raising precision until it is stable.
+
+        Bounded: at most :data:`MAX_PREC` bits (six rungs from START_PREC). Where an
+        exponential's argument was beyond :data:`EXP_RANGE_BITS` and the value did
+        not settle, :class:`~symact.errors.BudgetError` says so rather than guess.
+        """
+        used = _BEYOND[0]
         prec = START_PREC
         prev = self._eval(v, prec)
         while prec < MAX_PREC:
@@ -435,17 +503,29 @@ class Oracle:
             if cur is None or prev is None:
                 prev = cur
                 continue
+            beyond = _BEYOND[0] != used
             if _agree(prev, cur) and cur != 0:
                 return cur
-            if cur == 0 and prev == 0 and prec >= 1024:
+            if cur == 0 and prev == 0 and prec >= 1024 and not beyond:
                 return cur  # zero at 1024 bits and more, with no cancellation: exact
-            if _underflows(prev, cur):
+            if _underflows(prev, cur) or _overflows(prev, cur) or (beyond and _saturated(prev, cur)):
                 return cur
             prev = cur
+        if _BEYOND[0] != used:
+            from symact.errors import BudgetError
+
+            raise BudgetError(f"the oracle could not settle {_brief(self.expr)} at x = {mpmath.nstr(v, 17)}: an "
+                              f"exponential's argument there is above 2^{EXP_RANGE_BITS} and the value did not "
+                              f"settle within {MAX_PREC} bits (its budget)")
         return prev if prev is not None else mpmath.mpf(0)
 
     def rounded(self, v: float, dtype=np.float64) -> float:
         return round_to(self(v), dtype)
+
+
+def _brief(expr) -> str:
+    text = sp.sstr(expr)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _agree(a, b) -> bool:
@@ -477,6 +557,17 @@ def _underflows(a, b) -> bool:
         return False
     ma, mb = _mag(a), _mag(b)
     return ma < -UNDERFLOW_BITS and mb < -UNDERFLOW_BITS and abs(ma - mb) <= max(1, abs(mb) >> 32)
+
+
+def _overflows(a, b) -> bool:
+    """Two rungs agree that the value is far above every format's largest number
+    (same sign, both above 2**UNDERFLOW_BITS, binary exponents that agree to one part
+    in 2**32): it rounds to +-inf in every format (e^(e^x) at x = 1e300)."""
+    if type(a) is not mpmath.mpf or type(b) is not mpmath.mpf or not (mpmath.isfinite(a) and mpmath.isfinite(b)) \
+            or a == 0 or b == 0 or (a > 0) != (b > 0):
+        return False
+    ma, mb = _mag(a), _mag(b)
+    return ma > UNDERFLOW_BITS and mb > UNDERFLOW_BITS and abs(ma - mb) <= max(1, abs(mb) >> 32)
 
 
 @lru_cache(maxsize=256)

@@ -31,7 +31,9 @@ from symact.model import catalog
 from symact.verify import difftest
 from symact.analysis import facts as facts_mod, linearity
 from symact.model.activation import Activation
-from symact.symbolic.forms import one_sided_limit
+from symact.errors import BudgetError
+from symact.symbolic import budget
+from symact.symbolic.forms import NoBranch, one_sided_limit, undefined_error
 from symact.verify.results import TestResult
 
 
@@ -110,8 +112,12 @@ class CheckReport:
 def analyze(act: Activation) -> CheckReport:
     """Facts and verdicts for ``act`` (the symbolic half of a check)."""
     key = cache.activation_key(act)
-    facts = cache.cached("facts", key, lambda: facts_mod.derive(act))
-    verdicts = cache.cached("verdicts", key, lambda: linearity.verdicts(act))
+    with budget.step(f"differentiating {act.name}"):
+        act.derivative
+    with budget.step(f"deriving the facts of {act.name}"):
+        facts = cache.cached("facts", key, lambda: facts_mod.derive(act))
+    with budget.step(f"deciding the linearity of {act.name}"):
+        verdicts = cache.cached("verdicts", key, lambda: linearity.verdicts(act))
     return CheckReport(act, facts, verdicts)
 
 
@@ -131,22 +137,26 @@ def check(name_or_act, params: dict | None = None, *, jobs: int = 1, **test_opti
     """
     act = resolve(name_or_act, params)
     child = None
-    if jobs > 1 and _can_fork():
-        _before_fork(act)
-        child = _Child(_run_tests, act, test_options).start()
     try:
-        report = analyze(act)
-        report.tests.extend(child.result() if child is not None else run_tests(act, **test_options))
-    finally:
-        if child is not None:
-            child.close()
+        if jobs > 1 and _can_fork():
+            _before_fork(act)
+            child = _Child(_run_tests, act, test_options).start()
+        try:
+            report = analyze(act)
+            report.tests.extend(child.result() if child is not None else run_tests(act, **test_options))
+        finally:
+            if child is not None:
+                child.close()
+    except NoBranch as exc:   # a cases with no row somewhere: the formula is undefined there
+        raise undefined_error(exc, act.name if act.name != "formula" else "f") from None
     return report
 
 
 def _before_fork(act: Activation) -> None:
     """The SymPy work both halves of a check need, done once: f', and the limits of
     f and f' at -oo and oo (facts state them; the oracle's values at ±inf are them)."""
-    act.derivative
+    with budget.step(f"differentiating {act.name}"):
+        act.derivative
     if act.vector:
         return
     for expr in (act.expr, act.derivative):
@@ -154,8 +164,12 @@ def _before_fork(act: Activation) -> None:
             try:
                 # through the disk cache under the oracle's own key (Oracle.limit), so a cached or
                 # seeded limit is read, not derived again; remembered in memory for both processes
-                cache.cached("limit", (sp.srepr(expr), side),
-                             lambda: one_sided_limit(expr, act.x, point, "-" if point > 0 else "+"))
+                with budget.step(f"deriving the limit of {act.name}{chr(39) if expr is not act.expr else ''}"
+                                 f" at {'+' if point > 0 else '-'}inf"):
+                    cache.cached("limit", (sp.srepr(expr), side),
+                                 lambda: one_sided_limit(expr, act.x, point, "-" if point > 0 else "+"))
+            except (BudgetError, NoBranch):
+                raise
             except Exception:  # noqa: BLE001 - the half that needs this limit meets the error itself
                 pass
 
@@ -166,7 +180,8 @@ def _run_tests(act, test_options):
 
 def run_tests(act: Activation, **test_options) -> list[TestResult]:
     """The numeric tests of a check: kernels and implementations against the oracle."""
-    return difftest.run_tests(act, **test_options)
+    with budget.step(f"testing {act.name}'s kernels against the oracle", 4 * budget.step_seconds()):
+        return difftest.run_tests(act, **test_options)
 
 
 def check_many(names: Iterable, params: dict | None = None, *, jobs: int = 1,

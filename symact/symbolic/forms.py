@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from symact.errors import SymactError
+
 #: The variable every scalar activation is written in.
 X = sp.Symbol("x", real=True)
 
@@ -26,16 +28,95 @@ class Undecidable(Exception):
     """SymPy could not settle a condition: callers fall back to 'undecided'."""
 
 
+class NoBranch(Undecidable):
+    """No row of a Piecewise is active near a point: the expression is undefined there.
+
+    Not a limit of SymPy but of the formula (a ``cases`` without a row for
+    x <= 0): :meth:`where` says where no row applies, for the user's message.
+    """
+
+    def __init__(self, pw: sp.Piecewise, x: sp.Symbol, point, side: str):
+        self.pw, self.x, self.point, self.side = pw, x, point, side
+        super().__init__(f"no branch of {pw} is active near {point}{side}")
+
+    def __reduce__(self):  # crosses back from a forked check whole
+        return (NoBranch, (self.pw, self.x, self.point, self.side))
+
+    def where(self) -> str:
+        """Where no row applies, as a condition on x ("x <= 0"), or near which point."""
+        table = _branch_table(self.pw, self.x)
+        if table is not None:
+            text = table.undefined()
+            if text:
+                return text
+        return f"x just {'below' if self.side == '-' else 'above'} {self.point}" \
+            if self.point not in (sp.oo, -sp.oo) else f"x near {self.point}"
+
+
+class UndefinedError(SymactError):
+    """A formula that is undefined on part of the real line (a ``cases`` with no row there)."""
+
+
+def undefined_error(exc: "NoBranch", name: str = "f") -> UndefinedError:
+    """The user's message for :class:`NoBranch`: where no row applies and how to fix it."""
+    return UndefinedError(f"the cases do not define {name} for {exc.where()}; add a row for it "
+                          f"(e.g. `0 & \\text{{otherwise}}`)")
+
+
+def check_defined(expr: sp.Expr, x: sp.Symbol, name: str = "f") -> None:
+    """Raise :class:`UndefinedError` when a one-level Piecewise of ``expr`` leaves a
+    part of the real line without a row (found from its branch table, in linear time)."""
+    for pw in expr.atoms(sp.Piecewise) if isinstance(expr, sp.Basic) else ():
+        table = _branch_table(pw, x)
+        if table is not None and table.undefined():
+            raise undefined_error(NoBranch(pw, x, sp.S.Zero, "+"), name)
+
+
 # --------------------------------------------------------------------------- normal form
+#: normal forms and flatness already found (pure functions of an immutable expression): the
+#: one-sided limits at each of a cases' m boundaries normalize the same expression m times,
+#: and each walk is as long as the rows
+_NORMAL: dict = {}
+_FLAT: dict = {}
+_MEMO_MAX = 4096
+
+
+def _memo(table: dict, key, compute):
+    try:
+        return table[key]
+    except KeyError:
+        pass
+    except TypeError:  # unhashable: not remembered
+        return compute()
+    value = compute()
+    if len(table) >= _MEMO_MAX:
+        table.clear()
+    table[key] = value
+    return value
+
+
 def normalize(expr: sp.Expr) -> sp.Expr:
     """Rewrite Max, Min, Abs, Heaviside and sign as Piecewise, folded to one level."""
+    return _memo(_NORMAL, expr, lambda: _normalize(expr))
+
+
+def _normalize(expr: sp.Expr) -> sp.Expr:
     rewritten = expr
     for cls in (sp.Max, sp.Min, sp.Abs, sp.Heaviside, sp.sign):
         if rewritten.has(cls):
             rewritten = rewritten.replace(
                 lambda e, c=cls: isinstance(e, c), lambda e: _as_piecewise(e)
             )
+    if _flat_piecewise(rewritten):
+        # already one level: piecewise_fold would only rebuild it through Piecewise.eval,
+        # whose cost grows with the square of the rows or worse (a 30-row cases took minutes)
+        return rewritten
     return sp.piecewise_fold(rewritten)
+
+
+def _flat_piecewise(expr) -> bool:
+    return isinstance(expr, sp.Piecewise) and _memo(_FLAT, expr, lambda: not any(
+        e.has(sp.Piecewise) or c.has(sp.Piecewise) for e, c in expr.args))
 
 
 def _as_piecewise(e: sp.Expr) -> sp.Expr:
@@ -110,16 +191,192 @@ def resolve_near(expr: sp.Expr, x: sp.Symbol, point, side: str) -> sp.Expr:
     ``sp.oo`` or ``-sp.oo`` (then ``side`` is ignored). Conditions must be linear.
     """
     def pick(pw: sp.Piecewise) -> sp.Expr:
+        table = _branch_table(pw, x)
+        if table is not None:
+            return table.pick(point, side)
         for e, c in pw.args:
             if _condition_near(c, x, point, side):
                 return e
-        raise Undecidable(f"no branch of {pw} is active near {point}{side}")
+        raise NoBranch(pw, x, point, side)
 
+    if _flat_piecewise(expr):
+        return pick(expr)   # one level (a cases): no walk over the rows for inner Piecewise
     out = expr
     while out.has(sp.Piecewise):
         out = out.replace(lambda e: isinstance(e, sp.Piecewise) and not any(
             isinstance(a, sp.Piecewise) for a in e.atoms(sp.Piecewise) - {e}), pick)
     return out
+
+
+class _NotTabled(Exception):
+    """A condition the branch table does not handle (nonlinear, symbolic): scan instead."""
+
+
+class _BranchTable:
+    """Which row of a flat Piecewise is active on each cell of the real line.
+
+    The m boundary points b_0 < ... < b_(m-1) of the rows' (linear) conditions cut
+    the line into 2m + 1 cells: cell 2j + 1 is the point b_j, cell 2j the open
+    interval before it, cell 2m the one after the last. Each condition becomes a
+    set of cells (a bit mask: relations are half-lines, And/Or/Not bitwise), and
+    the rows paint the cells they are first active on, in order. Built once per
+    Piecewise in time linear in its rows (plus bit operations on m-bit masks), so
+    looking up the branch beside each of the m points costs O(m log m) in all,
+    where scanning the rows each time grew with the square of the rows.
+    """
+
+    def __init__(self, pw: sp.Piecewise, x: sp.Symbol):
+        self.pw, self.x = pw, x
+        rels: list = []
+        for _, c in pw.args:
+            if not isinstance(c, sp.Basic):
+                raise _NotTabled()
+            rels += list(c.atoms(sp.core.relational.Relational))
+        roots: dict = {}
+        self._lin: dict = {}
+        for rel in rels:
+            d = rel.lhs - rel.rhs
+            if not d.has(x):
+                continue
+            if d.free_symbols != {x}:
+                raise _NotTabled()
+            poly = sp.Poly(d, x)
+            if poly.degree() != 1:
+                raise _NotTabled()
+            a, b = poly.coeff_monomial(x), poly.coeff_monomial(1)
+            if not (a.is_Rational and b.is_Rational):
+                raise _NotTabled()
+            r = -b / a
+            roots[r] = float(r)
+            self._lin[rel] = (1 if a > 0 else -1, r)
+        self.points = sorted(roots, key=lambda r: r)   # exact rationals: exact order
+        self.floats = [float(r) for r in self.points]
+        self.index = {r: j for j, r in enumerate(self.points)}
+        m = len(self.points)
+        self.cells = 2 * m + 1
+        self.full = (1 << self.cells) - 1
+        painted, owner = 0, {}
+        for k, (_, c) in enumerate(pw.args):
+            new = self._mask(c) & ~painted
+            painted |= new
+            while new:
+                low = new & -new
+                owner[low.bit_length() - 1] = k
+                new ^= low
+        self.owner = owner
+
+    def _mask(self, cond) -> int:
+        if cond in (sp.true, True):
+            return self.full
+        if cond in (sp.false, False):
+            return 0
+        if isinstance(cond, sp.And):
+            out = self.full
+            for a in cond.args:
+                out &= self._mask(a)
+            return out
+        if isinstance(cond, sp.Or):
+            out = 0
+            for a in cond.args:
+                out |= self._mask(a)
+            return out
+        if isinstance(cond, sp.Not):
+            return self.full & ~self._mask(cond.args[0])
+        if cond in self._lin:
+            sign, r = self._lin[cond]
+            c = 2 * self.index[r] + 1
+            below, at, above = (1 << c) - 1, 1 << c, self.full & ~((1 << (c + 1)) - 1)
+            neg, pos = (below, above) if sign > 0 else (above, below)
+            return {"<": neg, "<=": neg | at, ">": pos, ">=": pos | at, "==": at,
+                    "!=": self.full & ~at}[cond.rel_op]
+        raise _NotTabled()
+
+    def _cell(self, point, side: str) -> int:
+        if point == -sp.oo:
+            return 0
+        if point == sp.oo:
+            return self.cells - 1
+        j = self.index.get(point)
+        if j is not None:
+            return 2 * j if side == "-" else 2 * j + 2
+        if not point.is_Rational:
+            raise _NotTabled()
+        import bisect
+
+        j = bisect.bisect_left(self.points, point)   # exact rationals compare exactly
+        return 2 * j
+
+    def at(self, point) -> sp.Expr | None:
+        """The branch active at the rational ``point`` itself (None: not tabled, or no row)."""
+        point = sp.sympify(point)
+        if not point.is_Rational:
+            return None
+        j = self.index.get(point)
+        if j is not None:
+            cell = 2 * j + 1
+        else:
+            import bisect
+
+            cell = 2 * bisect.bisect_left(self.points, point)
+        k = self.owner.get(cell)
+        return None if k is None else self.pw.args[k][0]
+
+    def pick(self, point, side: str) -> sp.Expr:
+        try:
+            cell = self._cell(sp.sympify(point), side)
+        except _NotTabled:
+            for e, c in self.pw.args:
+                if _condition_near(c, self.x, point, side):
+                    return e
+            raise NoBranch(self.pw, self.x, point, side) from None
+        k = self.owner.get(cell)
+        if k is None:
+            raise NoBranch(self.pw, self.x, point, side)
+        return self.pw.args[k][0]
+
+    def undefined(self) -> str:
+        """The cells no row covers, as conditions on x joined by "or" ("" if none)."""
+        x, pts, parts = self.x, self.points, []
+        for cell in range(self.cells):
+            if cell in self.owner:
+                continue
+            j = cell // 2
+            if cell % 2:
+                parts.append(sp.Eq(x, pts[j]))
+            elif not pts:
+                parts.append(sp.true)
+            elif j == 0:
+                parts.append(x < pts[0])
+            elif j == len(pts):
+                parts.append(x > pts[-1])
+            else:
+                parts.append(sp.And(pts[j - 1] < x, x < pts[j]))
+        if not parts:
+            return ""
+        if parts == [sp.true]:
+            return "any x"
+        cond = sp.Or(*parts)
+        try:
+            cond = cond.as_set().as_relational(x) if len(parts) <= 64 else cond
+        except Exception:  # noqa: BLE001 - only the wording of a message
+            pass
+        return sp.sstr(cond)
+
+
+_TABLES: dict = {}
+
+
+def _branch_table(pw: sp.Piecewise, x: sp.Symbol) -> "_BranchTable | None":
+    """The branch table of ``pw`` (cached), or None where the scan must decide."""
+    key = (pw, x)
+    if key not in _TABLES:
+        if len(_TABLES) >= 512:
+            _TABLES.clear()
+        try:
+            _TABLES[key] = _BranchTable(pw, x)
+        except (_NotTabled, sp.PolynomialError, TypeError, ValueError):
+            _TABLES[key] = None
+    return _TABLES[key]
 
 
 #: limits already taken in this process: facts, the oracle (values at ±inf) and the
@@ -153,6 +410,10 @@ def boundary_points(expr: sp.Expr, x: sp.Symbol) -> list[sp.Expr]:
     """Points where a Piecewise condition of ``normalize(expr)`` changes truth value."""
     points: set[sp.Expr] = set()
     for pw in normalize(expr).atoms(sp.Piecewise):
+        table = _branch_table(pw, x)
+        if table is not None:   # the rows' roots, found once (sp.solve per relation costs more)
+            points.update(table.points)
+            continue
         for _, cond in pw.args:
             for rel in cond.atoms(sp.core.relational.Relational):
                 d = rel.lhs - rel.rhs
@@ -175,10 +436,35 @@ class Kink:
         return "kink" if self.continuous else "jump"
 
 
+def value_at(expr: sp.Expr, x: sp.Symbol, point) -> sp.Expr:
+    """``expr`` at the exact ``point``: for a one-level Piecewise (a cases) the row
+    active there is found in its branch table, not by substituting into every row."""
+    if _flat_piecewise(expr):
+        table = _branch_table(expr, x)
+        branch = table.at(point) if table is not None else None
+        if branch is not None:
+            return branch.subs(x, point)
+    return sp.piecewise_fold(expr.subs(x, point))
+
+
+def diff(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """d expr / dx, branch by branch through a Piecewise, without re-evaluating it.
+
+    ``sp.diff`` of a Piecewise builds the result through ``Piecewise.eval``, which
+    compares every condition with all earlier ones: for the rows of a ``cases``
+    that grows with the square of the rows or worse (30 rows took over a minute).
+    Differentiating each branch keeps the conditions as they are, so the cost
+    grows linearly with the rows; the value is the same.
+    """
+    if isinstance(expr, sp.Piecewise):
+        return sp.Piecewise(*[(diff(e, x), c) for e, c in expr.args], evaluate=False)
+    return sp.diff(expr, x)
+
+
 def find_kinks(expr: sp.Expr, x: sp.Symbol) -> list[Kink]:
     """Every boundary point at which the one-sided slopes or values differ."""
     f = normalize(expr)
-    d = sp.diff(f, x)
+    d = diff(f, x)
     kinks = []
     for c in boundary_points(f, x):
         left, right = one_sided_limit(d, x, c, "-"), one_sided_limit(d, x, c, "+")
@@ -198,7 +484,7 @@ def differentiate(expr: sp.Expr, x: sp.Symbol, conventions: dict) -> sp.Expr:
     kink must have a convention; a missing one is a declaration bug, caught here.
     """
     f = normalize(expr)
-    d = sp.diff(f, x)
+    d = diff(f, x)
     Piecewise = sp.Piecewise
     if not d.has(Piecewise):
         return gentle_simplify(d, f)

@@ -47,7 +47,7 @@ import numpy as np
 import sympy as sp
 
 from symact.model import catalog
-from symact.symbolic import forms as symbolic
+from symact.symbolic import budget, forms as symbolic
 from symact.model.activation import Activation, Param
 from symact.errors import ParameterError, ParseError, SymactError
 from symact.symbolic.exact import certified_sign
@@ -324,6 +324,7 @@ def formula_test(act: Activation, parsed: ParsedFormula, *, seed: int = 0, examp
     formula symbols raise :class:`FormulaMismatch` (a user error, exit 2).
     """
     g = bind(act, parsed)
+    budget.check_expr(g, "the formula", x=act.x)   # undefined points refute it (a witness), not exit 2
     f = _target(act, parsed)
     base = {"formula": parsed.source, "language": parsed.language,
             "compared_with": f"{act.name}'" if parsed.is_derivative else act.name}
@@ -396,6 +397,9 @@ def activation_from_formula(parsed: ParsedFormula, name: str = "formula", params
         raise ParseError("a derivative formula does not define an activation; write f(x) = ...")
     x = symbolic.XV if parsed.is_vector else symbolic.X
     body = _rename(parsed, x)
+    budget.check_expr(body, "the formula", x=None if parsed.is_vector else x)
+    if not parsed.is_vector:
+        symbolic.check_defined(body, x)
     params = dict(params or {})
     plist = []
     for s in _leftover(body):
@@ -414,7 +418,11 @@ def activation_from_formula(parsed: ParsedFormula, name: str = "formula", params
     if params:
         act = act.with_params(**params)
     if not act.vector:
-        kinks = [k.at for k in act.kinks]
+        try:
+            with budget.step("finding the kinks of the formula"):
+                kinks = [k.at for k in act.kinks]
+        except symbolic.NoBranch as exc:
+            raise symbolic.undefined_error(exc) from None
         if kinks:
             from dataclasses import replace
             note = ("at the kink" + ("s" if len(kinks) > 1 else "") + " x = "
