@@ -197,8 +197,12 @@ def test_assert_implements_passes_and_fails_like_numpy_testing():
         assert part in text, text
     assert_implements("leaky_relu", lambda x: np.where(x >= 0, x, 0.2 * x), params={"negative_slope": "0.2"},
                       examples=200)
-    with pytest.raises(AssertionError, match="relu'"):
-        assert_implements("relu", lambda x: (x >= 0).astype(x.dtype), derivative=True, examples=100)
+    # relu'(0) = 1 is the right derivative: a valid convention at the kink (issue 14), strict refuses it
+    res = assert_implements("relu", lambda x: (x >= 0).astype(x.dtype), derivative=True, examples=100)
+    assert "the right derivative" in res[0].details["conventions"][0]["text"]
+    with pytest.raises(AssertionError, match=r"(?s)relu'.*FAILED \(convention\)"):
+        assert_implements("relu", lambda x: (x >= 0).astype(x.dtype), derivative=True, examples=100,
+                          kink_convention="strict")
 
 
 @settings(max_examples=200, derandomize=True, database=None)

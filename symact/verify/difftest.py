@@ -67,7 +67,7 @@ import numpy as np
 import sympy as sp
 
 from symact import cache
-from symact.verify import strategies
+from symact.verify import policy, strategies
 from symact.model.activation import Activation
 from symact.errors import SymactError
 from symact.numeric.kernels import kernel_for
@@ -249,27 +249,94 @@ def _describe_exception(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
 
 
-def _as_float_array(out, shape, dtype) -> tuple[np.ndarray, str | None]:
-    """``out`` as a float array of ``shape`` (cast to ``dtype``) and a note on its dtype."""
+def to_array(out) -> np.ndarray:
+    """``out`` as a NumPy array: ``numpy.asarray``, else through ``detach()`` (a torch tensor that
+    requires grad) or DLPack (``numpy.from_dlpack``); raises what ``asarray`` raised otherwise."""
+    try:
+        return np.asarray(out)
+    except Exception as exc:  # noqa: BLE001 - user objects may fail in any way
+        first = exc
+    try:
+        if callable(getattr(type(out), "detach", None)):
+            return np.asarray(out.detach())
+    except Exception:  # noqa: BLE001
+        pass
+    try:
+        if hasattr(type(out), "__dlpack__"):
+            return np.from_dlpack(out)
+    except Exception:  # noqa: BLE001
+        pass
+    raise first
+
+
+def _squeezed(shape) -> tuple:
+    return tuple(d for d in shape if d != 1)
+
+
+def _lossless(arr: np.ndarray, dt: np.dtype) -> bool:
+    """Do ``arr``'s values (integers, booleans) convert to ``dt`` exactly?"""
+    with np.errstate(all="ignore"):
+        back = arr.astype(dt)
+        return bool(np.all(back.astype(arr.dtype) == arr)) and bool(np.all(np.isfinite(back)))
+
+
+def _object_floats(arr: np.ndarray, what: str) -> np.ndarray:
+    """An object array (``np.frompyfunc``'s result, a list of NumPy scalars) as float64."""
+    try:
+        with np.errstate(all="ignore"):
+            return arr.astype(np.float64)
+    except Exception:  # noqa: BLE001 - elements that are not real numbers
+        first = arr.ravel()[0] if arr.size else None
+        raise Garbage(f"returned {what} of object dtype holding {type(first).__name__} "
+                      f"({_short(first)}), not numbers") from None
+
+
+def _as_float_array(out, shape, dtype, in_shape=None) -> tuple[np.ndarray, str | None, list, str | None]:
+    """``out`` as a float array of ``shape`` (cast to ``dtype``): (values, dtype note, remarks,
+    shape note).
+
+    Accepted without loss: anything NumPy converts (lists, scalars, torch or JAX arrays),
+    object arrays of numbers, integer or boolean results whose values ``dtype`` holds
+    exactly (a remark), the right number of values in a shape that differs only by axes of
+    length 1 (values judged, the shape noted; shape_dtype reports it).
+    """
+    in_shape = tuple(shape) if in_shape is None else tuple(in_shape)
+    dt = np.dtype(dtype)
     if out is None:
         raise Garbage("returned None, not an array of floats")
     if isinstance(out, (str, bytes)):
         raise Garbage(f"returned a string ({out[:20]!r}), not an array of floats")
+    what = type(out).__name__
     try:
-        arr = np.asarray(out)
+        arr = to_array(out)
     except Exception as exc:  # noqa: BLE001 - user objects may fail in any way
-        raise Garbage(f"returned {type(out).__name__} that is not an array ({_describe_exception(exc)})") from None
+        raise Garbage(f"returned {what} that is not an array ({_describe_exception(exc)})") from None
+    remarks = []
+    if arr.dtype.kind == "O":
+        arr = _object_floats(arr, what)
+        remarks.append(f"returned an object array of numbers for {dt.name} input; values read as floats")
     if arr.dtype.kind == "c":
         raise Garbage(f"returned complex values ({arr.dtype})")
     if arr.dtype.kind not in "fiub":
-        raise Garbage(f"returned {type(out).__name__} of {arr.dtype}, not an array of floats")
+        raise Garbage(f"returned {what} of {arr.dtype}, not an array of floats")
+    shape_note = None
     if arr.shape != tuple(shape):
-        raise Garbage(f"returned shape {arr.shape} for input shape {tuple(shape)}")
+        if arr.size == math.prod(shape) and _squeezed(arr.shape) == _squeezed(shape):
+            shape_note = (f"returned shape {arr.shape} for input shape {in_shape} (expected {tuple(shape)}); "
+                          "values judged after reshaping")
+            arr = arr.reshape(shape)
+        else:
+            expect = "" if tuple(shape) == in_shape else f" (expected {tuple(shape)})"
+            raise Garbage(f"returned shape {arr.shape} for input shape {in_shape}{expect}")
     note = None
-    if arr.dtype != dtype:
-        note = f"returned {arr.dtype} for {np.dtype(dtype).name} input; values compared as {np.dtype(dtype).name}"
+    if arr.dtype != dt:
+        if arr.dtype.kind in "iub" and _lossless(arr, dt):
+            remarks.append(f"returned {arr.dtype} for {dt.name} input: values exact in {dt.name} "
+                           "(a dtype remark, not a value failure)")
+        else:
+            note = f"returned {arr.dtype} for {dt.name} input; values compared as {dt.name}"
     with np.errstate(all="ignore"):
-        return arr.astype(dtype), note
+        return arr.astype(dt), note, remarks, shape_note
 
 
 @dataclass
@@ -282,6 +349,8 @@ class Evaluation:
     error: str | None = None                # whole-call failure or first per-point exception
     garbage: str | None = None
     dtype_note: str | None = None
+    shape_note: str | None = None
+    remarks: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -305,7 +374,8 @@ def evaluate(fn: Callable, inputs: np.ndarray, out_shape: tuple, *, unit_ndim: i
         if not force_elementwise:
             try:
                 out = fn(inputs.copy())
-                ev.values, ev.dtype_note = _as_float_array(out, out_shape, dt)
+                ev.values, ev.dtype_note, ev.remarks, ev.shape_note = _as_float_array(
+                    out, out_shape, dt, inputs.shape)
                 ev.raised = np.zeros(inputs.shape[: inputs.ndim - unit_ndim], dtype=bool)
             except Garbage as exc:
                 ev.garbage = str(exc)
@@ -345,7 +415,11 @@ def _elementwise(fn, inputs, out_shape, unit_ndim, ev: Evaluation) -> None:
         try:
             if unit_ndim == 0:
                 try:
-                    arr = np.asarray(out) if out is not None and not isinstance(out, (str, bytes)) else None
+                    arr = to_array(out) if out is not None and not isinstance(out, (str, bytes)) else None
+                    if arr is not None and arr.dtype.kind == "O":
+                        arr = _object_floats(arr, type(out).__name__)
+                except Garbage:
+                    raise
                 except Exception as exc:  # noqa: BLE001 - a ragged list, an __array__ that raises
                     raise Garbage(f"returned {type(out).__name__} that is not an array "
                                   f"({_describe_exception(exc)})") from None
@@ -355,7 +429,7 @@ def _elementwise(fn, inputs, out_shape, unit_ndim, ev: Evaluation) -> None:
                 arr = arr.reshape(())
             else:
                 arr = out
-            values[i], _ = _as_float_array(arr, unit_out, dt)
+            values[i] = _as_float_array(arr, unit_out, dt, flat_in[i].shape)[0]
         except Garbage as exc:
             ev.garbage = f"{exc} (at x = {_fmt_input(flat_in[i])})"
             ev.values = None
@@ -407,40 +481,124 @@ class _Case:
     max_ulp: float
     atol: float
     user: bool  # user code: catch and describe failures
+    kink_convention: str = policy.KINK_CONVENTIONS[0]
+    vector_error: str = policy.VECTOR_ERRORS[0]
+
+    @property
+    def expr(self):
+        return self.act.derivative if self.derivative else self.act.expr
 
 
-# =========================================================================== scalar tests
-def _scalar_test(case: _Case, points: np.ndarray) -> TestResult:
-    act, dt = case.act, case.dtype
-    expr = act.derivative if case.derivative else act.expr
-    exp = expected(expr, act.x, points, dt)
-    ev = evaluate(case.fn, points, points.shape)
-    details = {"dtype": dt.name, "points": int(points.size),
-               "tolerance": {"max_ulp": case.max_ulp, "atol": case.atol}}
-    if ev.values is None:
-        details["error" if ev.error else "message"] = ev.error or f"{_who(case)} {ev.garbage}"
-        details["failing"] = int(points.size)
-        return _finish(case, False, details, ev)
-    ulps, fail = point_failures(ev.values, exp, case.max_ulp, case.atol)
-    fail |= ev.raised
-    ulps[ev.raised] = np.inf
-    lenient = _nan_leniency(case, points, ev.values) & ~ev.raised
-    if lenient.any():
-        fail &= ~lenient
-        ulps[lenient] = 0.0
-        ev.elementwise = "; ".join(filter(None, [ev.elementwise, (
-            f"x = nan gave {_num(ev.values[lenient][0])}, not NaN (user code: noted, not counted as a failure)")]))
-    details.update(_stats(ulps, fail))
-    worst = _worst_index(ulps, fail)
-    details["worst"] = {"x": _num(points[worst]), "expected": _num(exp[worst]),
-                        "got": _num(ev.values[worst]), "ulp": _num(ulps[worst])}
-    if ev.error:
-        details["error"] = ev.error
-    passed = not fail.any()
-    if not passed:
-        details["witness"] = _scalar_witness(case, expr, points[fail], ev.elementwise is not None)
-        details["message"] = _message(details)
-    return _finish(case, passed, details, ev)
+# =========================================================================== kinks and jumps
+@dataclass
+class _Kink:
+    """A kink or jump of f exactly at a float of the tested dtype, with what may be returned there."""
+
+    at: float
+    lo: float            # the least and greatest accepted values (one-sided derivatives or limits)
+    hi: float
+    left: float
+    right: float
+    continuous: bool
+
+
+_KINKS: dict = {}
+
+
+def _kinks_of(case: _Case) -> list[_Kink]:
+    """The kinks (derivative tests) or jumps (value tests) of f at floats of the dtype."""
+    key = (case.act.expr, case.dtype.name, case.derivative)
+    if key in _KINKS:
+        return _KINKS[key]
+    out = []
+    dt = case.dtype
+    for k in case.act.kinks:
+        try:
+            at = float(k.at)
+        except (TypeError, ValueError):
+            continue
+        if not math.isfinite(at) or sp.Rational(float(dt.type(at))) != k.at:
+            continue  # no float of this dtype lies at the kink
+        if case.derivative:
+            try:
+                left, right = (float(dt.type(float(sp.N(s, 40)))) for s in (k.left_slope, k.right_slope))
+            except (TypeError, ValueError):
+                continue
+        elif not k.continuous:
+            pts = np.array(strategies.neighbours(at, dt)[:1] + strategies.neighbours(at, dt)[-1:], dtype=dt)
+            left, right = (float(v) for v in expected(case.expr, case.act.x, pts, dt))
+        else:
+            continue  # f's value at a continuous kink is defined: judged as anywhere else
+        if not (math.isfinite(left) and math.isfinite(right)):
+            continue
+        out.append(_Kink(at, min(left, right), max(left, right), left, right, bool(k.continuous)))
+    _KINKS[key] = out
+    return out
+
+
+def _jump_param(act: Activation, at: float, value: float) -> str | None:
+    """``--param NAME=VALUE`` that makes f(at) = value (step's h0), or None."""
+    for p in act.params:
+        try:
+            other = act.with_params(**{p.name: repr(float(value))})
+            if float(other(sp.Rational(at))) == value:
+                return f"--param {p.name}={float(value):g}"
+        except (SymactError, TypeError, ValueError):
+            continue
+    return None
+
+
+def _apply_kinks(case: _Case, points, got, exp, ulps, fail, severity, raised) -> list[dict]:
+    """Judge the points at kinks and jumps of f (user code only): accepted conventions pass
+    (``between``), other values there are ``convention`` failures. Returns what the code does there."""
+    if not case.user:
+        return []
+    found = {}
+    for k in _kinks_of(case):
+        tol = lambda a, b: bool(ulp_distance(np.array([a], case.dtype), np.array([b], case.dtype))[0]  # noqa: E731
+                                 <= case.max_ulp or abs(a - b) <= case.atol)
+        for i in np.flatnonzero((points == k.at) & fail & ~raised):
+            g = float(got[i])
+            inside = (k.lo <= g <= k.hi) or tol(g, k.lo) or tol(g, k.hi)
+            if case.derivative:
+                if inside:
+                    side, text = policy.convention_text(case.act.name, k.at, g, k.left, k.right,
+                                                        symact_value=float(exp[i]), close=tol)
+                    if not k.continuous:
+                        text = f"{case.act.name}'({policy._g(k.at)}) = {policy._g(g)} at a jump, where f has no derivative"
+                    if case.kink_convention == "between":
+                        fail[i], ulps[i] = False, 0.0
+                    else:
+                        severity[i] = "convention"
+                    found.setdefault(g, {"x": _num(k.at), "value": _num(g), "side": side, "text": text,
+                                         "accepted": case.kink_convention == "between"})
+                elif not k.continuous and math.isfinite(g):
+                    severity[i] = "convention"
+                elif math.isfinite(g):
+                    severity[i] = "wrong"  # no one-sided derivative gives it
+            elif inside:  # a value at a jump: a parameter of f
+                severity[i] = "convention"
+                hint = _jump_param(case.act, k.at, g)
+                text = (f"{case.act.name}({policy._g(k.at)}) = {policy._g(g)} at the jump (symact: "
+                        f"{policy._g(float(exp[i]))})" + (f"; the code matches {hint}" if hint else ""))
+                found.setdefault(g, {"x": _num(k.at), "value": _num(g), "side": "jump", "text": text,
+                                     "accepted": False, **({"param": hint} if hint else {})})
+    return list(found.values())
+
+
+# =========================================================================== judgement
+def _judge(case: _Case, points, got, exp, raised):
+    """(ulps, fail, severity, conventions) of results ``got`` at ``points`` (scalar activations)."""
+    ulps, fail = point_failures(got, exp, case.max_ulp, case.atol)
+    fail |= raised
+    ulps[raised] = np.inf
+    severity = np.full(points.shape, None, dtype=object)
+    conventions = _apply_kinks(case, points, got, exp, ulps, fail, severity, raised)
+    todo = fail & (severity == None)  # noqa: E711 - elementwise
+    if todo.any():
+        severity[todo] = policy.classify(points[todo], got[todo], exp[todo])
+    severity[~fail] = None
+    return ulps, fail, severity, conventions
 
 
 def _nan_leniency(case: _Case, points: np.ndarray, got: np.ndarray) -> np.ndarray:
@@ -474,19 +632,30 @@ def _worst_index(ulps, fail) -> int:
 
 
 def _finish(case: _Case, passed: bool, details: dict, ev: Evaluation) -> TestResult:
-    notes = [n for n in (ev.elementwise, ev.dtype_note) if n]
+    notes = [n for n in (ev.elementwise, ev.dtype_note, ev.shape_note) if n]
     if notes:
         details["note"] = "; ".join(notes)
+    if ev.remarks:
+        details["remarks"] = list(dict.fromkeys(ev.remarks))
     if ev.warnings:
         details["warnings"] = ev.warnings
+    if not passed and "severity" not in details:
+        details["severity"] = "wrong"  # no values at all: raised everywhere, garbage, stopped
     return TestResult(case.name, passed, details)
 
 
-def _message(d: dict) -> str:
+def _message(d: dict, unit: str = "points") -> str:
     w = d["worst"]
-    return (f"{d['failing']} of {d['points']} points outside {d['tolerance']['max_ulp']:g} ULP "
-            f"(atol {d['tolerance']['atol']:g}); worst at x = {w['x']}: expected {w['expected']}, "
-            f"got {w['got']} ({w['ulp']} ULP)")
+    total = d["rows"] if unit == "rows" else d["points"]
+    return (f"{d['failing']} of {total} {unit} outside {d['tolerance']['max_ulp']:g} ULP "
+            f"(atol {d['tolerance']['atol']:g}); {d['severity']}: worst at x = {_w(w['x'])}: "
+            f"expected {_w(w['expected'])}, got {_w(w['got'])} ({w['ulp']} ULP)")
+
+
+def _w(v) -> str:
+    if isinstance(v, list):
+        return "[" + ", ".join(_w(t) for t in v) + "]"
+    return str(v)
 
 
 def _simplicity(v: float):
@@ -502,59 +671,128 @@ def _simplicity(v: float):
     return (v != round(v), bits, abs(v), v < 0)
 
 
+def _tolerance_note(case: _Case, w: dict, ulp: float, fail: bool) -> None:
+    """Mark a passing worst point that passed only by the absolute tolerance."""
+    if not fail and ulp > case.max_ulp:
+        w["passed_by"] = "atol"
+
+
+# =========================================================================== scalar tests
+def _scalar_test(case: _Case, points: np.ndarray) -> TestResult:
+    act, dt = case.act, case.dtype
+    exp = expected(case.expr, act.x, points, dt)
+    ev = evaluate(case.fn, points, points.shape)
+    details = {"dtype": dt.name, "points": int(points.size),
+               "tolerance": {"max_ulp": case.max_ulp, "atol": case.atol}}
+    if ev.values is None:
+        details["error" if ev.error else "message"] = ev.error or f"{_who(case)} {ev.garbage}"
+        details["failing"] = int(points.size)
+        return _finish(case, False, details, ev)
+    lenient = _nan_leniency(case, points, ev.values) & ~ev.raised
+    ulps, fail, severity, conventions = _judge(case, points, ev.values, exp, ev.raised)
+    if lenient.any():
+        fail &= ~lenient
+        ulps[lenient] = 0.0
+        severity[lenient] = None
+        ev.elementwise = "; ".join(filter(None, [ev.elementwise, (
+            f"x = nan gave {_num(ev.values[lenient][0])}, not NaN (user code: noted, not counted as a failure)")]))
+    details.update(_stats(ulps, fail))
+    passed = not fail.any()
+    top = policy.most_severe(severity[fail]) if not passed else None
+    in_top = fail & (severity == top) if top else fail
+    worst = _worst_index(ulps, in_top)
+    details["worst"] = {"x": _num(points[worst]), "expected": _num(exp[worst]),
+                        "got": _num(ev.values[worst]), "ulp": _num(ulps[worst])}
+    _tolerance_note(case, details["worst"], float(ulps[worst]), bool(fail[worst]))
+    if conventions:
+        details["conventions"] = conventions
+    if ev.error:
+        details["error"] = ev.error
+    if not passed:
+        details["severity"] = top
+        details["classes"] = _classes(points, exp, ev.values, ulps, fail, severity)
+        details["witness"] = _scalar_witness(case, points[in_top], ev.elementwise is not None, top)
+        details["message"] = _message(details)
+    return _finish(case, passed, details, ev)
+
+
+def _classes(points, exp, got, ulps, fail, severity) -> dict:
+    out = {}
+    for c in policy.SEVERITIES:
+        m = fail & (severity == c)
+        if m.any():
+            i = _worst_index(ulps, m)
+            out[c] = {"failing": int(m.sum()), "worst": {"x": _num(points[i]), "expected": _num(exp[i]),
+                                                         "got": _num(got[i]), "ulp": _num(ulps[i])}}
+    return out
+
+
 def _single(case: _Case, v: float, elementwise: bool):
-    """(got, expected, ulp, failed) at one point, computed the way the bulk was."""
+    """(got, expected, ulp, failed, error, severity) at one point, judged as the bulk was."""
     dt = case.dtype
-    expr = case.act.derivative if case.derivative else case.act.expr
     arr = np.array([v], dtype=dt)
     ev = evaluate(case.fn, arr, arr.shape, force_elementwise=elementwise)
-    exp = expected(expr, case.act.x, arr, dt)
-    if ev.values is None or ev.raised[0]:
-        return math.nan, float(exp[0]), math.inf, True, ev.error
-    ulps, fail = point_failures(ev.values, exp, case.max_ulp, case.atol)
-    fail &= ~_nan_leniency(case, arr, ev.values)
-    return float(ev.values[0]), float(exp[0]), float(ulps[0]), bool(fail[0]), None
+    exp = expected(case.expr, case.act.x, arr, dt)
+    if ev.values is None:
+        return math.nan, float(exp[0]), math.inf, True, ev.error or ev.garbage, "wrong"
+    ulps, fail, severity, _ = _judge(case, arr, ev.values, exp, ev.raised)
+    if _nan_leniency(case, arr, ev.values)[0] and not ev.raised[0]:
+        return float(ev.values[0]), float(exp[0]), 0.0, False, None, None
+    err = ev.error if ev.raised[0] else None
+    return float(ev.values[0]), float(exp[0]), float(ulps[0]), bool(fail[0]), err, severity[0]
 
 
-def _scalar_witness(case: _Case, expr, failing: np.ndarray, elementwise: bool) -> dict:
+def _scalar_witness(case: _Case, failing: np.ndarray, elementwise: bool, target: str | None) -> dict:
+    """The simplest failing input of class ``target`` Hypothesis finds from the failing points."""
     from hypothesis import strategies as st
 
     seeds = sorted(set(failing.astype(np.float64).tolist()) - {math.nan}, key=_simplicity)[:50]
-    if np.isnan(failing).any():
+    if np.isnan(failing).any() or not seeds:
         seeds.append(math.nan)
     width = 8 * case.dtype.itemsize
     strategy = st.one_of(st.floats(allow_nan=False, width=width), st.sampled_from(seeds))
-    found = _hypothesis_find(strategy, lambda v: _single(case, v, elementwise)[3], WITNESS_BUDGET["scalar"])
+
+    def fails(v):
+        r = _single(case, v, elementwise)
+        return r[3] and (target is None or r[5] == target)
+
+    found = _hypothesis_find(strategy, fails, WITNESS_BUDGET["scalar"], key=lambda v: _key(v) if v == v else "nan")
     x = seeds[0] if found is None else found
-    got, exp, ulp, _, err = _single(case, x, elementwise)
+    got, exp, ulp, _, err, sev = _single(case, x, elementwise)
     w = {"x": _num(x), "expected": _num(exp), "got": _num(got), "ulp": _num(ulp)}
+    if sev:
+        w["severity"] = sev
     if err:
         w["error"] = err
     return w
 
 
-def _hypothesis_find(strategy, fails: Callable, budget: int):
+def _hypothesis_find(strategy, fails: Callable, budget: int, key: Callable = repr):
     """The simplest input Hypothesis finds for which ``fails`` holds, or None.
 
-    Derandomized, no example database, quiet; after ``budget`` calls the
-    condition answers False so the search and the shrinking stop (deterministic:
-    the budget counts calls, not seconds).
+    Derandomized, no example database, quiet. The condition is memoized, so every replay
+    answers as the first call did; after ``budget`` distinct calls it answers False for
+    new inputs, so the search and the shrinking stop (deterministic: the budget counts
+    calls, not seconds). Any error of Hypothesis itself (Flaky, Unsatisfiable, a health
+    check, a deadline) ends the search with the simplest failing input seen so far.
     """
     from hypothesis import HealthCheck, Verbosity, find, settings
-    from hypothesis.errors import NoSuchExample, Unsatisfiable
 
-    calls = [0]
+    seen: dict = {}
     best, stopped = [], []
 
     def condition(v):
-        calls[0] += 1
-        if calls[0] > budget or stopped:
+        k = key(v)
+        if k in seen:
+            return seen[k]
+        if len(seen) >= budget or stopped:
             return False
         try:
-            ok = fails(v)
+            ok = bool(fails(v))
         except Stopped as exc:  # the implementation can no longer be called: end the search
             stopped.append(exc)
-            return False
+            ok = False
+        seen[k] = ok
         if ok:
             best.append(v)
         return ok
@@ -565,20 +803,64 @@ def _hypothesis_find(strategy, fails: Callable, budget: int):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             found = find(strategy, condition, settings=cfg)
-    except (NoSuchExample, Unsatisfiable):
+    except Stopped:
+        raise
+    except Exception:  # noqa: BLE001 - NoSuchExample, Unsatisfiable, Flaky*, DeadlineExceeded, ...
         found = best[-1] if best else None
     if stopped:
         raise stopped[0]
+    if found is not None and not seen.get(key(found), False):
+        found = best[-1] if best else None
     return found
 
 
 # =========================================================================== vector tests
+#: vector activations whose normwise scale includes the inputs' magnitude (see policy)
+_INPUT_SCALED = ("log_softmax",)
+
+
+def _row_judge(case: _Case, rows: np.ndarray, got: np.ndarray, exp: np.ndarray, raised: np.ndarray):
+    """Per input row: (judged ulps, normwise ulps, componentwise ulps, failing, severity)."""
+    dt = case.dtype
+    m = rows.shape[0]
+    g = got.reshape(m, -1).astype(np.float64)
+    e = exp.reshape(m, -1).astype(np.float64)
+    comp_ulps, comp_fail = point_failures(got.reshape(m, -1), exp.reshape(m, -1), case.max_ulp, case.atol)
+    with np.errstate(all="ignore"):
+        fin = np.where(np.isfinite(e), np.abs(e), 0.0)
+        scale = fin.max(axis=1) if fin.size else np.zeros(m)
+        if case.act.name in _INPUT_SCALED and not case.derivative:
+            xs = np.where(np.isfinite(rows), np.abs(rows.astype(np.float64)), 0.0)
+            scale = np.maximum(scale, xs.max(axis=1))
+        unit = np.spacing(scale.astype(dt)).astype(np.float64)
+        err = np.abs(g - e)
+        norm_ulps = np.where(unit[:, None] > 0, err / unit[:, None], comp_ulps)
+        special = ~np.isfinite(g) | ~np.isfinite(e)
+        norm_ulps = np.where(special, comp_ulps, norm_ulps)
+        norm_ulps = np.where(np.isnan(norm_ulps), np.inf, norm_ulps)
+        norm_fail = np.where(special, comp_fail, (norm_ulps > case.max_ulp) & ~(err <= case.atol))
+    normwise = case.user and case.vector_error == "normwise"
+    ulps, fail = (norm_ulps, norm_fail) if normwise else (comp_ulps, comp_fail)
+    ulps = np.where(raised[:, None], np.inf, ulps)
+    fail = fail | raised[:, None]
+    row_fail = fail.any(axis=1)
+    severity = np.full(m, None, dtype=object)
+    ordinary_row = np.all(np.abs(rows.astype(np.float64)) <= policy.ORDINARY[1], axis=1)
+    for r in np.flatnonzero(row_fail):
+        f = fail[r]
+        cls = policy.classify(np.zeros(int(f.sum())), g[r][f], e[r][f],
+                              scale=scale[r] if normwise else None, is_ordinary=bool(ordinary_row[r]))
+        severity[r] = policy.most_severe(cls)
+    return ulps.max(axis=1), norm_ulps.max(axis=1), comp_ulps.max(axis=1), row_fail, severity
+
+
 def _vector_test(case: _Case, groups: dict[int, np.ndarray]) -> TestResult:
     act, dt = case.act, case.dtype
-    details = {"dtype": dt.name, "points": 0, "rows": 0,
+    mode = case.vector_error if case.user else "componentwise"
+    details = {"dtype": dt.name, "points": 0, "rows": 0, "vector_error": mode,
                "tolerance": {"max_ulp": case.max_ulp, "atol": case.atol}}
-    all_ulps, all_fail, worst, notes = [], [], None, Evaluation()
-    failing_rows = []
+    notes = Evaluation()
+    parts = []
     for n, rows in groups.items():
         exp = expected_rows(act, rows, dt, case.derivative)
         ev = evaluate(case.fn, rows, exp.shape, unit_ndim=1)
@@ -586,61 +868,83 @@ def _vector_test(case: _Case, groups: dict[int, np.ndarray]) -> TestResult:
         details["rows"] += int(rows.shape[0])
         notes.elementwise = notes.elementwise or ev.elementwise
         notes.dtype_note = notes.dtype_note or ev.dtype_note
+        notes.shape_note = notes.shape_note or ev.shape_note
+        notes.remarks = list(dict.fromkeys(notes.remarks + ev.remarks))
         notes.warnings = sorted(set(notes.warnings) | set(ev.warnings))[:3]
         if ev.values is None:
             details["error" if ev.error else "message"] = ev.error or f"{_who(case)} {ev.garbage}"
-            details["failing"] = details["points"]
+            details["failing"] = details["rows"]
+            details["failing_rows"] = details["rows"]
             return _finish(case, False, details, notes)
-        ulps, fail = point_failures(ev.values, exp, case.max_ulp, case.atol)
-        per_row = ulps.reshape(rows.shape[0], -1)
-        fail_row = fail.reshape(rows.shape[0], -1).any(axis=1) | ev.raised
-        per_row[ev.raised] = np.inf
         if ev.error and "error" not in details:
             details["error"] = ev.error
-        all_ulps.append(per_row.max(axis=1))
-        all_fail.append(fail_row)
-        failing_rows += [rows[i] for i in np.flatnonzero(fail_row)]
-        r = _worst_index(per_row.max(axis=1), fail_row)
-        cand = (bool(fail_row[r]), float(per_row[r].max()))
-        if worst is None or cand > worst[0]:
-            worst = (cand, {"x": _json_value(rows[r]), "expected": _json_value(exp[r]),
-                            "got": _json_value(ev.values[r]), "ulp": _num(per_row[r].max())})
-    ulps, fail = np.concatenate(all_ulps), np.concatenate(all_fail)
-    details.update(_stats(ulps, fail))
-    details["failing_rows"] = details.pop("failing")
-    details["failing"] = details["failing_rows"]
-    details["worst"] = worst[1]
+        judged, norm, comp, row_fail, severity = _row_judge(case, rows, ev.values, exp, ev.raised)
+        for r in range(rows.shape[0]):
+            parts.append((rows[r], exp[r], ev.values[r], float(judged[r]), float(norm[r]), float(comp[r]),
+                          bool(row_fail[r]), severity[r]))
+    judged = np.array([p[3] for p in parts])
+    fail = np.array([p[6] for p in parts], dtype=bool)
+    severity = np.array([p[7] for p in parts], dtype=object)
+    details.update(_stats(judged, fail))
+    details["failing_rows"] = details["failing"]
+    norm = np.array([p[4] for p in parts])
+    comp = np.array([p[5] for p in parts])
+    details["normwise_max_ulp"] = _num(norm.max()) if norm.size else 0.0
+    details["componentwise_max_ulp"] = _num(comp.max()) if comp.size else 0.0
     passed = not fail.any()
+    top = policy.most_severe(severity[fail]) if not passed else None
+    in_top = fail & (severity == top) if top else fail
+    r = _worst_index(judged, in_top) if parts else 0
+    if parts:
+        row, e, g, ju, nu, cu, f, _ = parts[r]
+        details["worst"] = {"x": _json_value(row), "expected": _json_value(e), "got": _json_value(g),
+                            "ulp": _num(ju), "normwise_ulp": _num(nu), "componentwise_ulp": _num(cu)}
+        _tolerance_note(case, details["worst"], ju, f)
     if not passed:
-        details["witness"] = _vector_witness(case, failing_rows, notes.elementwise is not None)
-        details["message"] = _message(details).replace("points", "rows", 1)
+        details["severity"] = top
+        details["classes"] = {c: {"failing": int((fail & (severity == c)).sum())}
+                              for c in policy.SEVERITIES if (fail & (severity == c)).any()}
+        failing_rows = [parts[i][0] for i in np.flatnonzero(in_top)]
+        details["witness"] = _vector_witness(case, failing_rows, notes.elementwise is not None, top)
+        details["message"] = _message(details, "rows")
     return _finish(case, passed, details, notes)
 
 
 def _row_check(case: _Case, row, elementwise: bool):
+    """(got, expected, ulp, failed, severity, normwise ulp, componentwise ulp) for one row."""
     dt = case.dtype
     rows = np.array([row], dtype=dt)
     exp = expected_rows(case.act, rows, dt, case.derivative)
     ev = evaluate(case.fn, rows, exp.shape, unit_ndim=1, force_elementwise=elementwise)
-    if ev.values is None or ev.raised[0]:
-        return None, exp[0], math.inf, True
-    ulps, fail = point_failures(ev.values, exp, case.max_ulp, case.atol)
-    return ev.values[0], exp[0], float(ulps.max()), bool(fail.any())
+    if ev.values is None:
+        return None, exp[0], math.inf, True, "wrong", math.inf, math.inf
+    judged, norm, comp, row_fail, severity = _row_judge(case, rows, ev.values, exp, ev.raised)
+    return (ev.values[0], exp[0], float(judged[0]), bool(row_fail[0]), severity[0],
+            float(norm[0]), float(comp[0]))
 
 
-def _vector_witness(case: _Case, failing_rows: list, elementwise: bool) -> dict:
+def _vector_witness(case: _Case, failing_rows: list, elementwise: bool, target: str | None) -> dict:
     seeds = sorted((tuple(float(t) for t in r) for r in failing_rows),
                    key=lambda r: (len(r), [_simplicity(t) for t in r]))[:30]
     budget = WITNESS_BUDGET["jacobian" if case.derivative else "vector"]
     strategy = strategies.vectors(case.dtype.name, max_size=4 if case.derivative else 8)
     from hypothesis import strategies as st
 
-    strategy = st.one_of(strategy.map(tuple), st.sampled_from(seeds))
-    found = _hypothesis_find(strategy, lambda r: _row_check(case, r, elementwise)[3], budget)
+    strategy = st.one_of(strategy.map(tuple), st.sampled_from(seeds)) if seeds else strategy.map(tuple)
+
+    def fails(r):
+        res = _row_check(case, r, elementwise)
+        return res[3] and (target is None or res[4] == target)
+
+    found = _hypothesis_find(strategy, fails, budget, key=lambda r: tuple(_key(t) if t == t else "nan" for t in r))
     row = seeds[0] if found is None else found
-    got, exp, ulp, _ = _row_check(case, row, elementwise)
-    return {"x": [_num(t) for t in row], "expected": _json_value(exp),
-            "got": None if got is None else _json_value(got), "ulp": _num(ulp)}
+    got, exp, ulp, _, sev, nu, cu = _row_check(case, row, elementwise)
+    w = {"x": [_num(t) for t in row], "expected": _json_value(exp),
+         "got": None if got is None else _json_value(got), "ulp": _num(ulp),
+         "normwise_ulp": _num(nu), "componentwise_ulp": _num(cu)}
+    if sev:
+        w["severity"] = sev
+    return w
 
 
 # =========================================================================== shape and dtype
@@ -660,8 +964,16 @@ def _shape_cases(act: Activation, derivative: bool, dtypes) -> list[tuple[np.nda
     return cases
 
 
-def _shape_problems(label: str, fn: Callable, act: Activation, derivative: bool, dtypes) -> list[str]:
-    problems = []
+def _shape_problems(label: str, fn: Callable, act: Activation, derivative: bool, dtypes):
+    """(problems, remarks) of ``fn``'s results' shapes and dtypes.
+
+    The contract is f(x).shape == x.shape (x.shape + (n,) for a vector Jacobian) and
+    f(x).dtype == x.dtype. A result whose dtype differs but whose values the input's dtype
+    holds exactly (integers, booleans, an object array of numbers) is a remark; one whose
+    values must be rounded (float64 for float32 input), a shape that differs, or something
+    that is no array of numbers is a problem.
+    """
+    problems, remarks = [], []
     with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")
         for x, want in _shape_cases(act, derivative, dtypes):
@@ -675,37 +987,59 @@ def _shape_problems(label: str, fn: Callable, act: Activation, derivative: bool,
                 problems.append(f"{label}: {desc} input raised {_describe_exception(exc)}")
                 continue
             try:
-                arr = np.asarray(out) if out is not None and not isinstance(out, (str, bytes)) else None
+                arr = to_array(out) if out is not None and not isinstance(out, (str, bytes)) else None
             except Exception as exc:  # noqa: BLE001 - a ragged list, an __array__ that raises
                 problems.append(f"{label}: {desc} input gave {type(out).__name__} that is not an array "
                                 f"({_describe_exception(exc)})")
                 continue
             if arr is None:
                 problems.append(f"{label}: {desc} input gave {type(out).__name__}")
-            elif arr.shape != want or arr.dtype != x.dtype:
-                problems.append(f"{label}: {desc} input gave {arr.dtype} {arr.shape}, "
-                                f"expected {x.dtype.name} {want}")
-    return problems
+                continue
+            kind = arr.dtype.name
+            if arr.dtype.kind == "O":
+                try:
+                    arr = _object_floats(arr, type(out).__name__)
+                except Garbage as exc:
+                    problems.append(f"{label}: {desc} input {str(exc).replace('returned', 'gave', 1)}")
+                    continue
+                kind = "object"
+            if arr.shape != want:
+                problems.append(f"{label}: {desc} input gave {kind} {arr.shape}, expected {x.dtype.name} {want}")
+            elif arr.dtype != x.dtype or kind == "object":
+                if kind == "object" or (arr.dtype.kind in "iub" and _lossless(arr, x.dtype)):
+                    what = "an object array of numbers" if kind == "object" else f"{kind} values"
+                    remarks.append(f"{label}: {desc} input gave {kind} {arr.shape}: {what}, exact in "
+                                   f"{x.dtype.name} (a remark, not a failure)")
+                else:
+                    problems.append(f"{label}: {desc} input gave {kind} {arr.shape}, "
+                                    f"expected {x.dtype.name} {want}")
+    return problems, remarks
 
 
 def _shape_dtype_test(act, subjects, dtypes) -> TestResult:
-    problems, notes = [], []
+    problems, notes, remarks = [], [], []
     for label, fn, derivative, scalar_only in subjects:
         if scalar_only:
             notes.append(f"{label} works on scalars only (evaluated element by element): shapes not checked")
             continue
-        problems += _shape_problems(label, fn, act, derivative, dtypes)
+        p, r = _shape_problems(label, fn, act, derivative, dtypes)
+        problems += p
+        remarks += r
     details = {"checked": [s[0] for s in subjects if not s[3]]}
     if problems:
         details["problems"] = problems
         details["message"] = problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+        details["severity"] = "wrong"
+    if remarks:
+        details["remarks"] = remarks
     if notes:
         details["note"] = "; ".join(notes)
     return TestResult("shape_dtype", not problems, details)
 
 
 # =========================================================================== front door
-def _validate(examples, max_ulp, atol, dtypes) -> tuple[str, ...]:
+def _validate(examples, max_ulp, atol, dtypes, kink_convention=policy.KINK_CONVENTIONS[0],
+              vector_error=policy.VECTOR_ERRORS[0]) -> tuple[str, ...]:
     if isinstance(dtypes, str):
         dtypes = (dtypes,)
     out = []
@@ -726,17 +1060,26 @@ def _validate(examples, max_ulp, atol, dtypes) -> tuple[str, ...]:
         raise SymactError(f"--max-ulp must be a non-negative number, got {max_ulp}")
     if atol is not None and not (atol >= 0):
         raise SymactError(f"--atol must be a non-negative number, got {atol}")
+    if kink_convention not in policy.KINK_CONVENTIONS:
+        raise SymactError(f"--kink-convention must be one of {', '.join(policy.KINK_CONVENTIONS)}, "
+                          f"not {kink_convention!r}")
+    if vector_error not in policy.VECTOR_ERRORS:
+        raise SymactError(f"--vector-error must be one of {', '.join(policy.VECTOR_ERRORS)}, not {vector_error!r}")
     return tuple(out)
 
 
-def run_tests(act: Activation, *, impl=None, grad_impl=None, seed=0, examples=2000, max_ulp=4.0,
-              atol=None, dtypes=("float64", "float32")) -> list[TestResult]:
-    """Differential tests of ``act``'s kernels (and ``impl``/``grad_impl``) against the oracle.
+def run_tests(act: Activation, *, impl=None, grad_impl=None, seed=0, examples=2000,
+              max_ulp=policy.MAX_ULP, atol=None, dtypes=("float64", "float32"),
+              kink_convention=policy.KINK_CONVENTIONS[0], vector_error=policy.VECTOR_ERRORS[0]
+              ) -> list[TestResult]:
+    """Differential tests of ``act``'s kernels (and ``impl``/``grad_impl``) against the oracle,
+    under the accuracy policy of :mod:`symact.verify.policy`.
 
     Returns, in order: ``kernel[dt]`` and ``derivative_kernel[dt]`` for each dtype,
-    ``impl[dt]`` and ``grad_impl[dt]`` when given, and ``shape_dtype``.
+    ``impl[dt]`` and ``grad_impl[dt]`` when given, and ``shape_dtype``. Every failed test's
+    details carry ``severity`` (wrong, unstable, inaccurate or convention).
     """
-    dtypes = _validate(examples, max_ulp, atol, dtypes)
+    dtypes = _validate(examples, max_ulp, atol, dtypes, kink_convention, vector_error)
     examples, seed = int(examples), int(seed)
     subjects = [("kernel", kernel_for(act), False, False), ("derivative_kernel", kernel_for(act, derivative=True), True, False)]
     if impl is not None:
@@ -759,14 +1102,14 @@ def run_tests(act: Activation, *, impl=None, grad_impl=None, seed=0, examples=20
             continue
         for d in dtypes:
             case = _Case(f"{label}[{d}]", act, fn, np.dtype(d), deriv, float(max_ulp),
-                         float(smallest_normal(d) if atol is None else atol), user)
+                         float(smallest_normal(d) if atol is None else atol), user, kink_convention, vector_error)
             pts = point_sets[(d, deriv)]
             try:
                 res = _vector_test(case, pts) if act.vector else _scalar_test(case, pts)
             except Stopped as exc:  # the implementation's process ended, overran or printed
                 size = sum(int(r.size) for r in pts.values()) if act.vector else int(pts.size)
                 res = TestResult(case.name, False, {"dtype": d, "points": size, "failing": size,
-                                                    "error": str(exc)})
+                                                    "error": str(exc), "severity": "wrong"})
             scalar_only[label] = scalar_only.get(label, False) or "element by element" in res.details.get("note", "")
             results.append(res)
     results.append(_shape_dtype_test(

@@ -5,8 +5,10 @@ as ``symact check sigmoid --impl ...`` (:func:`symact.verify.difftest.run_tests`
 raises :class:`AssertionError` with the worst input, expected and actual
 values, the ULP error, the tolerance and how many points failed, plus the
 shrunk witness. ``derivative=True`` tests ``fn`` against the derivative.
-Options (``seed``, ``examples``, ``max_ulp``, ``atol``, ``dtypes``) are those
-of :func:`~symact.verify.difftest.run_tests`.
+Options (``seed``, ``examples``, ``max_ulp``, ``atol``, ``dtypes``,
+``kink_convention``, ``vector_error``) are those of
+:func:`~symact.verify.difftest.run_tests`, with the same defaults as ``symact check``:
+one accuracy policy (:mod:`symact.verify.policy`) for both.
 
 ``fn`` is called in the caller's own process, unconfined: a test suite already runs
 its own code. (``symact check --impl`` instead imports and calls an implementation only
@@ -22,7 +24,8 @@ from symact.verify.results import TestResult
 
 def _lines(res: TestResult) -> list[str]:
     d = res.details
-    out = [f"{res.name}: FAILED"]
+    sev = d.get("severity")
+    out = [f"{res.name}: FAILED" + (f" ({sev})" if sev else "")]
     tol = d.get("tolerance")
     if "points" in d and "failing" in d:
         unit = "rows" if "rows" in d else "points"
@@ -36,6 +39,12 @@ def _lines(res: TestResult) -> list[str]:
         w = d.get(key)
         if w:
             out.append(f"  {key}: x = {w['x']}, expected {w['expected']}, got {w['got']}, {w['ulp']} ULP")
+    for c in d.get("conventions", []):
+        out.append(f"  convention: {c['text']}")
+    for r in d.get("remarks", []):
+        out.append(f"  remark: {r}")
+    if "computes" in d and isinstance(d["computes"], dict) and d["computes"].get("text"):
+        out.append(f"  computes: {d['computes']['text']}")
     if "max_ulp" in d:
         out.append(f"  max ULP {d['max_ulp']}, mean ULP {d.get('mean_ulp')}")
     for p in d.get("problems", []):
