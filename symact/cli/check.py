@@ -21,6 +21,7 @@ from symact.model import catalog
 from symact.reports import report
 from symact.analysis.facts import short
 from symact.cli import UsageError, dump_json, parse_params, seed_arg
+from symact.verify.policy import KINK_CONVENTIONS, VECTOR_ERRORS
 
 DTYPES = ("float64", "float32")
 
@@ -46,6 +47,12 @@ def add_parser(sub):
     p.add_argument("--atol", type=float, default=None,
                    help="absolute tolerance (default: the dtype's smallest normal number)")
     p.add_argument("--dtype", choices=DTYPES, help="test one dtype only (default: both)")
+    p.add_argument("--kink-convention", choices=KINK_CONVENTIONS, default=KINK_CONVENTIONS[0],
+                   help="derivatives at kinks: 'between' (default) accepts any value between the one-sided "
+                        "derivatives and names the convention; 'strict' requires symact's own values")
+    p.add_argument("--vector-error", choices=VECTOR_ERRORS, default=VECTOR_ERRORS[0],
+                   help="softmax/log_softmax: 'normwise' (default) measures an entry's error in ULPs of its "
+                        "row's largest entry; 'componentwise' in its own ULPs")
     p.add_argument("--latex", metavar="FORMULA", help="a LaTeX formula to check against NAME, or to check alone")
     p.add_argument("--expr", metavar="TEXT", help='a plain-text formula such as "1/(1+exp(-x))"')
     p.add_argument("--jobs", type=int, default=0, metavar="N",
@@ -62,6 +69,8 @@ def _options(args) -> dict:
         raise UsageError("--max-ulp and --atol must be >= 0")
     opts = {"seed": args.seed, "examples": args.examples, "max_ulp": args.max_ulp, "atol": args.atol,
             "dtypes": (args.dtype,) if args.dtype else DTYPES}
+    if args.impl or args.grad_impl:  # the judgement of a user's implementation (symact.verify.policy)
+        opts.update(kink_convention=args.kink_convention, vector_error=args.vector_error)
     if not (args.timeout > 0 and args.timeout < float("inf")):
         raise UsageError("--timeout must be a positive number of seconds")
     return opts
@@ -212,23 +221,7 @@ def render_report(rep) -> str:
     if rep.tests:
         lines.append("  tests:")
         for t in rep.tests:
-            d = t.to_dict()
-            mark = "PASS" if t.passed else "FAIL"
-            info = []
-            for key in ("verdict", "points", "max_ulp", "mean_ulp", "failing", "note", "error"):
-                if d.get(key) is not None:
-                    info.append(f"{key.replace('_', ' ')} {d[key]}")
-            lines.append(f"    {mark} {t.name}" + (f": {', '.join(map(str, info))}" if info else ""))
-            if not t.passed and d.get("worst"):
-                w = d["worst"]
-                lines.append(f"         worst x = {w.get('x')}: expected {w.get('expected')}, got {w.get('got')}"
-                             f" ({w.get('ulp')} ULP)")
-            if d.get("witness") and not t.passed:
-                wit = ", ".join(f"{k} = {_w(v)}" for k, v in d["witness"].items()) \
-                    if isinstance(d["witness"], dict) else str(d["witness"])
-                vals = (f": expected {d['expected']}, got {d['got']}"
-                        if d.get("expected") is not None and d.get("got") is not None else "")
-                lines.append(f"         witness {wit}{vals}")
+            lines += _test_lines(t)
     matches = rep.extra.get("matches")
     if matches is not None:
         lines.append("  equals: " + (", ".join(
@@ -236,6 +229,69 @@ def render_report(rep) -> str:
             + f" [{m['verdict']}]" for m in matches) if matches else "no catalog activation"))
     lines.append(f"  ok: {'yes' if rep.ok else 'NO'}")
     return "\n".join(lines) + "\n"
+
+
+def _test_lines(t) -> list[str]:
+    """One test: a PASS/FAIL line (the failure's class first), then everything its JSON says."""
+    d = t.to_dict()
+    sev = d.get("severity") if not t.passed else None
+    head = f"    {'PASS' if t.passed else 'FAIL'} {t.name}" + (f" ({sev})" if sev else "")
+    info = []
+    rows = "rows" in d
+    if d.get("verdict") is not None:
+        info.append(f"verdict {d['verdict']}")
+    if "points" in d:
+        info.append(f"{d['rows']} rows ({d['points']} values)" if rows else f"{d['points']} points")
+    if d.get("failing") is not None:
+        info.append(f"failing {d['failing']}" + (" rows" if rows else ""))
+    for key in ("max_ulp", "mean_ulp"):
+        if d.get(key) is not None:
+            info.append(f"{key.replace('_', ' ')} {d[key]}")
+    if rows and d.get("normwise_max_ulp") is not None:
+        info.append(f"normwise {d['normwise_max_ulp']} / componentwise {d['componentwise_max_ulp']} ULP"
+                    + (f" (judged {d['vector_error']})" if d.get("vector_error") else ""))
+    lines = [head + (f": {', '.join(map(str, info))}" if info else "")]
+    pad = "         "
+    w = d.get("worst")
+    if isinstance(w, dict) and t.passed and w.get("passed_by") == "atol":
+        tol = d.get("tolerance", {})
+        lines.append(f"{pad}note: the worst point, x = {_w(w.get('x'))} ({w.get('ulp')} ULP), passed by the "
+                     f"absolute tolerance (|got - expected| <= atol {tol.get('atol', 0):g}), not by ULPs")
+    for key in ("error", "message"):
+        if d.get(key):
+            lines.append(f"{pad}{key}: {d[key]}")
+    for p in d.get("problems", []) or []:
+        lines.append(f"{pad}problem: {p}")
+    if isinstance(d.get("computes"), dict) and d["computes"].get("text"):
+        lines.append(f"{pad}computes: {d['computes']['text']}")
+    for c in d.get("conventions", []) or []:
+        how = "accepted" if c.get("accepted") else "not accepted"
+        lines.append(f"{pad}convention ({how}): {c.get('text')}")
+    if d.get("note"):
+        lines.append(f"{pad}note: {d['note']}")
+    for r in d.get("remarks", []) or []:
+        lines.append(f"{pad}remark: {r}")
+    if isinstance(d.get("called_with"), dict):
+        lines.append(f"{pad}called with: " + (", ".join(f"{k}={_w(v)}" for k, v in d["called_with"].items())
+                                              or "no parameters"))
+    if not t.passed and isinstance(w, dict):
+        lines.append(f"{pad}worst x = {_w(w.get('x'))}: expected {_w(w.get('expected'))}, got {_w(w.get('got'))}"
+                     f" ({w.get('ulp')} ULP)")
+    classes = d.get("classes")
+    if not t.passed and isinstance(classes, dict) and len(classes) > 1:
+        lines.append(f"{pad}classes: " + ", ".join(f"{c} {v.get('failing')}" for c, v in classes.items()))
+    wit = d.get("witness")
+    if wit and not t.passed:
+        if isinstance(wit, dict) and "ulp" in wit and "x" in wit:
+            lines.append(f"{pad}witness x = {_w(wit['x'])}: expected {_w(wit.get('expected'))}, "
+                         f"got {_w(wit.get('got'))} ({wit.get('ulp')} ULP)"
+                         + (f"; {wit['error']}" if wit.get("error") else ""))
+        else:
+            text = ", ".join(f"{k} = {_w(v)}" for k, v in wit.items()) if isinstance(wit, dict) else str(wit)
+            vals = (f": expected {d['expected']}, got {d['got']}"
+                    if d.get("expected") is not None and d.get("got") is not None else "")
+            lines.append(f"{pad}witness {text}{vals}")
+    return lines
 
 
 def _w(v) -> str:

@@ -274,10 +274,11 @@ def _squeezed(shape) -> tuple:
 
 
 def _lossless(arr: np.ndarray, dt: np.dtype) -> bool:
-    """Do ``arr``'s values (integers, booleans) convert to ``dt`` exactly?"""
+    """Do ``arr``'s values (integers, booleans, floats read from objects) convert to ``dt`` exactly?"""
     with np.errstate(all="ignore"):
-        back = arr.astype(dt)
-        return bool(np.all(back.astype(arr.dtype) == arr)) and bool(np.all(np.isfinite(back)))
+        back = arr.astype(dt).astype(arr.dtype)
+        same = (back == arr) | (np.isnan(back) & np.isnan(arr)) if arr.dtype.kind == "f" else back == arr
+        return bool(np.all(same))
 
 
 def _object_floats(arr: np.ndarray, what: str) -> np.ndarray:
@@ -314,7 +315,7 @@ def _as_float_array(out, shape, dtype, in_shape=None) -> tuple[np.ndarray, str |
     remarks = []
     if arr.dtype.kind == "O":
         arr = _object_floats(arr, what)
-        remarks.append(f"returned an object array of numbers for {dt.name} input; values read as floats")
+        remarks.append(f"returned an object array of numbers for {dt.name} input; values read as float64")
     if arr.dtype.kind == "c":
         raise Garbage(f"returned complex values ({arr.dtype})")
     if arr.dtype.kind not in "fiub":
@@ -1006,7 +1007,7 @@ def _shape_problems(label: str, fn: Callable, act: Activation, derivative: bool,
             if arr.shape != want:
                 problems.append(f"{label}: {desc} input gave {kind} {arr.shape}, expected {x.dtype.name} {want}")
             elif arr.dtype != x.dtype or kind == "object":
-                if kind == "object" or (arr.dtype.kind in "iub" and _lossless(arr, x.dtype)):
+                if (kind == "object" or arr.dtype.kind in "iub") and _lossless(arr, x.dtype):
                     what = "an object array of numbers" if kind == "object" else f"{kind} values"
                     remarks.append(f"{label}: {desc} input gave {kind} {arr.shape}: {what}, exact in "
                                    f"{x.dtype.name} (a remark, not a failure)")
