@@ -285,7 +285,8 @@ def _test_lines(t) -> list[str]:
         if isinstance(wit, dict) and "ulp" in wit and "x" in wit:
             lines.append(f"{pad}witness x = {_w(wit['x'])}: expected {_w(wit.get('expected'))}, "
                          f"got {_w(wit.get('got'))} ({wit.get('ulp')} ULP)"
-                         + (f"; {wit['error']}" if wit.get("error") else ""))
+                         + (f"; {wit['error']}" if wit.get("error") else "")
+                         + (f"; {wit['note']}" if wit.get("note") else ""))
         else:
             text = ", ".join(f"{k} = {_w(v)}" for k, v in wit.items()) if isinstance(wit, dict) else str(wit)
             vals = (f": expected {d['expected']}, got {d['got']}"

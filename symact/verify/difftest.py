@@ -714,7 +714,23 @@ def _scalar_test(case: _Case, points: np.ndarray) -> TestResult:
         details["classes"] = _classes(points, exp, ev.values, ulps, fail, severity)
         details["witness"] = _scalar_witness(case, points[in_top], ev.elementwise is not None, top)
         details["message"] = _message(details)
+        if top == "wrong" and case.user:
+            computes = _what_it_computes(case, points, ev.values)
+            if computes:
+                details["computes"] = computes
     return _finish(case, passed, details, ev)
+
+
+def _what_it_computes(case: _Case, points, values) -> dict | None:
+    """What a ``wrong`` implementation computes instead (:mod:`symact.verify.recognize`), or None."""
+    try:
+        from symact.verify.recognize import what_it_computes
+    except ImportError:  # pragma: no cover - a partial installation
+        return None
+    try:
+        return what_it_computes(case.act, points, values, derivative=case.derivative, dtype=case.dtype.name)
+    except SymactError:
+        return None
 
 
 def _classes(points, exp, got, ulps, fail, severity) -> dict:
@@ -759,12 +775,14 @@ def _scalar_witness(case: _Case, failing: np.ndarray, elementwise: bool, target:
 
     found = _hypothesis_find(strategy, fails, WITNESS_BUDGET["scalar"], key=lambda v: _key(v) if v == v else "nan")
     x = seeds[0] if found is None else found
-    got, exp, ulp, _, err, sev = _single(case, x, elementwise)
+    got, exp, ulp, failed, err, sev = _single(case, x, elementwise)
     w = {"x": _num(x), "expected": _num(exp), "got": _num(got), "ulp": _num(ulp)}
     if sev:
         w["severity"] = sev
     if err:
         w["error"] = err
+    if not failed:
+        w["note"] = _ALONE.format(what="point")
     return w
 
 
@@ -939,13 +957,20 @@ def _vector_witness(case: _Case, failing_rows: list, elementwise: bool, target: 
 
     found = _hypothesis_find(strategy, fails, budget, key=lambda r: tuple(_key(t) if t == t else "nan" for t in r))
     row = seeds[0] if found is None else found
-    got, exp, ulp, _, sev, nu, cu = _row_check(case, row, elementwise)
+    got, exp, ulp, failed, sev, nu, cu = _row_check(case, row, elementwise)
     w = {"x": [_num(t) for t in row], "expected": _json_value(exp),
          "got": None if got is None else _json_value(got), "ulp": _num(ulp),
          "normwise_ulp": _num(nu), "componentwise_ulp": _num(cu)}
     if sev:
         w["severity"] = sev
+    if not failed:
+        w["note"] = _ALONE.format(what="row")
     return w
+
+
+#: a witness that passes when evaluated alone although it failed in the batch
+_ALONE = ("this {what} fails in a batch but passes when evaluated alone: the result at one {what} "
+          "depends on the others (a reduction over the whole array, e.g. axis=None?)")
 
 
 # =========================================================================== shape and dtype
