@@ -21,7 +21,7 @@ from symact.model import catalog
 from symact.reports import report
 from symact.analysis.facts import short
 from symact.cli import UsageError, dump_json, parse_params, seed_arg
-from symact.verify.policy import KINK_CONVENTIONS, VECTOR_ERRORS
+from symact.verify.policy import KINK_CONVENTIONS, MAX_ULP, VECTOR_ERRORS
 
 DTYPES = ("float64", "float32")
 
@@ -43,7 +43,7 @@ def add_parser(sub):
     p.add_argument("--param", action="append", metavar="KEY=VALUE", help="set a parameter, e.g. h0=1")
     p.add_argument("--seed", type=seed_arg, default=0, help="seed for every random choice (default 0)")
     p.add_argument("--examples", type=int, default=2000, help="random oracle points per test (default 2000)")
-    p.add_argument("--max-ulp", type=float, default=4.0, help="ULP tolerance (default 4)")
+    p.add_argument("--max-ulp", type=float, default=MAX_ULP, help=f"ULP tolerance (default {MAX_ULP:g})")
     p.add_argument("--atol", type=float, default=None,
                    help="absolute tolerance (default: the dtype's smallest normal number)")
     p.add_argument("--dtype", choices=DTYPES, help="test one dtype only (default: both)")

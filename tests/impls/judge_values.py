@@ -57,3 +57,17 @@ def sigmoid_exp_ratio(x):
 def gelu(x, approximate=False):
     """A GELU that takes a flag and ignores it: the tanh approximation always."""
     return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))
+
+
+def sigmoid_flush(x):
+    """A sigmoid that flushes subnormal results to 0: passes by the absolute tolerance there."""
+    r = _sigmoid(x)
+    return np.where(np.abs(r) < np.finfo(r.dtype).tiny, 0, r).astype(r.dtype)
+
+
+def softmax_jacobian_flat(x):
+    """A softmax 'Jacobian' of the input's shape: the diagonal only."""
+    x = np.asarray(x)
+    e = np.exp(x - np.max(x, axis=-1, keepdims=True))
+    s = e / np.sum(e, axis=-1, keepdims=True)
+    return s * (1 - s)
