@@ -9,7 +9,10 @@ JSON contract (later issues extend it, never break it): ``name``, ``expr`` and
 ``derivative`` (SymPy ``str()`` forms that ``sympy.sympify`` reads back),
 ``latex``, ``params``, ``linearity`` = {additivity, homogeneity,
 positive_homogeneity} each {verdict, witness}, ``symmetry``, ``facts``,
-``tests`` (a list of {name, passed, ...}) and ``ok``.
+``tests`` (a list of {name, passed, ...}) and ``ok``. With an implementation of an
+activation that has parameters (or a class, or a selecting flag), ``calls`` = {impl,
+grad_impl: {called_with, text}} says how the code was called, and each implementation test
+that was passed keyword arguments carries ``called_with`` ({keyword: value}).
 
 :func:`check_many` checks several activations and yields each report as soon as
 it (and every one before it) is ready, so a caller can show the first before the
@@ -122,20 +125,65 @@ def analyze(act: Activation) -> CheckReport:
 
 
 def resolve(name_or_act, params: dict | None = None) -> Activation:
+    """The activation with ``params`` set; a parameter may be named as frameworks spell it
+    (``alpha`` for leaky_relu's negative_slope, see :mod:`symact.model.spellings`)."""
+    from symact.errors import ParameterError
+    from symact.model import spellings
+
     act = name_or_act if isinstance(name_or_act, Activation) else catalog.get(name_or_act)
-    return act.with_params(**params) if params else act
+    if not params:
+        return act
+    try:
+        return act.with_params(**spellings.canonical_params(act, params))
+    except ParameterError as exc:
+        other = [s for p in act.params for s in spellings.spellings(act, p.name)[1:]]
+        if other and "has no parameter" in str(exc):
+            raise ParameterError(f"{exc} (also spelled {', '.join(other)})") from None
+        raise
+
+
+def _bind_impls(act: Activation, test_options: dict) -> dict:
+    """Pass ``act``'s parameters to ``impl``/``grad_impl`` where their signatures take them
+    (:func:`symact.verify.impl.bind`); what was done, by label."""
+    from symact.verify import impl as impl_mod
+
+    calls = {}
+    for label in ("impl", "grad_impl"):
+        fn = test_options.get(label)
+        if fn is not None and callable(fn):
+            test_options[label], summary = impl_mod.bind(fn, act, label)
+            if summary is not None:
+                calls[label] = summary
+    return calls
+
+
+def _note_calls(rep: "CheckReport", calls: dict) -> None:
+    """The report says how the code was called (``calls``: label -> {called_with, text}), and
+    each implementation test that was passed keyword arguments says which (``called_with``)."""
+    if not calls:
+        return
+    for t in rep.tests:
+        label = t.name.partition("[")[0]
+        if label in calls and t.name.endswith("]") and calls[label]["called_with"]:
+            t.details["called_with"] = dict(calls[label]["called_with"])
+    rep.extra["calls"] = calls
 
 
 def check(name_or_act, params: dict | None = None, *, jobs: int = 1, **test_options) -> CheckReport:
     """Check one activation: derived facts, linearity verdicts and numeric tests.
 
     ``test_options`` go to :func:`symact.verify.difftest.run_tests` (``impl``,
-    ``grad_impl``, ``seed``, ``examples``, ``max_ulp``, ``atol``, ``dtypes``).
+    ``grad_impl``, ``seed``, ``examples``, ``max_ulp``, ``atol``, ``dtypes``, ...).
+    ``params`` may use the frameworks' spellings; ``impl``/``grad_impl`` are given the
+    activation's parameters their signatures take (:func:`symact.verify.impl.bind`).
+    :func:`symact.check` is the public face of this function.
     With ``jobs`` > 1 (where processes can be forked) the numeric tests run in a
     child process while this one derives the facts and verdicts; the report is
     the same.
     """
     act = resolve(name_or_act, params)
+    test_options = dict(test_options)
+    calls = _bind_impls(act, test_options)   # a class that cannot be instantiated: an error before any work
     child = None
     try:
         if jobs > 1 and _can_fork():
@@ -149,6 +197,7 @@ def check(name_or_act, params: dict | None = None, *, jobs: int = 1, **test_opti
                 child.close()
     except NoBranch as exc:   # a cases with no row somewhere: the formula is undefined there
         raise undefined_error(exc, act.name if act.name != "formula" else "f") from None
+    _note_calls(report, calls)
     return report
 
 

@@ -107,16 +107,161 @@ def _load(item: dict):
                 return None, f"{flag} {spec!r}: no module named {(exc.name or where)!r}"
             except BaseException as exc:  # noqa: BLE001
                 return None, f"{flag} {spec!r}: importing {where!r} raised {_describe(exc)}"
-        obj = module
-        for part in attr.split("."):
-            if not part.isidentifier() or not hasattr(obj, part):
-                return None, f"{flag} {spec!r}: {where!r} has no function {attr!r}"
-            obj = getattr(obj, part)
-        if not callable(obj):
-            return None, f"{flag} {spec!r}: {attr!r} in {where!r} is {type(obj).__name__}, not callable"
-        return obj, None
+        return find(module, item)
     except BaseException as exc:  # noqa: BLE001 - a hostile __getattr__, a property that raises
         return None, f"{flag} {spec!r}: loading {where!r} raised {_describe(exc)}"
+
+
+def find(module, item: dict):
+    """(the object ``item["attr"]`` names in ``module``, None) or (None, the message): the object
+    must be callable and not an unbound method (a function reached through its class whose first
+    parameter is the instance). A class is returned as it is: :func:`plan` instantiates it."""
+    import inspect
+
+    spec, flag, where, attr = item["spec"], item["flag"], item["where"], item["attr"]
+    obj, parent = module, None
+    for part in attr.split("."):
+        if not part.isidentifier() or not hasattr(obj, part):
+            return None, f"{flag} {spec!r}: {where!r} has no function {attr!r}"
+        parent, obj = obj, getattr(obj, part)
+    if not callable(obj):
+        return None, f"{flag} {spec!r}: {attr!r} in {where!r} is {type(obj).__name__}, not callable"
+    if isinstance(parent, type) and inspect.isfunction(obj) and not isinstance(
+            inspect.getattr_static(parent, attr.rpartition(".")[2], None), staticmethod):
+        cls = parent.__name__
+        return None, (f"{flag} {spec!r} is an unbound method: {attr} needs an instance of {cls} as its first "
+                      f"argument; name the class ('{where}:{attr.rpartition('.')[0]}', instantiated with no "
+                      "arguments) or a function")
+    why = unbound(obj)
+    if why:
+        return None, f"{flag} {spec!r} is an unbound method: {why}; name its class or a function"
+    return obj, None
+
+
+def unbound(fn) -> str:
+    """Why ``fn`` is a method taken from its class (its first parameter is ``self`` and it is
+    defined in a class), or ''. Such a function called with x alone cannot work."""
+    import inspect
+
+    try:
+        if not inspect.isfunction(fn):
+            return ""
+        qual = getattr(fn, "__qualname__", "") or ""
+        owner = qual.rpartition(".")[0]
+        if not owner or owner.endswith("<locals>"):
+            return ""
+        first = next(iter(inspect.signature(fn).parameters.values()), None)
+    except BaseException:  # noqa: BLE001 - a hostile object: not our question
+        return ""
+    if first is None or first.name != "self":
+        return ""
+    return f"{qual} takes self first (a method of {owner.rpartition('.')[2]}, taken from the class)"
+
+
+# --------------------------------------------------------------------------- parameters
+class PlanError(Exception):
+    """The implementation cannot be called as asked (a class whose constructor needs arguments,
+    a constructor that raised): the message is the usage error."""
+
+
+def _keywords(sig, skip_first: bool) -> dict:
+    """The parameters of ``sig`` that can be passed by keyword (after the first positional one,
+    which receives x, when ``skip_first``)."""
+    import inspect
+
+    out, skipped = {}, not skip_first
+    for p in sig.parameters.values():
+        if not skipped and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            skipped = True
+            continue
+        if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY):
+            out[p.name] = p
+    return out
+
+
+def _choose(accepts: dict, params: list, flags: dict, done: set):
+    """Keyword arguments for the parameters ``accepts`` takes: each activation parameter under its
+    first spelling found (not those in ``done``), each flag as the type of the keyword's default."""
+    kwargs, names = {}, {}
+    for prm in params:
+        if prm["name"] in done:
+            continue
+        for s in prm["spellings"]:
+            if s in accepts and s not in kwargs:
+                kwargs[s], names[s] = prm["value"], prm["name"]
+                break
+    for kw, choices in flags.items():
+        p = accepts.get(kw)
+        if p is None or kw in kwargs or kw in done:
+            continue
+        default = p.default
+        kind = "bool" if isinstance(default, bool) else "str" if isinstance(default, str) else None
+        if kind in choices:
+            kwargs[kw], names[kw] = choices[kind], None
+    return kwargs, names
+
+
+def _signature(obj):
+    import inspect
+
+    try:
+        return inspect.signature(obj)
+    except BaseException:  # noqa: BLE001 - builtins without one, hostile objects
+        return None
+
+
+def plan(obj, params: list, flags: dict):
+    """(the callable to call with x, the keyword arguments to pass it, what was done).
+
+    ``params``: [{"name": catalog name, "spellings": [names, catalog's first], "value": float}];
+    ``flags``: {keyword: {"bool": value, "str": value}}. A class is instantiated, with the
+    parameters its constructor takes; its instance is called (``__call__``, else ``forward``)
+    with those it takes in turn. Raises :class:`PlanError` when it cannot be.
+    """
+    import inspect
+
+    info = {"kwargs": {}, "names": {}, "cls": None, "init": {}, "method": None, "inspected": True}
+    fn = obj
+    if isinstance(obj, type):
+        name = getattr(obj, "__name__", "class")
+        sig = _signature(obj)
+        init = {}
+        if sig is not None:
+            init, names = _choose(_keywords(sig, skip_first=False), params, flags, set())
+            info["names"].update(names)
+            missing = [p.name for p in sig.parameters.values() if p.default is p.empty and p.name not in init
+                       and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+            if missing:
+                raise PlanError(f"{name}() needs argument{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
+                                "give a function or a class whose constructor takes none"
+                                + (" (or only the activation's parameters)" if params else ""))
+        try:
+            inst = obj(**init)
+        except BaseException as exc:  # noqa: BLE001 - user code: anything, SystemExit included
+            shown = ", ".join(f"{k}={v!r}" for k, v in init.items())
+            raise PlanError(f"{name}({shown}) raised {_describe(exc)}") from None
+        info["cls"], info["init"] = name, init
+        try:
+            if callable(inst):
+                fn = inst
+            elif callable(getattr(inst, "forward", None)):
+                fn, info["method"] = inst.forward, "forward"
+            else:
+                raise PlanError(f"{name} instances are not callable: it has neither __call__ nor forward")
+        except PlanError:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - a hostile __getattr__
+            raise PlanError(f"looking up {name}'s forward raised {_describe(exc)}") from None
+    sig = _signature(fn)
+    kwargs = {}
+    if sig is None:
+        info["inspected"] = False
+    else:
+        kwargs, names = _choose(_keywords(sig, skip_first=True), params, flags,
+                                {info["names"][k] or k for k in info["init"]})
+        info["names"].update(names)
+    info["kwargs"] = kwargs
+    return fn, kwargs, info
 
 
 def _value(out, np) -> tuple[dict, bytes]:
@@ -152,6 +297,22 @@ def _value(out, np) -> tuple[dict, bytes]:
             "repr": _short_repr(out) if how == "other" else ""}, data
 
 
+def _bind(entry: list, params: list, flags: dict) -> dict:
+    """Plan the calls of one loaded object (instantiating a class): the answer to "bind"."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            fn, kwargs, info = plan(entry[0], params, flags)
+        except PlanError as exc:
+            return {"bound": False, "error": str(exc)[:MESSAGE_LIMIT]}
+        except BaseException as exc:  # noqa: BLE001 - anything else user code raised while planning
+            return {"bound": False, "error": f"inspecting it raised {_describe(exc)}"}
+    entry[1], entry[2] = fn, kwargs
+    return {"bound": True, "info": info}
+
+
 def serve(wire, cfg: dict) -> None:  # pragma: no cover - runs in the child
     import warnings
 
@@ -173,11 +334,22 @@ def serve(wire, cfg: dict) -> None:  # pragma: no cover - runs in the child
         if "load" in req:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                fn, error = _load(req["load"])
-            functions.append(fn)
+                obj, error = _load(req["load"])
+            # a function is called as it is until "bind" says otherwise; a class waits for "bind"
+            functions.append([obj, None if isinstance(obj, type) else obj, {}])
             wire.send({"loaded": error is None, "error": error, "printed": printed()})
             continue
-        fn = functions[int(req["call"])]
+        if "bind" in req:
+            entry = functions[int(req["bind"])]
+            answer = _bind(entry, req.get("params") or [], req.get("flags") or {})
+            answer["printed"] = printed()
+            wire.send(answer)
+            continue
+        entry = functions[int(req["call"])]
+        unusable = None
+        if entry[1] is None:  # a class never bound: instantiated with no arguments now
+            unusable = _bind(entry, [], {}).get("error")
+        fn, kwargs = entry[1], entry[2]
         data = req.get("payload", b"")
         x = np.frombuffer(data, dtype=np.dtype(req["dtype"])).reshape(req["shape"]).copy()
         arg = x[()] if req.get("scalar") else x
@@ -185,7 +357,9 @@ def serve(wire, cfg: dict) -> None:  # pragma: no cover - runs in the child
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                out = fn(arg)
+                if fn is None:
+                    raise TypeError(unusable or "the implementation could not be instantiated")
+                out = fn(arg, **kwargs)
             except SystemExit as exc:
                 code = exc.code
                 answer = {"exit": code if isinstance(code, int) and not isinstance(code, bool) else

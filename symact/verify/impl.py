@@ -6,6 +6,18 @@ user names the code to run, so importing it is their explicit request; symact
 never evaluates a string. Everything that can go wrong while loading raises
 :class:`~symact.errors.SpecError` with one line naming what is missing.
 
+SPEC may name a class (``file.py:Sigmoid``): it is instantiated, its constructor given the
+activation's parameters it takes and nothing else, and its instance is called (``__call__``,
+else ``forward``); a constructor that needs any other argument, or raises, is a SpecError
+that says so. An unbound method (``file.py:Sigmoid.forward``, or a function taken from a class
+whose first parameter is ``self``) is a SpecError too: it cannot be called with x alone.
+
+:func:`bind` passes the activation's parameters to the code when its signature takes them, under
+the catalog's name or another spelling (:mod:`symact.model.spellings`: ``alpha`` for leaky_relu's
+negative_slope), so the code is judged at the values the reference uses; :func:`describe_call`
+says how it was called. The signature is inspected where the code runs (in the child for
+:class:`ImplProcess`).
+
 :class:`ImplProcess` (what ``symact check --impl/--grad-impl`` uses) imports the
 modules and calls the functions only in a child process, confined by
 :mod:`symact.sandbox` (or, with ``trust``, unconfined where confinement is
@@ -36,6 +48,7 @@ import warnings
 from typing import Callable
 
 from symact.errors import SpecError
+from symact.verify import _impl_child as _child
 
 #: Seconds the implementation may take in all (its imports and every call), by default.
 TIMEOUT = 60.0
@@ -103,14 +116,143 @@ def load_impl(spec: str) -> Callable:
         raise SpecError(f"--impl {spec!r}: no function name after ':'")
     looks_like_file = where.endswith(".py") or os.sep in where or "/" in where
     module = _load_file(where, spec) if looks_like_file else _load_module(where, spec)
-    obj = module
-    for part in attr.split("."):
-        if not part.isidentifier() or not hasattr(obj, part):
-            raise SpecError(f"--impl {spec!r}: {where!r} has no function {attr!r}")
-        obj = getattr(obj, part)
-    if not callable(obj):
-        raise SpecError(f"--impl {spec!r}: {attr!r} in {where!r} is {type(obj).__name__}, not callable")
+    try:
+        obj, error = _child.find(module, {"spec": spec, "flag": "--impl", "where": where, "attr": attr})
+    except Exception as exc:  # noqa: BLE001 - a hostile __getattr__, a property that raises
+        raise SpecError(f"--impl {spec!r}: loading {where!r} raised {_describe(exc)}") from None
+    if error:
+        raise SpecError(error)
+    if isinstance(obj, type):  # a class: its instance, made with no arguments
+        try:
+            obj = _child.plan(obj, [], {})[0]
+        except _child.PlanError as exc:
+            raise SpecError(f"--impl {spec!r}: {exc}") from None
     return obj
+
+
+# =========================================================================== parameters
+def call_parameters(act) -> tuple[list, dict]:
+    """What an implementation of ``act`` may be passed: its parameters (catalog name, every
+    spelling of :mod:`symact.model.spellings`, value as a float) and its selecting flags."""
+    from symact.model import spellings
+
+    params = [{"name": p.name, "spellings": list(spellings.spellings(act, p.name)),
+               "value": float(act.param_values[p.name])} for p in act.params]
+    return params, spellings.flags(act)
+
+
+def _literal(v) -> str:
+    return repr(v) if isinstance(v, (str, bool)) else repr(float(v))
+
+
+def describe_call(act, info: dict, name: str) -> dict:
+    """What :func:`bind` did, for the report: ``called_with`` ({keyword: value as Python writes
+    it}) and ``text`` (one line: the call, the names it used, the parameters it did not get)."""
+    from symact.model import spellings
+
+    init, kwargs, names = info["init"], info["kwargs"], info["names"]
+    args = lambda d: ", ".join(f"{k}={_literal(v)}" for k, v in d.items())  # noqa: E731
+    if info["cls"]:
+        call = f"{info['cls']}({args(init)})" + (f".{info['method']}" if info["method"] else "")
+    else:
+        call = name
+    call += f"(x{', ' + args(kwargs) if kwargs else ''})"
+    text = f"called as {call}"
+    renamed = [f"{s} is {act.name}'s {n}" for s, n in names.items() if n and s != n]
+    if renamed:
+        text += f" ({'; '.join(renamed)})"
+    passed = {n or s for s, n in names.items()}
+    missing = [p for p in act.params if p.name not in passed]
+    if missing:
+        which = ", ".join(f"{p.name} = {act.param_values[p.name]}" for p in missing)
+        if not info["inspected"]:
+            why = "its signature cannot be inspected"
+        else:
+            took = ", ".join(s for p in missing for s in spellings.spellings(act, p.name))
+            why = f"its signature takes none of {took}"
+        text += f"; {which} not passed ({why}): the code used its own value"
+    return {"called_with": {k: _literal(v) for k, v in {**init, **kwargs}.items()}, "text": text}
+
+
+def _info(raw) -> dict:
+    """The plan the child describes, checked field by field (the child runs untrusted code)."""
+    def value(v):
+        if isinstance(v, bool) or (isinstance(v, float) and math.isfinite(v)):
+            return v
+        if isinstance(v, int) and abs(v) < 2**53:
+            return float(v)
+        if isinstance(v, str) and len(v) <= 40:
+            return v
+        raise ValueError(v)
+
+    def name(v, none=False):
+        if (v is None and none) or (isinstance(v, str) and v.isidentifier() and len(v) <= 80):
+            return v
+        raise ValueError(v)
+
+    if not isinstance(raw, dict):
+        raise ValueError(raw)
+    out = {"inspected": raw.get("inspected") is not False, "cls": name(raw.get("cls"), True),
+           "method": name(raw.get("method"), True)}
+    for key in ("kwargs", "init", "names"):
+        got = raw.get(key) or {}
+        if not isinstance(got, dict) or len(got) > 32:
+            raise ValueError(key)
+        out[key] = {name(k): (name(v, True) if key == "names" else value(v)) for k, v in got.items()}
+    return out
+
+
+class _Bound:
+    """``fn(x, **kwargs)`` as a one-argument callable, named like ``fn``."""
+
+    def __init__(self, fn, kwargs: dict):
+        self.fn, self.kwargs = fn, dict(kwargs)
+        self.__name__ = getattr(fn, "__name__", type(fn).__name__)
+        self.__wrapped__ = fn
+
+    def __call__(self, x):
+        return self.fn(x, **self.kwargs)
+
+    def __repr__(self) -> str:
+        return f"<{self.__name__} with {self.kwargs}>"
+
+
+def bind(fn, act, label: str = "impl"):
+    """``fn`` ready to be judged as ``act``: (the callable to call with x, what was done or None).
+
+    Every parameter of ``act`` (its value in force: the catalog's default unless set) that
+    ``fn``'s signature takes, under the catalog's name or another spelling
+    (:mod:`symact.model.spellings`), is passed as a keyword argument, so the code is judged at
+    the parameters the reference uses; so are flags that select ``act`` (gelu's
+    ``approximate``). A class is instantiated (with the parameters its constructor takes) and
+    its instance called. ``fn`` is a :class:`RemoteFunction` (planned in its child) or a
+    callable called here. The second value is :func:`describe_call`'s dict, or None when
+    there is nothing to say (no parameters, no flags, a plain function). Raises
+    :class:`~symact.errors.SpecError` when ``fn`` cannot be called that way.
+    """
+    params, flags = call_parameters(act)
+    if isinstance(fn, RemoteFunction):
+        info = fn.process.bind(fn, params, flags)
+        out = fn
+        name = fn.__name__
+    else:
+        if not isinstance(fn, type):
+            why = _child.unbound(fn)
+            if why:
+                raise SpecError(f"{label} is an unbound method: {why}; give an instance's method, the class "
+                                "or a function")
+        try:
+            target, kwargs, info = _child.plan(fn, params, flags)
+        except _child.PlanError as exc:
+            raise SpecError(f"{label}: {exc}") from None
+        name = getattr(fn, "__name__", None) or type(fn).__name__
+        out = fn if (target is fn and not kwargs) else _Bound(target, kwargs)
+    if not (params or flags or info["cls"] or info["kwargs"]):
+        return out, None
+    summary = describe_call(act, info, name)
+    if isinstance(fn, RemoteFunction):
+        fn.call_info = summary
+    return out, summary
 
 
 # =========================================================================== in a child
@@ -229,7 +371,10 @@ class RemoteFunction:
 
     def __init__(self, process: "ImplProcess", index: int, label: str, spec: str):
         self.process, self.index, self.label, self.spec = process, index, label, spec
+        self.flag = "--" + label.replace("_", "-")
         self.__name__ = spec.rpartition(":")[2] or label
+        #: how :func:`bind` made it call the code: {"called_with", "text"}, or None (with x alone)
+        self.call_info: dict | None = None
 
     def __call__(self, x):
         return self.process.call(self.index, x)
@@ -323,6 +468,37 @@ class ImplProcess:
             self.close()
             raise SpecError(text(answer.get("error"), 500) or f"{item['flag']} {item['spec']!r}: cannot be loaded")
         return answer
+
+    def bind(self, fn: "RemoteFunction", params: list, flags: dict) -> dict:
+        """Plan ``fn``'s calls in the child (see :func:`bind`): the plan, checked."""
+        from symact.sandbox.runner import Dead, text
+
+        if self.stopped:
+            raise SpecError(f"{fn.flag} {fn.spec!r}: {self.stopped}")
+        if self._sandbox is None:
+            raise SpecError(f"{fn.flag} {fn.spec!r}: the implementation's process is not running")
+        start = time.monotonic()
+        try:
+            answer = self._sandbox.exchange({"bind": fn.index, "params": params, "flags": flags},
+                                            start + self.remaining)
+        except Dead as exc:
+            self.close()
+            raise SpecError(f"{fn.flag} {fn.spec!r}: preparing {fn.__name__} "
+                            f"{self._death(exc, load=True)}") from None
+        finally:
+            self.remaining -= time.monotonic() - start
+        if answer.get("bound") is not True:
+            self.close()
+            raise SpecError(f"{fn.flag} {fn.spec!r}: "
+                            + (text(answer.get("error"), 500) or "cannot be called with x alone"))
+        try:
+            info = _info(answer.get("info"))
+        except (ValueError, TypeError):
+            self.close()
+            raise SpecError(f"{fn.flag} {fn.spec!r}: the implementation's process sent a malformed answer") from None
+        if self.stopped is None and answer.get("printed"):
+            self.stopped = self._printed(answer["printed"], "while being instantiated")
+        return info
 
     # ------------------------------------------------------------------ calls
     def call(self, index: int, x):
