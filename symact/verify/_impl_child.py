@@ -237,6 +237,8 @@ def plan(obj, params: list, flags: dict):
                                 + (" (or only the activation's parameters)" if params else ""))
         try:
             inst = obj(**init)
+        except KeyboardInterrupt:
+            raise
         except BaseException as exc:  # noqa: BLE001 - user code: anything, SystemExit included
             shown = ", ".join(f"{k}={v!r}" for k, v in init.items())
             raise PlanError(f"{name}({shown}) raised {_describe(exc)}") from None
