@@ -182,15 +182,24 @@ declare(
     reference="Misra (2019), arXiv:1908.08681",
     role="hidden",
 )
+# slope x + offset clipped to [0, 1], written as slope * min(max(0, x + offset/slope), 1/slope):
+# at the defaults this is exactly Min(Max(0, x + 3), 6)/6 (x + 3 is exact near the kink at -3,
+# where slope x + offset would cancel). ONNX HardSigmoid calls them alpha and beta.
+slope = sp.Symbol("slope", positive=True)
+offset = sp.Symbol("offset", real=True)
 declare(
-    "hard_sigmoid", Min(Max(0, x + 3), 6) / 6,
+    "hard_sigmoid", slope * Min(Max(0, x + offset / slope), 1 / slope),
+    params=(Param(slope, Rational(1, 6), "a: slope of the linear part (PyTorch, JAX, Keras 3: 1/6; Keras 2: 1/5)"),
+            Param(offset, Rational(1, 2), "b: value at x = 0")),
     aliases=("hardsigmoid",),
-    description="PyTorch's hard sigmoid relu6(x + 3) / 6.",
-    latex=r"f(x) = \frac{\min(\max(0, x + 3), 6)}{6}",
-    reference="Courbariaux, Bengio & David (2015); PyTorch Hardsigmoid",
+    description=("Hard sigmoid: slope x + offset clipped to [0, 1]; by default relu6(x + 3) / 6 as in PyTorch, "
+                 "JAX and Keras 3 (Keras 2 and tf.keras before TensorFlow 2.16: slope 1/5)."),
+    latex=r"f(x) = a \min\left(\max\left(0, x + \frac{b}{a}\right), \frac{1}{a}\right)",
+    reference="Courbariaux, Bengio & David (2015); PyTorch Hardsigmoid; Keras 2 hard_sigmoid (slope 1/5)",
     role="hidden",
-    conventions={-3: "left", 3: "right"},
-    convention_note="Keras' old hard_sigmoid is 0.2 x + 0.5 clipped: a different function.",
+    conventions={-offset / slope: "left", (1 - offset) / slope: "right"},
+    convention_note=("Keras 2's hard_sigmoid (tf.keras before TensorFlow 2.16) is 0.2 x + 0.5 clipped: "
+                     "--param slope=1/5."),
 )
 declare(
     "hard_swish", x * Min(Max(0, x + 3), 6) / 6,
