@@ -188,7 +188,8 @@ def test_correct_and_wrong_implementations_give_the_results_they_gave_in_process
     here = difftest.run_tests(catalog.get(act), **{key: load_impl(str(IMPLS / spec))}, examples=100)
     assert doc["tests"] == [json.loads(json.dumps(r.to_dict(), default=str)) for r in here]
     assert code == (0 if all(r.passed for r in here) else 1)
-    assert code == (1 if spec.startswith("defective") else 0)
+    # relu'(0) = 1 is the right derivative: a valid convention at the kink since issue 14
+    assert code == (1 if spec.startswith("defective") and "relu_grad_one_at_zero" not in spec else 0)
     assert doc["execution"]["mode"] in ("confined", "unconfined")
     assert took < 60
 

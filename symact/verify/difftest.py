@@ -59,6 +59,7 @@ Everything is deterministic: the same ``seed`` gives byte-identical results.
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from dataclasses import dataclass, field
 from typing import Callable
@@ -284,12 +285,12 @@ def _lossless(arr: np.ndarray, dt: np.dtype) -> bool:
 def _object_floats(arr: np.ndarray, what: str) -> np.ndarray:
     """An object array (``np.frompyfunc``'s result, a list of NumPy scalars) as float64."""
     try:
+        if not all(isinstance(v, numbers.Real) for v in arr.ravel().tolist()):
+            raise TypeError("not real numbers")  # None would become NaN, a string a parse
         with np.errstate(all="ignore"):
             return arr.astype(np.float64)
     except Exception:  # noqa: BLE001 - elements that are not real numbers
-        first = arr.ravel()[0] if arr.size else None
-        raise Garbage(f"returned {what} of object dtype holding {type(first).__name__} "
-                      f"({_short(first)}), not numbers") from None
+        raise Garbage(f"returned {what} of object, not an array of floats") from None
 
 
 def _as_float_array(out, shape, dtype, in_shape=None) -> tuple[np.ndarray, str | None, list, str | None]:
