@@ -267,9 +267,9 @@ def test_hypothesis_errors_inside_the_search_never_escape(monkeypatch):
 def test_an_implementation_that_changes_its_answers_gives_a_result():
     calls = [0]
 
-    def flaky(x):  # off by 1e-3 on every other call: Hypothesis would call this Flaky
+    def flaky(x):  # off by 1e-6 on every other call: Hypothesis would call this Flaky
         calls[0] += 1
-        return 1 / (1 + np.exp(-np.abs(x) * np.sign(x))) * (1 + (calls[0] % 2) * 1e-3)
+        return 1 / (1 + np.exp(-np.abs(x) * np.sign(x))) * (1 + (calls[0] % 2) * 1e-6)
 
     with np.errstate(all="ignore"):
         res = difftest.run_tests(symact.get("sigmoid"), impl=flaky, examples=200, dtypes=("float64",))
