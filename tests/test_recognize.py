@@ -131,7 +131,7 @@ def test_vector_mixups():
     shifted = rows - rows.max(axis=1, keepdims=True)
     log_sm = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     found = what_it_computes(catalog.get("softmax"), rows, log_sm)
-    assert found is not None and found["name"] == "log_softmax"
+    assert found is not None and found["name"] == "log_softmax" and found["rows"] >= 4
     assert found["text"].startswith("this computes log_softmax, not softmax")
     found = what_it_computes(catalog.get("softmax"), rows, 1 / (1 + np.exp(-rows)))
     assert found is not None and found["text"].startswith("this computes sigmoid entry by entry, not softmax")
@@ -139,9 +139,18 @@ def test_vector_mixups():
 
 
 # --------------------------------------------------------------------------- never a guess
+def test_derivative_in_terms_of_the_output_applied_to_x():
+    found = recognize_fn("sigmoid", mixups.sigmoid_grad_of_output, derivative=True)
+    _assert_close(found)
+    assert (found["name"], found["derivative"], found["output_form"]) == ("sigmoid", True, "f*(1 - f)")
+    assert found["text"].startswith("this is sigmoid's derivative in terms of its output, f'(x) = f*(1 - f)")
+    assert "it expects sigmoid(x), not x" in found["text"]
+
+
 def test_unrelated_code_is_not_named():
     assert recognize_fn("sigmoid", mixups.cubic) is None
-    assert recognize_fn("sigmoid", lambda x: x * (1 - x), derivative=True) is None
+    assert recognize_fn("sigmoid", mixups.cubic, derivative=True) is None
+    assert recognize_fn("tanh", lambda x: 1 - x**3, derivative=True) is None
 
 
 def test_one_disagreeing_point_names_nothing():

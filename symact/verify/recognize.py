@@ -10,6 +10,9 @@ there is no formula, only the code's float values at the test points:
 * the activation under test with its value and derivative swapped ("this is
   sigmoid itself, not its derivative"; "this is the derivative of relu, not relu
   itself"), the commonest mix-up in hand-written backward passes;
+* a derivative written in terms of the output (sigmoid's f (1 - f), tanh's 1 - f^2,
+  symact's own :func:`~symact.analysis.facts.self_form`) but applied to x: the
+  backward pass of course code, handed x where it expects f(x);
 * every catalog family with parameters (step h0, leaky_relu negative_slope,
   elu/celu alpha, selu alpha and scale, squareplus b, hard_sigmoid slope and
   offset), its parameter values fitted to the data by least squares and snapped
@@ -89,15 +92,14 @@ _NUMPY: dict = {}
 def _numpy_form(name: str, derivative: bool) -> tuple[Callable, tuple[sp.Symbol, ...], set]:
     """A NumPy function ``f(x, *params)`` of a catalog family's *definition* (parameters
     free), its parameter symbols and those the (derivative) formula uses; compiled once
-    per process. Only catalog declarations -- trusted source -- are compiled, and only
-    the families with parameters (elementary functions: NumPy alone); it fits, it never
-    decides."""
+    per process. Only catalog declarations -- trusted source -- are compiled; it screens
+    and fits, it never decides."""
     key = (name, derivative)
     if key not in _NUMPY:
         act = catalog.get(name)
         params = tuple(p.symbol for p in act.params)
         expr = sp.diff(act.definition, act.x) if derivative else act.definition
-        fn = sp.lambdify((act.x,) + params, expr, modules="numpy")
+        fn = sp.lambdify((act.x,) + params, expr, modules=["scipy", "numpy"])
         _NUMPY[key] = (fn, params, expr.free_symbols)
     return _NUMPY[key]
 
@@ -108,7 +110,7 @@ def _eval_numpy(name: str, derivative: bool, x: np.ndarray, values) -> np.ndarra
         warnings.simplefilter("ignore")
         try:
             out = fn(x, *[float(v) for v in values])
-        except (ValueError, TypeError, ZeroDivisionError, OverflowError, FloatingPointError):
+        except (ValueError, TypeError, NameError, ZeroDivisionError, OverflowError, FloatingPointError):
             return np.full(x.shape, np.nan)
     return np.broadcast_to(np.asarray(out, dtype=np.float64), x.shape)
 
@@ -177,6 +179,17 @@ def _kernel_values(act: Activation, derivative: bool, x: np.ndarray) -> np.ndarr
             return np.asarray(kernel_for(act, derivative=derivative)(x), dtype=np.float64)
     except (SymactError, ValueError, TypeError, ArithmeticError):
         return None
+
+
+def _cheap_values(act: Activation, derivative: bool, x: np.ndarray) -> np.ndarray | None:
+    """A catalog entry's values for screening: its prebuilt kernel where that is current
+    (no SymPy or mpmath work), else the NumPy form of its definition -- never a kernel
+    generated now for a candidate that may not even be close."""
+    from symact.numeric.kernels import prebuilt
+
+    if act.is_default and prebuilt.current(act):
+        return _kernel_values(act, derivative, x)
+    return _eval_numpy(act.name, derivative, x, [act.param_values[p.name] for p in act.params])
 
 
 def _kink_mask(act: Activation, x: np.ndarray) -> np.ndarray:
@@ -324,6 +337,48 @@ def _describe(target: Activation, derivative: bool, name: str, params: dict, can
     return f"this computes {what}, not {want} ({close})"
 
 
+_OUTPUT_FORMS: dict = {}
+
+
+def _output_form(data: _Data, act: Activation) -> dict | None:
+    """A derivative written in terms of the output (sigmoid's y (1 - y), tanh's 1 - y^2)
+    but applied to x: course code's backward pass that expects f(x) and was given x.
+    The form is symact's own (:func:`symact.analysis.facts.self_form`, catalog entries
+    only); the candidate is that form in x, confirmed by its generated kernel."""
+    from symact.analysis.facts import self_form
+
+    key = (act.name, tuple(sorted((k, str(v)) for k, v in act.param_values.items())))
+    if key not in _OUTPUT_FORMS:
+        form = None
+        try:
+            form = self_form(act)
+        except (TypeError, ValueError, NotImplementedError, RecursionError, AttributeError):
+            pass
+        y = sp.Symbol("y", real=True)
+        cand = None
+        if form is not None and form.free_symbols == {y}:
+            cand = Activation(name=f"{act.name}_derivative_of_output", definition=form.subs(y, act.x),
+                              description="", latex="", role="hidden")
+        screen = sp.lambdify(y, form, modules="numpy") if cand is not None else None
+        _OUTPUT_FORMS[key] = (form, cand, screen)
+    form, cand, screen = _OUTPUT_FORMS[key]
+    if cand is None:
+        return None
+    with np.errstate(all="ignore"):
+        cheap = np.broadcast_to(np.asarray(screen(data.x[data.fit]), dtype=np.float64), data.fit.shape)
+    if not data.screen(cheap, 1e-6):
+        return None  # the kernel is built only for a form that screens well
+    match = _confirm(data, cand, False)
+    if match is None:
+        return None
+    shown = sp.sstr(form).replace("y", "f")
+    return {"name": act.name, "params": {k: _fmt(v) for k, v in act.param_values.items()},
+            "derivative": True, "output_form": shown, **match,
+            "text": (f"this is {act.name}'s derivative in terms of its output, f'(x) = {shown} with f = "
+                     f"{act.name}(x), applied to x itself: it expects {act.name}(x), not x "
+                     f"({_closeness(match)})")}
+
+
 def _ordinary(points: np.ndarray, values: np.ndarray):
     with np.errstate(all="ignore"):
         keep = np.isfinite(points) & (np.abs(points) <= ORDINARY)
@@ -345,6 +400,10 @@ def _vector_computes(act: Activation, rows: np.ndarray, vals: np.ndarray, deriva
     data = _Data(rows.ravel(), vals.ravel(), dt)
 
     def check(cand: Activation) -> dict | None:
+        if not cand.vector:  # scalar entries are screened first, without generating kernels
+            cheap = _cheap_values(cand, False, rows.ravel())
+            if cheap is None or data.misses(cheap[data.fit], 1e-6):
+                return None
         ref = _kernel_values(cand, False, rows)
         return None if ref is None or ref.shape != rows.shape else data.compare(ref.ravel())
 
@@ -352,12 +411,12 @@ def _vector_computes(act: Activation, rows: np.ndarray, vals: np.ndarray, deriva
         return None
     for name in catalog.names():
         cand = catalog.get(name)
-        if name == act.name or not cand.is_default:
+        if name == act.name:
             continue
         match = check(cand)
         if match is not None:
             how = "" if cand.vector else " entry by entry"
-            return {"name": name, "params": {}, "derivative": False, **match,
+            return {"name": name, "params": {}, "derivative": False, "rows": int(rows.shape[0]), **match,
                     "text": f"this computes {name}{how}, not {act.name} ({_closeness(match)})"}
     return None
 
@@ -409,11 +468,7 @@ def what_it_computes(act: Activation, points, values, *, derivative: bool = Fals
                 cand = catalog.get(name, **({k: str(f) for k, f in params.items()} if params else {}))
             except SymactError:
                 return None
-            if params:
-                cheap = _eval_numpy(name, cand_deriv, data.x[data.fit],
-                                    [cand.param_values[p.name] for p in cand.params])
-            else:  # the catalog's own kernels, prebuilt: cheaper than anything else
-                cheap = _kernel_values(cand, cand_deriv, data.x[data.fit])
+            cheap = _cheap_values(cand, cand_deriv, data.x[data.fit])
             if cheap is None or not data.screen(cheap, 1e-6):
                 return None
         if params:
@@ -433,6 +488,10 @@ def what_it_computes(act: Activation, points, values, *, derivative: bool = Fals
     found = attempt(act, not derivative)
     if found:
         return found
+    if derivative and in_catalog:
+        found = _output_form(data, act)
+        if found:
+            return found
     names = [n for n in catalog.names() if not catalog.get(n).vector]
     order = []
     for flag in (derivative, not derivative):

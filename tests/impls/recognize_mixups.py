@@ -39,6 +39,11 @@ def sigmoid_backward_forgets(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def sigmoid_grad_of_output(y):
+    """The course's sigmoid backward y (1 - y), written for the output y = sigmoid(x)."""
+    return y * (1.0 - y)
+
+
 def relu_grad_returns_relu(x):
     """relu' written as relu: max(0, x) instead of (x > 0)."""
     return np.maximum(0, x)
