@@ -27,6 +27,7 @@ run in the default set, the rest under ``-m slow``.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import sys
@@ -345,6 +346,8 @@ def check_entry(e: Entry, result: tuple | None = None) -> list[str]:
 
 def _params(e: Entry):
     marks = [] if e.fast else [pytest.mark.slow]
+    if e.spec.startswith("torch_style") and importlib.util.find_spec("torch") is None:
+        marks.append(pytest.mark.skip(reason="torch is not installed (not a symact dependency)"))
     return pytest.param(e, id=e.id, marks=marks)
 
 
