@@ -114,7 +114,7 @@ CORPUS: list[Entry] = [
     E("course_dlai.py:relu_backward", "relu", "pass", grad=True, why="zero where Z <= 0: 0 at 0"),
     E("course_dlai.py:tanh_backward", "tanh", "fail:unstable", grad=True, fast=True,
       why="1 - tanh^2 is exactly 0 for |x| > 19.1 where the truth is 4 e^-2|x|"),
-    E("course_dlai.py:sigmoid_derivative", "sigmoid", "fail:wrong", grad=True,
+    E("course_dlai.py:sigmoid_derivative", "sigmoid", "fail:wrong", grad=True, computes="sigmoid",
       why="x(1 - x) is the derivative in terms of the output, called on the input: -2 at x = 2 "
           "(slow: on a cold cache the derivative recognizer takes about a minute)"),
     E("course_dlai.py:log_softmax", "log_softmax", "pass", shape_ok=False, fast=True,
