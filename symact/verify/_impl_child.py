@@ -278,6 +278,11 @@ def _value(out, np) -> tuple[dict, bytes]:
     try:
         arr = np.asarray(out)
         shape = [int(n) for n in arr.shape]
+        if arr.dtype.kind == "O" and arr.size <= ARRAY_LIMIT // 8:
+            real = _real_objects(arr, np)   # np.frompyfunc's output: judged by its values
+            if real is not None:
+                return {"value": "array", "type": kind, "how": "object", "dtype": "<f8", "shape": shape,
+                        "repr": ""}, real.tobytes()
         if arr.dtype.kind not in "fiubc":
             return {"value": "odd", "type": kind, "dtype": arr.dtype.str, "shape": shape,
                     "repr": _short_repr(out)}, b""
@@ -297,6 +302,26 @@ def _value(out, np) -> tuple[dict, bytes]:
         how = "other"
     return {"value": "array", "type": kind, "how": how, "dtype": arr.dtype.str, "shape": shape,
             "repr": _short_repr(out) if how == "other" else ""}, data
+
+
+def _real_objects(arr, np):
+    """An object array whose every element is a real number float64 holds exactly, as
+    float64 (C order); else None. The parent rebuilds it as an object array."""
+    import numbers
+
+    out = np.empty(arr.shape, dtype=np.float64)
+    flat_out = out.reshape(-1)
+    for i, v in enumerate(arr.reshape(-1)):
+        if isinstance(v, (bool, np.bool_)):
+            f = float(v)
+        elif isinstance(v, numbers.Real):
+            f = float(v)                     # OverflowError: not sent as numbers
+            if isinstance(v, numbers.Integral) and f != v:
+                return None                  # an integer float64 cannot hold
+        else:
+            return None
+        flat_out[i] = f
+    return out
 
 
 def _bind(entry: list, params: list, flags: dict) -> dict:

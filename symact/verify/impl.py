@@ -573,6 +573,10 @@ class ImplProcess:
                     return arr[()]
                 if how == "python":
                     return arr.item()
+                if how == "object":   # an object array of real numbers, sent as float64
+                    if dt != np.dtype("<f8"):
+                        raise ValueError("object")
+                    return arr.astype(object)
                 return _returned(answer.get("type"), array=arr, text=text(answer.get("repr"), 80) or "")
         except (ValueError, TypeError, OverflowError):
             pass
