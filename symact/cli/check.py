@@ -218,6 +218,9 @@ def render_report(rep) -> str:
     execution = rep.extra.get("execution")
     if execution:
         lines.append(f"  {execution['detail']}")
+    for label, call in (rep.extra.get("calls") or {}).items():   # how the code was called
+        if isinstance(call, dict) and call.get("text"):
+            lines.append(f"  {label}: {call['text']}")
     if rep.tests:
         lines.append("  tests:")
         for t in rep.tests:
