@@ -8,7 +8,9 @@ shrunk witness. ``derivative=True`` tests ``fn`` against the derivative.
 Options (``seed``, ``examples``, ``max_ulp``, ``atol``, ``dtypes``,
 ``kink_convention``, ``vector_error``) are those of
 :func:`~symact.verify.difftest.run_tests`, with the same defaults as ``symact check``:
-one accuracy policy (:mod:`symact.verify.policy`) for both.
+one accuracy policy (:mod:`symact.verify.policy`) for both. ``params`` may use the
+frameworks' spellings, and the activation's parameters are passed to ``fn`` when its
+signature takes them (:func:`symact.verify.impl.bind`), as ``symact check --impl`` does.
 
 ``fn`` is called in the caller's own process, unconfined: a test suite already runs
 its own code. (``symact check --impl`` instead imports and calls an implementation only
@@ -58,10 +60,14 @@ def assert_implements(name, fn, *, derivative: bool = False, params: dict | None
 
     Returns the implementation's TestResults (one per dtype, and shape_dtype) on success.
     """
+    from symact.model import spellings
+    from symact.verify.impl import bind
+
     act = name if isinstance(name, Activation) else catalog.get(name)
     if params:
-        act = act.with_params(**params)
+        act = act.with_params(**spellings.canonical_params(act, params))
     key = "grad_impl" if derivative else "impl"
+    fn, _ = bind(fn, act, key)   # parameters reach fn as they do for symact check --impl
     results = difftest.run_tests(act, **{key: fn}, **options)
     mine = [r for r in results if r.name.startswith(key + "[")]
     shape = [r for r in results if r.name == "shape_dtype"]
