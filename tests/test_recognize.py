@@ -213,3 +213,16 @@ def test_bounded_time():
     assert what_it_computes(act, pts, unrelated) is None  # the longest path: every fit tried
     assert what_it_computes(act, pts, forgets, derivative=True) is not None
     assert time.perf_counter() - t < 3.0
+
+
+def test_a_user_formula_under_test():
+    # --expr/--latex activations: evaluated through their kernel only, never compiled here
+    from symact.verify.formula import activation_from_formula, read_formula
+    act = activation_from_formula(read_formula(expr="f(x) = x/2*(1 + erf(x/sqrt(2)))"), name="my_gelu")
+    pts = _points(act)
+    found = what_it_computes(act, pts, mixups.gelu_bert(pts))
+    assert found is not None and found["text"].startswith("this computes gelu_tanh, not my_gelu")
+    found = what_it_computes(act, pts, mixups.sigmoid_backward_forgets(pts), derivative=True)
+    assert found is not None and (found["name"], found["derivative"], found["also"]) == ("softplus", True, ["sigmoid"])
+    assert found["text"].startswith("this computes the derivative of softplus, not the derivative of my_gelu; "
+                                    "the same function as sigmoid (within ")

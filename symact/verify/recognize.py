@@ -379,6 +379,17 @@ def _output_form(data: _Data, act: Activation) -> dict | None:
                      f"({_closeness(match)})")}
 
 
+def _with_equals(found: dict, others: list) -> dict:
+    """``found`` naming the other catalog entries at their defaults that the code equals as
+    well (the derivative of softplus is sigmoid): ``also`` and a clause of the text."""
+    same = [f"the derivative of {o['name']}" if o["derivative"] else o["name"] for o in others if o]
+    if same:
+        close = _closeness(found)
+        head = found["text"][: -len(close) - 3]
+        found = dict(found, also=same, text=f"{head}; the same function as {', '.join(same)} ({close})")
+    return found
+
+
 def _ordinary(points: np.ndarray, values: np.ndarray):
     with np.errstate(all="ignore"):
         keep = np.isfinite(points) & (np.abs(points) <= ORDINARY)
@@ -431,8 +442,19 @@ def what_it_computes(act: Activation, points, values, *, derivative: bool = Fals
     one candidate agrees at every ordinary point (see the module docstring), else
     ``{"name", "params": {name: "p/q"}, "derivative": bool, "max_ulp", "points",
     "abs_points", "max_abs", "text"}``, e.g. text "this computes gelu_tanh, not gelu
-    (within 2 ULP)".
+    (within 2 ULP)". A naming is an annotation of a failed test: where the search
+    itself cannot proceed (a SymPy or NumPy error on an odd activation under test),
+    the answer is None, never an exception; a :class:`~symact.errors.SymactError`
+    (a stated budget) propagates.
     """
+    try:
+        return _what_it_computes(act, points, values, derivative, dtype)
+    except (ArithmeticError, ValueError, TypeError, NotImplementedError, RecursionError,
+            AttributeError, np.linalg.LinAlgError):
+        return None
+
+
+def _what_it_computes(act: Activation, points, values, derivative: bool, dtype) -> dict | None:
     try:
         dt = np.dtype(dtype)
         pts = np.asarray(points, dtype=np.float64)
@@ -501,11 +523,11 @@ def what_it_computes(act: Activation, points, values, *, derivative: bool = Fals
             order.append(("fit", act.name, flag))
     for flag in (derivative, not derivative):
         order += [("fit", n, flag) for n in names if catalog.get(n).params and n != act.name]
-    for kind, name, flag in order:
+    for pos, (kind, name, flag) in enumerate(order):
         if kind == "default":
             found = attempt(name, flag)
             if found:
-                return found
+                return _with_equals(found, [attempt(n, f) for k, n, f in order[pos + 1:] if k == "default"])
             continue
         for params in _fit(data, name, flag):
             cand = catalog.get(name, **{k: str(f) for k, f in params.items()})
