@@ -125,7 +125,14 @@ class Activation:
                 hint = f"its parameters are {', '.join(sorted(known))}" if known else "it has no parameters"
                 raise ParameterError(f"{self.name} has no parameter {key!r}; {hint}")
         merged = dict(self.values)
-        merged.update({k: exact_number(v, k) for k, v in values.items()})
+        for key, value in values.items():
+            v = exact_number(value, key)
+            sym = next(p.symbol for p in self.params if p.name == key)
+            if sym.is_positive and not v > 0:   # the definition assumes it (a division, a square root)
+                raise ParameterError(f"{self.name}'s {key} must be positive, got {v}")
+            if sym.is_nonnegative and not v >= 0:
+                raise ParameterError(f"{self.name}'s {key} must be >= 0, got {v}")
+            merged[key] = v
         return replace(self, values=merged)
 
     @property

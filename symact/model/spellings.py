@@ -17,6 +17,9 @@ Spellings, each checked in the frameworks' documentation:
   the catalog's own LaTeX and textbooks.
 * elu and celu ``alpha``, squareplus ``b``, step ``h0``, selu ``alpha``/``scale``: the catalog's
   names are the frameworks' (PyTorch, JAX, Keras); selu has none in the frameworks.
+* hard_sigmoid ``slope`` and ``offset``: ``alpha`` and ``beta`` in ONNX (``HardSigmoid``,
+  defaults 0.2 and 0.5, as Keras 2 / tf.keras up to TensorFlow 2.15); PyTorch, JAX and
+  Keras 3 have no parameters (slope 1/6, offset 1/2).
 * gelu's ``approximate`` flag is no parameter of gelu: it selects gelu (PyTorch
   ``approximate='none'``, JAX/Keras/TensorFlow ``approximate=False``) or gelu_tanh
   (``'tanh'``, ``True``). An implementation whose signature has ``approximate`` with a
@@ -32,6 +35,7 @@ from symact.errors import ParameterError
 #: activation -> {catalog parameter name: (other spellings, in order of preference)}
 SPELLINGS: dict[str, dict[str, tuple[str, ...]]] = {
     "leaky_relu": {"negative_slope": ("alpha", "slope", "a")},
+    "hard_sigmoid": {"slope": ("alpha",), "offset": ("beta",)},
 }
 
 #: activation -> {keyword: {type name of the keyword's default: the value that selects this activation}}
