@@ -147,3 +147,39 @@ def test_fuzz_leaky_slope_is_recovered_exactly(slope):
     matches = catalog_matches(activation_from_formula(read_formula(latex=text)))
     leaky = [m for m in matches if m["name"] == "leaky_relu"]
     assert leaky and sp.Rational(leaky[0]["params"]["negative_slope"]) == sp.Rational(slope.numerator, slope.denominator)
+
+
+@pytest.mark.parametrize("latex", [r"e^{e^{x}}", r"e^{-e^{x}}"])
+def test_nested_exponential_kernels_match_the_oracle(latex):
+    """exp of a CSE name (``_c0`` = e^x) is no polynomial in x: it takes the plain
+    path, not the double-double one (``cannot create mpf from _c0`` before)."""
+    import numpy as np
+
+    from symact.numeric import kernels
+    from symact.numeric.oracle import Oracle
+    from symact.numeric.ulp import floor_errors
+
+    act = activation_from_formula(read_formula(latex=latex))
+    k = kernels.build_kernel(act)
+    xs = np.array([-800.0, -30.0, -2.5, -1.0, -0.125, 0.0, 0.5, 1.0, 2.0, 5.0, 6.5, 7.0])
+    orc = Oracle(act.expr, act.x)
+    want = np.array([orc.rounded(float(v)) for v in xs])
+    assert floor_errors(k(xs), want).max() <= 4
+
+
+def test_a_polynomial_kernel_is_accurate_at_its_real_roots():
+    """x^20 + x cancels at its root -1 (a grid point of the root search): the kernel
+    fixes it up with (x - r) q(x), like the catalog's roots (12 ULP before)."""
+    import numpy as np
+
+    from symact.numeric import kernels
+    from symact.numeric.oracle import Oracle
+    from symact.numeric.ulp import floor_errors
+
+    act = activation_from_formula(read_formula(latex=r"x^{20}+x"))
+    k = kernels.build_kernel(act)
+    assert k.root_polys and any(rp.lo < -1 < rp.hi for rp in k.root_polys)
+    xs = np.concatenate([-1 + np.linspace(-2e-3, 2e-3, 41), [-1 - 2.0**-40, -1 + 2.0**-40, 0.5, -0.5]])
+    orc = Oracle(act.expr, act.x)
+    want = np.array([orc.rounded(float(v)) for v in xs])
+    assert floor_errors(k(xs), want).max() <= 2

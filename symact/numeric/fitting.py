@@ -114,7 +114,10 @@ def bracket_roots(chain64) -> list[tuple[float, float]]:
         y = chain64.run(xs, np.empty_like(xs), np.float64)
     ok = np.isfinite(y) & (np.abs(y) >= np.finfo(np.float64).smallest_normal)
     k = np.flatnonzero(ok[:-1] & ok[1:] & (np.sign(y[:-1]) * np.sign(y[1:]) < 0))
-    return [(float(xs[i]), float(xs[i + 1])) for i in k]
+    # a root on a grid point (x^20 + x at -1: the chain is 0 there) between opposite signs
+    z = np.flatnonzero((y[1:-1] == 0) & ok[:-2] & ok[2:] & (np.sign(y[:-2]) * np.sign(y[2:]) < 0)) + 1
+    out = [(float(xs[i]), float(xs[i + 1])) for i in k] + [(float(xs[i - 1]), float(xs[i + 1])) for i in z]
+    return sorted(out)
 
 
 #: Longest piece of a :class:`RootPoly`.
@@ -158,6 +161,9 @@ def fit_root_poly(orc, r, lo, hi) -> RootPoly | None:
     import mpmath
 
     def q(v):
+        if v == r:   # a root that is a float itself (x^20 + x at -1): q(r) = f'(r)
+            with mpmath.workdps(50):
+                return mpmath.diff(orc.value, r)
         return orc.value(v) / (v - r)
 
     n = math.ceil((hi - lo) / ROOT_PIECE)

@@ -22,6 +22,7 @@ import numpy as np
 import sympy as sp
 
 from symact import cache
+from symact.errors import SymactError
 from symact import primitives as rw
 from symact.symbolic import budget
 from symact.symbolic.forms import X, normalize, one_sided_limit
@@ -169,6 +170,12 @@ _NAMED = {"log1p": mpmath.log1p, "expm1": mpmath.expm1, "erfc_": _erfc}
 
 class OracleError(Exception):
     """An expression the oracle cannot evaluate (an unsupported function)."""
+
+
+class NotRealError(OracleError, SymactError):
+    """The expression's value at a real point is not real (sqrt(x) at x = -1): a user's
+    formula that leaves the reals, past the structural domain check of
+    :mod:`symact.verify.formula`. A SymactError (exit 2) naming the point."""
 
 
 class _Cancelled(Exception):
@@ -488,6 +495,19 @@ class Oracle:
         return self.value(mpmath.mpf(v))
 
     def value(self, v: mpmath.mpf) -> mpmath.mpf:
+        """The value at a finite mpf ``v`` (:meth:`_value`); a value with an imaginary
+        part is :class:`NotRealError`, one with an imaginary part that vanishes (or is
+        below 2^-100 of the real part: rounding of complex intermediates) its real part."""
+        out = self._value(v)
+        if isinstance(out, mpmath.mpc):
+            re, im = out.real, out.imag
+            if im == 0 or (mpmath.isfinite(re) and abs(im) <= mpmath.ldexp(abs(re), -100)):
+                return re
+            raise NotRealError(f"{_brief(self.expr)} is not real at x = {mpmath.nstr(v, 17)} (its value there is "
+                               f"{mpmath.nstr(out, 8)}); symact checks functions that are real at every real x")
+        return out
+
+    def _value(self, v: mpmath.mpf) -> mpmath.mpf:
         """The value at a finite mpf ``v``, raising precision until it is stable.
 
         Bounded: at most :data:`MAX_PREC` bits (six rungs from START_PREC). Where an

@@ -334,6 +334,54 @@ class _BranchTable:
             raise NoBranch(self.pw, self.x, point, side)
         return self.pw.args[k][0]
 
+    def row_sets(self) -> list:
+        """Where each row is the active one, as SymPy sets (EmptySet, a point, an
+        Interval, or a Union of them): the runs of adjacent cells the row paints.
+        Linear in the cells; the kernels' Piecewise lowering reads it instead of
+        ``And(c, Not(previous rows)).as_set()`` per row (quadratic in the rows)."""
+        runs: dict = {}
+        for cell in range(self.cells):
+            k = self.owner.get(cell)
+            if k is None:
+                continue
+            rk = runs.setdefault(k, [])
+            if rk and rk[-1][1] == cell - 1:
+                rk[-1][1] = cell
+            else:
+                rk.append([cell, cell])
+        return [self._runs_set(runs.get(k, [])) for k in range(len(self.pw.args))]
+
+    def condition_set(self, cond) -> sp.Set:
+        """Where ``cond`` (a row's condition, or any condition built from the same
+        relations) holds, as a SymPy set; raises :class:`_NotTabled` otherwise."""
+        mask, runs = self._mask(cond), []
+        for cell in range(self.cells):
+            if mask >> cell & 1:
+                if runs and runs[-1][1] == cell - 1:
+                    runs[-1][1] = cell
+                else:
+                    runs.append([cell, cell])
+        return self._runs_set(runs)
+
+    def _runs_set(self, runs) -> sp.Set:
+        """The union of runs [first cell, last cell] of adjacent cells, as a SymPy set."""
+        pts, m = self.points, len(self.points)
+
+        def interval(a, b):
+            # cell 2j: the open interval (pts[j-1], pts[j]); cell 2j + 1: the point pts[j]
+            if a % 2:
+                start, lopen = pts[a // 2], False
+            else:
+                start, lopen = (pts[a // 2 - 1] if a // 2 > 0 else -sp.oo), True
+            if b % 2:
+                end, ropen = pts[b // 2], False
+            else:
+                end, ropen = (pts[b // 2] if b // 2 < m else sp.oo), True
+            return sp.Interval(start, end, lopen, ropen)
+
+        ivs = [interval(a, b) for a, b in runs]
+        return sp.S.EmptySet if not ivs else ivs[0] if len(ivs) == 1 else sp.Union(*ivs)
+
     def undefined(self) -> str:
         """The cells no row covers, as conditions on x joined by "or" ("" if none)."""
         x, pts, parts = self.x, self.points, []
@@ -469,10 +517,33 @@ def find_kinks(expr: sp.Expr, x: sp.Symbol) -> list[Kink]:
     for c in boundary_points(f, x):
         left, right = one_sided_limit(d, x, c, "-"), one_sided_limit(d, x, c, "+")
         fl, fr = one_sided_limit(f, x, c, "-"), one_sided_limit(f, x, c, "+")
-        continuous = sp.simplify(fl - fr) == 0
-        if not continuous or sp.simplify(left - right) != 0:
-            kinks.append(Kink(c, sp.simplify(left), sp.simplify(right), bool(continuous)))
+        continuous = _same_value(fl, fr)
+        if not continuous or not _same_value(left, right):
+            kinks.append(Kink(c, _simplify_value(left), _simplify_value(right), bool(continuous)))
     return kinks
+
+
+def _transcendental_number(e: sp.Expr) -> bool:
+    return e.is_number and bool(e.atoms(sp.Function))
+
+
+def _simplify_value(e: sp.Expr) -> sp.Expr:
+    """``simplify``, but not of a number holding functions (20 - 20 tanh(380)^2): there
+    SymPy's trigsimp expands powers of exponentials (a 20-row cases of tanh(k x) took
+    20 GB and minutes), and a number has nothing to simplify for the reader."""
+    return e if _transcendental_number(e) else sp.simplify(e)
+
+
+def _same_value(a: sp.Expr, b: sp.Expr) -> bool:
+    """a == b, decided by a certified sign for numbers holding functions, else by
+    ``simplify(a - b) == 0`` (as before)."""
+    d = a - b
+    if _transcendental_number(d):
+        from symact.symbolic.exact import certified_sign   # exact imports this module
+
+        if certified_sign(d) in (-1, 1):
+            return False
+    return sp.simplify(d) == 0
 
 
 def differentiate(expr: sp.Expr, x: sp.Symbol, conventions: dict) -> sp.Expr:

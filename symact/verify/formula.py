@@ -59,7 +59,7 @@ from symact.verify.results import TestResult
 
 __all__ = [
     "read_formula", "bind", "formula_test", "activation_from_formula", "catalog_matches",
-    "oracle_points", "SYNONYMS", "FormulaMismatch",
+    "oracle_points", "SYNONYMS", "FormulaMismatch", "DomainError", "domain_witness", "check_real",
 ]
 
 #: Formula symbol names (after lowercasing and dropping "_" and "\") that mean a parameter.
@@ -79,6 +79,177 @@ VECTOR_POINTS: tuple[tuple[float, ...], ...] = (
 
 class FormulaMismatch(SymactError):
     """A formula whose symbols cannot be matched to an activation's parameters."""
+
+
+class DomainError(SymactError):
+    """A formula that is not real and finite at some real x: an activation maps every
+    real x to a real value. The message names an exact witness that re-evaluates."""
+
+
+# --------------------------------------------------------------------------- the real domain
+#: Simple points tried first as witnesses of a formula that leaves the reals, simplest first.
+_DOMAIN_POINTS = tuple(sp.Rational(p, q) for p, q in (
+    (0, 1), (-1, 1), (1, 1), (-2, 1), (2, 1), (-1, 2), (1, 2), (-3, 1), (3, 1), (-1, 3), (1, 3),
+    (-3, 2), (3, 2), (-4, 1), (4, 1), (-1, 4), (1, 4), (-5, 1), (5, 1), (-10, 1), (10, 1), (-100, 1), (100, 1)))
+#: At most this many candidate points are evaluated exactly (each a SymPy substitution).
+_DOMAIN_TRIES = 48
+
+
+def _domain_suspects(expr: sp.Expr, x) -> list[tuple[str, sp.Expr, sp.Expr]]:
+    """(need, argument, node) for each subexpression that is real and finite only where
+    its argument is ``need`` ("positive", "nonnegative", "nonzero", "open unit" for
+    |u| < 1, "cos nonzero" for tan) and SymPy cannot show that it always is (x real).
+    Structural only: no solving."""
+    out = []
+    for node in sp.preorder_traversal(expr):
+        if not isinstance(node, sp.Basic) or not node.has(x):
+            continue
+        if isinstance(node, sp.log):
+            if node.args[0].is_positive is not True:
+                out.append(("positive", node.args[0], node))
+        elif isinstance(node, sp.Pow):
+            b, e = node.base, node.exp
+            if e.is_Integer:
+                if e.is_negative and b.is_zero is not False:
+                    out.append(("nonzero", b, node))
+            elif e.is_Rational:
+                need = "nonnegative" if e.is_positive else "positive"
+                if getattr(b, f"is_{need}") is not True:
+                    out.append((need, b, node))
+            elif b.is_positive is not True:
+                out.append(("positive", b, node))
+        elif isinstance(node, sp.atanh):
+            out.append(("open unit", node.args[0], node))
+        elif isinstance(node, (sp.tan, sp.sec)):
+            out.append(("cos nonzero", node.args[0], node))
+        elif isinstance(node, (sp.cot, sp.csc)):
+            out.append(("nonzero", sp.sin(node.args[0]), node))
+    return out
+
+
+def _simplicity(w: sp.Expr):
+    if w.is_Rational:
+        return (0, int(w.q), abs(int(w.p)), int(w.p) < 0)
+    return (1, sp.count_ops(w), sp.default_sort_key(w))
+
+
+def _domain_candidates(need: str, u: sp.Expr, x) -> list[sp.Expr]:
+    """Exact points where ``u`` may fail ``need``: simple rationals, and for a
+    polynomial ``u`` its real roots (exact) with rationals between and beyond them."""
+    pts = list(_DOMAIN_POINTS)
+    try:
+        poly = sp.Poly(u, x) if u.free_symbols == {x} and u.is_polynomial(x) else None
+    except (sp.PolynomialError, ValueError, TypeError):
+        poly = None
+    if need == "cos nonzero":
+        a, b = poly.all_coeffs() if poly is not None and poly.degree() == 1 else (None, None)
+        if a is not None and a.is_Rational and b.is_Rational:
+            pts += [(sp.pi / 2 - b) / a, (-sp.pi / 2 - b) / a]
+    elif poly is not None and 0 < poly.degree() <= budget.MAX_DEGREE:
+        try:
+            roots = sorted(set(sp.real_roots(poly)), key=lambda r: float(r))
+        except (sp.PolynomialError, NotImplementedError, ValueError):
+            roots = []
+        pts += roots
+        fl = [float(r) for r in roots]
+        for a, b in zip(fl, fl[1:]):
+            pts.append(sp.Rational(Fraction((a + b) / 2).limit_denominator(64)))
+        if fl:
+            pts += [sp.Integer(math.floor(fl[0]) - 1), sp.Integer(math.ceil(fl[-1]) + 1)]
+    elif need == "open unit":
+        pts += [sp.Integer(v) for v in (-1, 1)]
+    return pts
+
+
+def _certainly_nonreal(v: sp.Expr) -> bool:
+    """Is the exact number ``v`` certainly not real (its imaginary part certainly not 0)?"""
+    if v.is_extended_real is True:
+        return False
+    im = sp.im(v)
+    try:
+        if certified_sign(im) in (-1, 1):
+            return True
+    except Exception:  # noqa: BLE001 - no enclosure for this function: evaluate instead
+        pass
+    try:
+        n = sp.N(im, 50, strict=True)
+    except Exception:  # noqa: BLE001 - SymPy could not reach 50 digits: not certain
+        return False
+    return n.is_number and n.is_real is True and abs(n) > sp.Float("1e-40")
+
+
+def _brief_expr(e: sp.Expr, width: int = 48) -> str:
+    text = sp.sstr(e)
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def domain_witness(expr: sp.Expr, x) -> dict | None:
+    """An exact real ``x`` at which the formula ``expr`` is not real or not finite,
+    or None where none is found (the structural look found nothing to fear, or no
+    candidate re-evaluated as a witness). Each witness is confirmed by evaluating
+    the whole expression exactly there (its cases rows included).
+
+    Returns {"x": w, "value": f(w), "kind": "not real" | "not finite" | "undefined",
+    "node": the subexpression that leaves the reals, "need": what its argument needs}.
+    """
+    suspects = _domain_suspects(expr, x)
+    if not suspects:
+        return None
+    origin: dict = {}
+    for need, u, node in suspects:
+        for w in _domain_candidates(need, u, x):
+            origin.setdefault(w, (need, u, node))
+    tried = 0
+    for w in sorted(origin, key=_simplicity):
+        if tried >= _DOMAIN_TRIES:
+            break
+        tried += 1
+        try:
+            v = symbolic.value_at(expr, x, w)
+            v = sp.piecewise_fold(v) if v.has(sp.Piecewise) else v
+        except Exception:  # noqa: BLE001 - SymPy could not evaluate it there: not a witness
+            continue
+        if not v.is_number:
+            continue
+        if v.has(sp.nan):
+            kind = "undefined"
+        elif v.has(sp.zoo, sp.oo, -sp.oo):
+            kind = "not finite"
+        elif _certainly_nonreal(v):
+            kind = "not real"
+        else:
+            continue
+        need, u, node = origin[w]
+        return {"x": w, "value": v, "kind": kind, "node": node, "need": need}
+    return None
+
+
+def domain_message(wit: dict, name: str = "f", subject: str | None = None) -> str:
+    """The user's message for a :func:`domain_witness` (``subject``: who is not real, default ``name``)."""
+    subject = subject or name
+    w, v, node = wit["x"], wit["value"], wit["node"]
+    at = f"x = {sp.sstr(w)}"
+    shown = _brief_expr(node)
+    if wit["kind"] == "not real":
+        value = sp.sstr(v) if len(sp.sstr(v)) <= 40 else f"{sp.N(sp.re(v), 6)} + {sp.N(sp.im(v), 6)}*I"
+        text = f"{subject} is not real at {at} ({name}({sp.sstr(w)}) = {value})"
+        if isinstance(node, sp.Pow) and node.exp.is_Rational and not node.exp.is_Integer and node.exp.q % 2:
+            text += (f"; {shown} is the principal complex root for a negative base "
+                     f"(the real root of u is sgn(u) |u|^({sp.sstr(abs(node.exp))}))")
+    elif wit["kind"] == "not finite":
+        what = "is infinite there" if isinstance(node, (sp.log, sp.atanh)) else "has a pole there"
+        text = f"{subject} is not finite at {at} ({shown} {what})"
+    else:
+        text = f"{subject} is undefined at {at} ({name}({sp.sstr(w)}) is 0/0 as written: {shown} divides by zero there)"
+    return text + "; symact checks functions that are real and finite at every real x"
+
+
+def check_real(expr: sp.Expr, x, name: str = "f") -> None:
+    """Raise :class:`DomainError` when :func:`domain_witness` finds an exact point
+    where ``expr`` is not real or not finite."""
+    wit = domain_witness(expr, x)
+    if wit is not None:
+        raise DomainError(domain_message(wit, name))
 
 
 # --------------------------------------------------------------------------- reading
@@ -331,6 +502,18 @@ def formula_test(act: Activation, parsed: ParsedFormula, *, seed: int = 0, examp
     if act.vector:
         return _vector_test(act, f, g, base)
     x = act.x
+    wit = domain_witness(g, x)
+    if wit is not None:
+        # the formula leaves the reals where the activation does not: not the activation
+        w = wit["x"]
+        fw = _exact_at(f, x, w)
+        if not _undefined(fw) and fw.is_number and not _certainly_nonreal(fw):
+            got = sp.sstr(wit["value"]) if wit["kind"] == "not real" else wit["kind"]
+            return TestResult("formula", False, {
+                **base, "verdict": "refuted", "witness": {"x": str(w)},
+                "expected": _show(fw), "got": got if len(got) <= 40 else wit["kind"],
+                "note": domain_message(wit, "g", "the formula").split("; symact checks")[0]
+                + f", {base['compared_with']} is {_show(fw)} there"})
     kinks = _kink_points(f, g)
     points = oracle_points(kinks, seed=seed, examples=examples)
     fo, go = Oracle(f, x), Oracle(g, x)
@@ -400,6 +583,8 @@ def activation_from_formula(parsed: ParsedFormula, name: str = "formula", params
     budget.check_expr(body, "the formula", x=None if parsed.is_vector else x)
     if not parsed.is_vector:
         symbolic.check_defined(body, x)
+        if not _leftover(body):
+            check_real(body, x)   # with parameters: once their values are bound, below
     params = dict(params or {})
     plist = []
     for s in _leftover(body):
@@ -418,6 +603,8 @@ def activation_from_formula(parsed: ParsedFormula, name: str = "formula", params
     if params:
         act = act.with_params(**params)
     if not act.vector:
+        if plist:
+            check_real(act.expr, act.x)
         try:
             with budget.step("finding the kinks of the formula"):
                 kinks = [k.at for k in act.kinks]

@@ -52,7 +52,10 @@ def stable_expr(act, derivative: bool) -> sp.Expr:
     if not derivative:
         return rw.stabilize(act.expr)
     d = act.derivative
-    if d.has(sp.Piecewise):
+    # a piecewise definition's derivative was taken branch by branch (with its kink
+    # conventions): SymPy's own derivative of the Piecewise rebuilds and
+    # distributes its conditions (minutes for a 20-row cases with constant rows)
+    if d.has(sp.Piecewise) or act.expr.has(sp.Piecewise):
         return rw.stabilize(d)
     cand = rw.stable_derivative(act.expr, X)
     # the derivative of the stabilized form must equal act.derivative

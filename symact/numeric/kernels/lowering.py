@@ -51,7 +51,7 @@ _UFUNCS = {
     sp.cos: "np.cos", sp.sign: "np.sign", sp.erf: "_sc.erf",
 }
 #: Functions evaluated by SciPy (no long-double chain, no float32 chain for them).
-_SCIPY_FUNCS = (sp.erf, *(p.function for p in rw.REGISTRY.values() if p.kernel.scipy))
+_SCIPY_FUNCS = (sp.erf, sp.erfc, *(p.function for p in rw.REGISTRY.values() if p.kernel.scipy))
 #: The shared e = exp(-|x|) of exp-rational forms (:func:`.selection.exp_rational`),
 #: computed once per chain by :func:`_compile_chain`.
 _T = sp.Symbol("T_exp_neg_abs_x", positive=True)
@@ -219,6 +219,12 @@ class _Gen(_PiecewiseLowering):
         return (isinstance(a, kinds) and a.args[0].free_symbols == {self.x}
                 and a.args[0].is_polynomial(self.x) and not _is_exact_arg(a.args[0], self.x))
 
+    def poly_in_x(self, arg) -> bool:
+        """Is ``arg`` a polynomial in x alone? A CSE name (``_c0`` for an inner exp(x)
+        in e^(e^x)) holds no x, so ``is_polynomial(x)`` says yes, yet it is no
+        constant: it takes the plain path, never :meth:`dd_arg`."""
+        return arg.free_symbols <= {self.x} and arg.is_polynomial(self.x)
+
     def placeholder(self, a):
         d = sp.Dummy("dd", real=True)
         self.dd_nodes[d] = a
@@ -258,16 +264,18 @@ class _Gen(_PiecewiseLowering):
             return cur
         if isinstance(e, sp.Piecewise):
             return self.piecewise(e, target, env)
-        if isinstance(e, rw.erfc):
+        if isinstance(e, (rw.erfc, sp.erfc)):   # SymPy's own erfc where stabilizing kept it (erfc(e^x))
             return self.erfc(e, target, env)
         if isinstance(e, sp.exp) and self.dd and _sq_coeff(e.args[0], self.x) is not None:
             d = self.dst(target, [])
             self.lines.append(f"_exp_sq({self.xname}, {_sq_coeff(e.args[0], self.x)!r}, {d[0]})")
             return d
-        if isinstance(e, sp.exp) and self.dd and not _is_exact_arg(e.args[0], self.x) and e.args[0].is_polynomial(self.x):
+        if isinstance(e, sp.exp) and self.dd and self.poly_in_x(e.args[0]) and not _is_exact_arg(e.args[0], self.x):
             hi, lo = self.dd_arg(e.args[0])
             d = self.dst(target, [])
             self.lines.append(f"_exp_dd({hi}, {lo}, {d[0]})")
+            self.release((hi, True))
+            self.release((lo, True))
             return d
         if isinstance(e, rw.expit) and self.dd and self.dd_expit and self.needs_dd(e):
             # expit(u), u = hi + lo: exp amplifies u's rounding by |u| (gelu_tanh lost
@@ -355,7 +363,7 @@ class _Gen(_PiecewiseLowering):
         if lin is not None:
             c = self.const((lin[0], lin[1], erfcx_table(lin[2])))
             self.lines.append(f"_erfc_lin({self.xname}, *{c}, {d[0]})")
-        elif self.dd and arg.is_polynomial(self.x) and not _is_exact_arg(arg, self.x):
+        elif self.dd and self.poly_in_x(arg) and not _is_exact_arg(arg, self.x):
             hi, lo = self.dd_arg(arg)
             self.lines.append(f"_erfc_dd({hi}, {lo}, {d[0]})")
             self.release((hi, True))

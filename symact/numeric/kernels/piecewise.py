@@ -18,14 +18,78 @@ from __future__ import annotations
 import sympy as sp
 
 from symact import primitives as rw
+from symact.symbolic.forms import _branch_table, _NotTabled
+
+
+def _active_sets(pw: sp.Piecewise, x) -> list:
+    """Where each row of ``pw`` is the active one (its condition, and no earlier
+    row's), as SymPy sets of x; None for a row whose set is unknown (a condition
+    in other symbols, or one SymPy cannot solve).
+
+    Linear in the rows: linear conditions are read from the branch table of
+    :mod:`symact.symbolic.forms` (bit masks over the cells between boundary
+    points); otherwise each condition is solved once (``c.as_set()``) and the
+    part earlier rows cover is kept as a running union. (Solving
+    ``And(c, Not(c_1 | ... | c_(k-1)))`` for every row cost as much as all rows
+    before it: a 20-row cases took minutes.)
+    """
+    table = _branch_table(pw, x)
+    if table is not None:
+        return table.row_sets()
+    parts: list = []
+    covered = sp.S.EmptySet
+    for _, c in pw.args:
+        if covered is None:
+            parts.append(None)
+            continue
+        try:
+            if c in (sp.true, True):
+                s = sp.S.Reals
+            elif c in (sp.false, False):
+                s = sp.S.EmptySet
+            elif c.free_symbols <= {x}:
+                s = c.as_set()
+            else:
+                s = None
+            active = None if s is None else sp.Complement(s, covered)
+            covered = None if s is None else sp.Union(covered, s)
+        except Exception:  # noqa: BLE001 - a condition SymPy cannot solve: masked copies
+            active = covered = None
+        parts.append(active)
+    return parts
+
+
+def _finite_at_ends(e, part, x) -> bool:
+    """Is the branch ``e`` well inside float64's range at the finite ends of its
+    interval ``part`` (where :meth:`_PiecewiseLowering.piecewise` clips the x
+    outside it)? A value over 2^900, not real, or not computable counts as no.
+    Branches in other symbols too (the shared e = exp(-|x|) of exp-rational forms,
+    finite by construction) count as yes, as before."""
+    ends = [v for v in (part.inf, part.sup) if v.is_finite] if isinstance(part, sp.Interval) else []
+    std = rw.to_standard(e)
+    if std.free_symbols - {x}:
+        return True
+    for v in ends:
+        try:
+            val = sp.N(std.subs(x, v), 20)
+            if not (val.is_number and val.is_real and val.is_finite) or abs(val) > sp.Integer(2) ** 900:
+                return False
+        except Exception:  # noqa: BLE001 - not computable here: the masked copy is always right
+            return False
+    return True
 
 
 class _PiecewiseLowering:
     """Conditions and Piecewise expressions for :class:`.lowering._Gen` (a mixin:
     it uses the generator's buffers, ``emit`` and ``block``)."""
 
-    def cond(self, c) -> str:
-        """A bool buffer holding the condition ``c`` (intervals, And/Or/Not, relations)."""
+    def cond(self, c, s=None) -> str:
+        """A bool buffer holding the condition ``c`` (intervals, And/Or/Not, relations);
+        ``s``: where c holds, when the caller knows it (from the branch table)."""
+        if s is not None and self.xname == "X":
+            m = self.set_mask(s)
+            if m is not None:
+                return m
         m = self.bbuf()
         s = c.as_set() if c.free_symbols == {self.x} else None
         if isinstance(s, sp.Interval):
@@ -54,6 +118,29 @@ class _PiecewiseLowering:
             self.release(rhs)
             return m
         raise NotImplementedError(f"condition {c}")
+
+    def set_mask(self, s) -> str | None:
+        """A bool buffer for ``X in s`` (an Interval, a point, EmptySet, or a Union of
+        them), else None."""
+        if s is sp.S.EmptySet:
+            m = self.bbuf()
+            self.lines.append(f"{m}.fill(False)")
+            return m
+        if isinstance(s, sp.Union):
+            if not all(isinstance(a, sp.Interval) or (isinstance(a, sp.FiniteSet) and len(a) == 1) for a in s.args):
+                return None
+            first = None
+            for a in s.args:
+                t = self.indicator(a)
+                if first is None:
+                    first = t
+                else:
+                    self.lines.append(f"np.logical_or({first}, {t}, out={first})")
+                    self.free_b.append(t)
+            return first
+        if isinstance(s, sp.Interval) or (isinstance(s, sp.FiniteSet) and len(s) == 1):
+            return self.indicator(s)
+        return None
 
     def indicator(self, part) -> str | None:
         """A bool buffer for ``x in part`` (an Interval or a one-point set), else None."""
@@ -131,17 +218,8 @@ class _PiecewiseLowering:
         masked copies.
         """
         pieces = list(pw.args)
-        prior = sp.false
-        parts, domains = [], []
-        for e, c in pieces:
-            active = sp.And(c, sp.Not(prior))
-            try:
-                s = active.as_set() if active.free_symbols <= {self.x} else None
-            except Exception:  # pragma: no cover - nonlinear conditions
-                s = None
-            parts.append(s)
-            domains.append((s.inf, s.sup) if s is not None and s is not sp.S.EmptySet else (-sp.oo, sp.oo))
-            prior = sp.Or(prior, c)
+        parts = _active_sets(pw, self.x)
+        domains = [(s.inf, s.sup) if s is not None and s is not sp.S.EmptySet else (-sp.oo, sp.oo) for s in parts]
         simple = all(s is sp.S.EmptySet or isinstance(s, sp.Interval)
                      or (isinstance(s, sp.FiniteSet) and len(s) == 1) for s in parts if s is not None)
         if self.xname != "X" or not simple or any(s is None for s in parts):
@@ -183,9 +261,21 @@ class _PiecewiseLowering:
                 first = False
                 continue
             # every branch on x clipped into its interval: 0 outside (zero_at_bounds), finite always
-            v = self.branch(e, domains[k], res[0] if first else None, env, always_clip=True)
+            # -- unless it is not finite at an end of its interval, where x outside it is
+            # clipped to: inf * [x in I_k] = inf * 0 is NaN, so that branch is copied under its mask
+            masked = not zero_at_bounds and not _finite_at_ends(pieces[k][0], parts[k], self.x)
+            v = self.branch(e, domains[k], res[0] if first and not masked else None, env, always_clip=True)
             if not isinstance(v, tuple):
                 v = self.scalar_to(v, None)
+            if masked:
+                m = self.indicator(parts[k])
+                if first:   # 0, and NaN for NaN (+-inf: NaN too, then the kernel's non-finite fix-up)
+                    self.lines.append(f"np.multiply(X, 0.0, out={res[0]})")
+                self.lines.append(f"np.copyto({res[0]}, {v[0]}, where={m})")
+                self.free_b.append(m)
+                self.release(v)
+                first = False
+                continue
             if not zero_at_bounds:
                 m = self.indicator(parts[k])
                 self.lines.append(f"np.multiply({v[0]}, {m}, out={v[0]})")
@@ -203,10 +293,15 @@ class _PiecewiseLowering:
         pieces = list(pw.args)
         order = list(range(len(pieces)))
         last = order[-1]
+        table = _branch_table(pw, self.x)
         self.branch(pieces[last][0], domains[last], res[0], env)
         for k in reversed(order[:-1]):
             e, c = pieces[k]
-            m = self.cond(c)
+            try:
+                where = table.condition_set(c) if table is not None else None
+            except _NotTabled:
+                where = None
+            m = self.cond(c, where)
             if e.is_number:
                 self.lines.append(f"np.copyto({res[0]}, {float(e)!r}, where={m})")
             else:

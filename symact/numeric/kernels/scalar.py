@@ -288,8 +288,9 @@ def _build_scalar(expr, stable, name):
     lims = (_float_limit(expr, -1), _float_limit(expr, 1))
     k = ScalarKernel(str(stable), float(stable) if stable.is_number else None, chain64, chain32, chain_ld, lims)
     k.choices = choices
-    if chain_ld is not None or has_scipy:
+    if chain_ld is not None or has_scipy or not stable.is_number:
         # around simple roots where float64 cancels: (x - r) q(x), measured against the oracle
+        # (rational forms too: x^20 + x cancels at its root -1, 12 ULP off before)
         k.root_polys = root_polys(expr, chain64)
     if chain_ld is not None:
         # long double elsewhere; a hot interval inside a root polynomial's range is covered

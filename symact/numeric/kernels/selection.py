@@ -180,7 +180,8 @@ def candidates(stable: sp.Expr) -> list[sp.Expr]:
     """Equal forms of ``stable`` to choose from by measured error."""
     out = [stable] + abs_merge(stable)
     if not stable.has(sp.Piecewise):
-        for f in (sp.factor_terms, lambda e: sp.expand(e, deep=False)):
+        # powsimp: exp(a) exp(b) as exp(a + b) -- e^x e^(-e^x) is inf * 0 = NaN past x = 709
+        for f in (sp.factor_terms, lambda e: sp.expand(e, deep=False), sp.powsimp):
             try:
                 c = f(stable)
             except Exception:  # pragma: no cover
