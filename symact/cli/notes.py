@@ -3,10 +3,16 @@
 Text output reads like a reviewer's comments, section by section, after a line
 that says how the note's code ran (confined, unconfined with ``--trust``, or not
 run); ``--json`` prints ``{"findings": [...], "ok": bool, "execution": {"mode",
-"detail"}}`` (see :mod:`symact.notes.review`). Exit 0 when nothing is wrong, 1 on
-any mismatch, inaccurate or error finding, 2 when the note cannot be read (not a
-regular file, too big, not UTF-8) or its code cannot be run here (no confinement
-and no ``--trust``).
+"detail"}, "policy": {...}}`` (see :mod:`symact.notes.review`). Exit 0 when nothing is
+wrong, 1 on any mismatch, inaccurate or error finding, 2 when the note cannot be read
+(not a regular file, too big, not UTF-8), its code cannot be run here (no confinement
+and no ``--trust``) or an option is out of range.
+
+The note's code is judged by the accuracy policy of ``symact check --impl``
+(:mod:`symact.verify.policy`), with the same options and defaults: ``--max-ulp``,
+``--atol``, ``--kink-convention``, ``--vector-error``. Each finding that failed carries its
+severity class (wrong, unstable, inaccurate, convention), printed first after its mark:
+``MISMATCH (convention)``.
 """
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ import argparse
 import math
 
 from symact.cli import EXIT_FAILED, EXIT_OK, dump_json, seed_arg
+from symact.verify.policy import KINK_CONVENTIONS, MAX_ULP, VECTOR_ERRORS
 
 _MARK = {"consistent": "ok", "mismatch": "MISMATCH", "inaccurate": "INACCURATE",
          "unrecognized": "note", "error": "ERROR"}
@@ -36,6 +43,16 @@ def add_parser(subparsers):
                    help="seconds for all of the note's code together (default 30; one block or one "
                    "function's evaluation gets at most 10 of them)")
     p.add_argument("--seed", type=seed_arg, default=0, help="seed of the random test points (default 0)")
+    p.add_argument("--max-ulp", type=float, default=MAX_ULP,
+                   help=f"ULP tolerance, as for check --impl (default {MAX_ULP:g})")
+    p.add_argument("--atol", type=float, default=None,
+                   help="absolute tolerance (default: float64's smallest normal number, 2.2e-308)")
+    p.add_argument("--kink-convention", choices=KINK_CONVENTIONS, default=KINK_CONVENTIONS[0],
+                   help="derivatives at kinks: 'between' (default) accepts any value between the one-sided "
+                        "derivatives and names the convention; 'strict' requires the value the formula gives")
+    p.add_argument("--vector-error", choices=VECTOR_ERRORS, default=VECTOR_ERRORS[0],
+                   help="softmax-like code: 'normwise' (default) measures an entry's error in ULPs of its "
+                        "vector's largest entry; 'componentwise' in its own ULPs")
     return p
 
 
@@ -54,7 +71,9 @@ def run(args, out) -> int:
     from symact.notes.review import review
 
     budget = args.time_budget if args.time_budget is not None else sandbox.BUDGET
-    result = review(args.file, execute=not args.no_exec, seed=args.seed, trust=args.trust, budget=budget)
+    result = review(args.file, execute=not args.no_exec, seed=args.seed, trust=args.trust, budget=budget,
+                    max_ulp=args.max_ulp, atol=args.atol, kink_convention=args.kink_convention,
+                    vector_error=args.vector_error)
     if args.json:
         dump_json(result.to_dict(), out)
     else:
@@ -66,6 +85,7 @@ def write_review(result, out) -> None:
     print(f"Review of {result.path}" + ("" if result.executed else " (formulas only; code not run)"), file=out)
     if result.executed:
         print(f"  {result.execution['detail']}", file=out)
+        print(f"  {describe_policy(result.policy)}", file=out)
     if not result.findings:
         print("  nothing to check: no formulas or Python functions found", file=out)
     section = None
@@ -76,8 +96,15 @@ def write_review(result, out) -> None:
         what = " and ".join(w for w in (f"formula $${f.formula}$$" if f.formula else "",
                                         f"code {f.code}()" if f.code else "") if w)
         recognized = f" [{f.activation}]" if f.activation else ""
-        print(f"  line {f.line}: {_MARK[f.verdict]}: {what}{recognized}", file=out)
+        severity = f" ({f.severity})" if f.severity else ""
+        print(f"  line {f.line}: {_MARK[f.verdict]}{severity}: {what}{recognized}", file=out)
         print(f"    {f.message}", file=out)
     bad = [f for f in result.findings if f.verdict in ("mismatch", "inaccurate", "error")]
     print(f"\n{len(result.findings)} finding(s); "
           + (f"{len(bad)} need attention." if bad else "formulas and code agree."), file=out)
+
+
+def describe_policy(rules: dict) -> str:
+    """One line: the accuracy policy the code was judged by."""
+    return (f"judged as check --impl judges: within {rules['max_ulp']:g} ULP or {rules['atol']:g} (atol); "
+            f"kinks: {rules['kink_convention']}; vectors: {rules['vector_error']}")
