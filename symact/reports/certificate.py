@@ -26,9 +26,11 @@ text states a *bound* ("max <= 2 ULP, mean <= 1/4 ULP on 300 points: holds"),
 chosen with headroom (none at or above :data:`CEILING_ULP`, where the row
 fails instead; max bound: the smallest power of two > the measured max;
 mean bound: the smallest of 1/8, 1/4, 1/2, 1, 2, ... at least mean + 1/8), and
-exact measured numbers appear only in ``--json``. As in ``symact check``
-(default ``atol``), an absolute error below the dtype's smallest normal number
-counts as 0 ULP: flushing a subnormal result is not an accuracy loss claimed here. :func:`check_directory`
+exact measured numbers appear only in ``--json``. As in the accuracy policy
+(:mod:`symact.verify.policy`, the rules of ``symact check``), an absolute error within
+:func:`~symact.verify.policy.atol_for` (the dtype's smallest normal number) counts as 0 ULP:
+flushing a subnormal result is not an accuracy loss claimed here; vector kernels are measured
+componentwise, as the policy holds symact's own kernels. :func:`check_directory`
 compares every other line byte for byte, and for the kernel-accuracy section
 re-measures and requires that each committed bound still holds (a tighter
 regenerated bound is not a failure: the committed claim is still true).
@@ -51,7 +53,8 @@ from symact.analysis.facts import self_form, short
 from symact.numeric.kernels import kernel_for
 from symact.numeric.oracle import VectorOracle, reference
 from symact.reports.report import expr_str
-from symact.numeric.ulp import smallest_normal, ulp_distance
+from symact.numeric.ulp import ulp_distance
+from symact.verify.policy import atol_for
 
 #: points per measured kernel and dtype (scalar); vectors: rows of length 3
 POINTS = 300
@@ -170,8 +173,8 @@ def _stats(got, ref, label, dtype, count) -> Accuracy:
     got, ref = np.asarray(got, dtype=dtype).ravel(), np.asarray(ref, dtype=dtype).ravel()
     err = ulp_distance(got, ref)
     with np.errstate(all="ignore"):
-        # as `symact check` (atol = smallest normal): differences in the subnormal range do not count
-        tiny = np.isfinite(ref) & (np.abs(got.astype(np.float64) - ref.astype(np.float64)) <= smallest_normal(dtype))
+        # the accuracy policy's atol (the smallest normal): differences in the subnormal range do not count
+        tiny = np.isfinite(ref) & (np.abs(got.astype(np.float64) - ref.astype(np.float64)) <= atol_for(dtype))
     err = np.where(tiny, 0.0, err)
     if not np.all(np.isfinite(err)):
         return Accuracy(label, np.dtype(dtype).name, count, math.inf, math.inf,
@@ -401,7 +404,8 @@ def build(name: str, accuracy: bool = True) -> Certificate:
             where = [f"{POINTS} fixed points per dtype: grid on [-10, 10] (step 1/8), kinks and their neighbours, tails,",
                      f"and bit-pattern-uniform values (seed {SEED})."]
         body = ["Kernels (`symact.kernel(NAME)`, `symact.kernel(NAME, derivative=True)`) against the oracle (`symact.numeric.oracle`), on", *where,
-                "Absolute errors below the smallest normal number count as 0 ULP (the `atol` of `symact check`).",
+                "Absolute errors below the smallest normal number count as 0 ULP (the `atol` of symact's accuracy policy,",
+                "`symact/verify/policy.py`)" + (": errors are componentwise, each entry in its own ULPs." if act.vector else "."),
                 "The bound has headroom for an ULP of libm difference; exact numbers: `symact prove NAME --json`.",
                 "`--check` re-measures and requires the committed bound.", "",
                 "| kernel | dtype | values | claim | status |", "|---|---|---|---|---|"]
