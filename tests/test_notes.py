@@ -288,3 +288,19 @@ def test_every_finding_kind_carries_its_class(tmp_path):
     assert "the code follows h0 = 0.5 (symact check step --param h0=0.5), the formula h0 = 0" in heaviside.message
     for f in review.findings:
         assert f.severity is None or notes.SEVERITY.get(f.severity, "error") == f.verdict or f.verdict == "error"
+
+
+def test_vector_only_code_and_a_stray_derivative_symbol_are_still_judged(tmp_path):
+    note = tmp_path / "odd.md"
+    note.write_text("# Vector only\n" + SOFTMAX + "\n```python\ndef softmax(a):\n    n = len(a)  # no scalars\n"
+                    "    e = np.exp(a - a.max())\n    return e / e.sum()\n```\n"
+                    "# Stray symbol\n$$ f(x) = \\tanh(x) $$\n$$ f'(x) = 1 - a f(x)^2 $$\n"
+                    "```python\ndef tanh_grad(x):\n    return 1 - np.tanh(x) ** 2\n```\n", encoding="utf-8")
+    review = notes.review(note, trust=True)
+    by_code = {f.code: f for f in review.findings if f.code}
+    assert (by_code["softmax"].verdict, by_code["softmax"].severity) == ("consistent", None)
+    # the derivative formula is an error finding; the code is judged against tanh's derivative:
+    # 1 - tanh(x)^2 is 0 from x = 19.06 on, where the exact value is about 4 exp(-2x)
+    assert (by_code["tanh_grad"].verdict, by_code["tanh_grad"].severity) == ("inaccurate", "unstable")
+    assert (by_code["tanh_grad"].formula, by_code["tanh_grad"].activation) == (None, "tanh")
+    assert [f.verdict for f in review.findings if f.formula and "a f(x)" in f.formula] == ["error"]
