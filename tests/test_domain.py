@@ -119,3 +119,18 @@ def test_cli_against_a_name_is_a_failed_test(tmp_path):
     assert r.returncode == 1, (r.returncode, r.stderr)
     assert "Traceback" not in r.stderr and "internal error" not in r.stderr
     assert "FAIL formula" in r.stdout and "not real at x = -1" in r.stdout
+
+
+@pytest.mark.parametrize("latex", [r"\operatorname{sgn}(x)", r"H(x)", r"x\operatorname{sgn}(x)", r"\arctan(x)",
+                                   r"x^4-3x^2+1"])
+def test_jumps_limits_and_overflow_are_no_internal_errors(latex, tmp_path):
+    """sgn/H are cases rows (their derivative was a DiracDelta no kernel lowers);
+    arctan's limit pi/2 reaches the oracle as a number; a polynomial's Horner form
+    is inf where its expanded form is inf - inf."""
+    r = _cli("check", "--jobs", "1", "--latex", latex, tmp_path=tmp_path)
+    assert r.returncode == 0, (r.returncode, r.stderr[-500:], [ln for ln in r.stdout.splitlines() if "FAIL" in ln])
+
+
+def test_nonlinear_conditions_are_a_clear_error(tmp_path):
+    r = _cli("check", "--jobs", "1", "--latex", r"\operatorname{sgn}(x^2-1)", tmp_path=tmp_path)
+    assert r.returncode == 2 and "linear in x" in r.stderr and "internal error" not in r.stderr

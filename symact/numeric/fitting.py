@@ -250,7 +250,8 @@ def _root_polys(expr, chain64):
             rng = np.random.default_rng(0)
             for i, r in enumerate(roots):
                 rf = float(r)
-                room = min([abs(float(o) - rf) * 0.45 for j, o in enumerate(roots) if j != i] + [3.0])
+                # half way to the next root: neighbouring fix-ups meet (x^7 - 2x^3 + x lost 10 ULP between)
+                room = min([abs(float(o) - rf) * 0.5 for j, o in enumerate(roots) if j != i] + [3.0])
                 xs = np.concatenate([rf + rng.uniform(-room, room, 20000),
                                      rf + np.geomspace(1e-9, room, 400), rf - np.geomspace(1e-9, room, 400)])
                 with np.errstate(all="ignore"):

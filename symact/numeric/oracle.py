@@ -491,7 +491,7 @@ class Oracle:
             if lim.is_real is False or lim.has(sp.nan, sp.zoo, sp.AccumBounds):
                 return mpmath.nan
             with mpmath.workprec(256):
-                return mpmath.mpf(sp.Float(lim, 80))
+                return mpmath.mpf(sp.N(lim, 80))   # pi/2 (arctan at +inf): Float() of a Mul fails
         return self.value(mpmath.mpf(v))
 
     def value(self, v: mpmath.mpf) -> mpmath.mpf:

@@ -244,6 +244,23 @@ def domain_message(wit: dict, name: str = "f", subject: str | None = None) -> st
     return text + "; symact checks functions that are real and finite at every real x"
 
 
+def _jumps_as_cases(body: sp.Expr) -> sp.Expr:
+    """sgn(u) and H(u) as cases rows, with SymPy's values at 0 (0 and 1/2): their jumps
+    are then kinks with the formula's derivative convention, where SymPy's own
+    derivative is a DiracDelta that no kernel or oracle evaluates."""
+    if not body.has(sp.sign, sp.Heaviside):
+        return body
+    body = body.replace(sp.sign, lambda u: sp.Piecewise((1, u > 0), (-1, u < 0), (0, True)))
+    return body.replace(sp.Heaviside, lambda u, *h0: sp.Piecewise(
+        (1, u > 0), (0, u < 0), (h0[0] if h0 else sp.S.Half, True)))
+
+
+def _head(parsed: ParsedFormula) -> str:
+    """The name the formula defines (h in h(x) = ...), for messages; f by default."""
+    head = parsed.head
+    return head if head and len(head) <= 20 and head.replace("_", "").isalnum() else "f"
+
+
 def check_real(expr: sp.Expr, x, name: str = "f") -> None:
     """Raise :class:`DomainError` when :func:`domain_witness` finds an exact point
     where ``expr`` is not real or not finite."""
@@ -582,9 +599,10 @@ def activation_from_formula(parsed: ParsedFormula, name: str = "formula", params
     body = _rename(parsed, x)
     budget.check_expr(body, "the formula", x=None if parsed.is_vector else x)
     if not parsed.is_vector:
+        body = _jumps_as_cases(body)
         symbolic.check_defined(body, x)
         if not _leftover(body):
-            check_real(body, x)   # with parameters: once their values are bound, below
+            check_real(body, x, _head(parsed))   # with parameters: once their values are bound, below
     params = dict(params or {})
     plist = []
     for s in _leftover(body):
@@ -604,12 +622,15 @@ def activation_from_formula(parsed: ParsedFormula, name: str = "formula", params
         act = act.with_params(**params)
     if not act.vector:
         if plist:
-            check_real(act.expr, act.x)
+            check_real(act.expr, act.x, _head(parsed))
         try:
             with budget.step("finding the kinks of the formula"):
                 kinks = [k.at for k in act.kinks]
         except symbolic.NoBranch as exc:
             raise symbolic.undefined_error(exc) from None
+        except symbolic.Undecidable as exc:   # a condition not linear in x (sgn(x^2 - 1), x^2 < 1)
+            raise SymactError(f"symact cannot split the formula at its conditions ({exc}); write its "
+                                  f"cases with conditions linear in x (x < a, x >= b)") from None
         if kinks:
             from dataclasses import replace
             note = ("at the kink" + ("s" if len(kinks) > 1 else "") + " x = "

@@ -188,6 +188,11 @@ def candidates(stable: sp.Expr) -> list[sp.Expr]:
                 continue
             if c not in out:
                 out.append(c)
+        # a polynomial in Horner form: x^2 (x^2 - 3) + 1 is inf where x^4 - 3 x^2 + 1 is inf - inf
+        if stable.free_symbols == {X} and stable.is_polynomial(X) and sp.degree(stable, X) > 1:
+            h = sp.horner(stable, wrt=X)
+            if h not in out:
+                out.append(h)
     return out
 
 
