@@ -266,7 +266,13 @@ def _scalar_facts(act: Activation) -> Facts:
             if end not in (sp.oo, -sp.oo):
                 slope_cands.append((sp.Abs(one_sided_limit(d, x, end, side)), end, False))
     for side in (-sp.oo, sp.oo):
-        slope_cands.append((sp.Abs(one_sided_limit(act.derivative, x, side)), side, False))
+        lim = one_sided_limit(act.derivative, x, side)
+        if isinstance(lim, sp.AccumBounds):
+            # f' has no limit there (sin): its bounds need not be attained, so they are no
+            # candidate; the critical points of f' located on the grid carry the sup
+            slope_numeric = True
+        elif lim is not sp.nan:
+            slope_cands.append((sp.Abs(lim), side, False))
     best = max(slope_cands, key=lambda c: float(sp.N(c[0], _DIGITS)))
     sup = gentle_simplify(best[0])
     sup = sup if not _numeric(sup) else sp.N(sup, 20)
@@ -314,7 +320,12 @@ def _monotonicity(signs) -> str:
 
 
 def _range(cands):
-    vals = [(v, attained) for v, attained in cands if v is not sp.nan]
+    vals, oscillates = [], False
+    for v, attained in cands:
+        if isinstance(v, sp.AccumBounds):   # no limit (sin at +inf): its bounds need not be
+            oscillates = True                 # attained, so the critical values carry the range
+        elif v is not sp.nan:
+            vals.append((v, attained))
     key = lambda c: float(sp.N(c[0], _DIGITS)) if c[0].is_finite else (float("inf") if c[0] == sp.oo else float("-inf"))
     lo = min(vals, key=key)
     hi = max(vals, key=key)
@@ -322,7 +333,7 @@ def _range(cands):
     hi_closed = any(a and key((v, a)) == key(hi) for v, a in vals)
     lo_v, hi_v = (sp.N(v[0], 20) if _numeric(v[0]) else v[0] for v in (lo, hi))
     rng = sp.Interval(lo_v, hi_v, left_open=not lo_closed, right_open=not hi_closed)
-    return rng, _numeric(lo_v) or _numeric(hi_v)
+    return rng, _numeric(lo_v) or _numeric(hi_v) or oscillates
 
 
 def _gradient_note(sup) -> tuple[str, str]:
