@@ -68,6 +68,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "scale": ("scale", "lambda"),
     "alpha": ("alpha", "a"),
     "h0": ("h0", "h"),
+    "slope": ("slope", "a", "alpha", "s", "k"),
+    "offset": ("offset", "b", "beta", "c"),
 }
 
 #: Vector test inputs (the course's own [0.3, 2.9, 4.0] and its overflow example).
