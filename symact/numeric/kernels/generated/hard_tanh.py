@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '4edb4aaf6c587f2a3af211042d7a1c49'
+KEY = '90de1eb80ccc5110a11f9d9a6e100918'
 
 #: f(x): the kernel of hard_tanh
 F = {

@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '85e44a7b8f14a00df6cb684290296b84'
+KEY = '757d6833dd874e704b8d52abe0873be7'
 
 #: f(x): the kernel of sigmoid
 F = {

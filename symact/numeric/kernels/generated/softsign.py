@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = 'df0768eafda19cf1066ca915534909e2'
+KEY = '7fd93d2c255c6f1880dfe04ee25b1a1a'
 
 #: f(x): the kernel of softsign
 F = {

@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '448b4e93fc603528d6f0557ea394eab9'
+KEY = '9ae0cffeb321a894e9c686d963941482'
 
 #: f(x): the kernel of tanh
 F = {
