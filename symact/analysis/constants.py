@@ -168,6 +168,8 @@ def gelu_constants() -> tuple[Constant, ...]:
     k = sp.Symbol("k", positive=True)
     sig = catalog.get("sigmoid").expr
     sk = sp.solve(sp.series(x * sig.subs(x, k * x) - exact, x, 0, 3).removeO().coeff(x, 2), k)[0]
+    with mpmath.workdps(_WORK_DPS):   # not at mpmath's global precision, which callers may change
+        sk_val = _mp(sk)
     return (
         Constant("gelu_tanh.sqrt_2_over_pi", _digits(a_val),
                  "coefficient a of x in tanh(a x + b x^3) so that (1 + tanh(...)) / 2 matches Phi(x) to O(x^2): "
@@ -182,7 +184,7 @@ def gelu_constants() -> tuple[Constant, ...]:
                  f"the catalog's {mpmath.nstr(c_cat, 15)} is a least-squares fit (Hendrycks & Gimpel 2016), not this series value: "
                  f"it is {mpmath.nstr(abs(100 * rel), 4)}% {'below' if rel < 0 else 'above'} the series value",
                  established="derived (catalog value is fitted)"),
-        Constant("gelu_sigmoid.slope_match", _digits(_mp(sk)),
+        Constant("gelu_sigmoid.slope_match", _digits(sk_val),
                  "k in x sigmoid(k x) ~ gelu(x) with matching x^2 terms: k / 4 = 1 / sqrt(2 pi)",
                  "SymPy series matching", sp.sstr(sk), "1.702",
                  "the commonly used 1.702 is fitted, not this slope-matching value",
