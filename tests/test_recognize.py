@@ -226,3 +226,19 @@ def test_a_user_formula_under_test():
     assert found is not None and (found["name"], found["derivative"], found["also"]) == ("softplus", True, ["sigmoid"])
     assert found["text"].startswith("this computes the derivative of softplus, not the derivative of my_gelu; "
                                     "the same function as sigmoid (within ")
+
+
+def test_a_wrong_vector_implementation_is_named_by_check():
+    """run_tests names what a wrong softmax computes (sigmoid entry by entry), on rows of its own."""
+    from symact.verify import difftest
+
+    def softmax_as_sigmoid(x):
+        return 1 / (1 + np.exp(-np.asarray(x, dtype=float)))
+
+    with np.errstate(all="ignore"):
+        res = difftest.run_tests(catalog.get("softmax"), impl=softmax_as_sigmoid, examples=100,
+                                 dtypes=("float64",))
+    impl = next(r for r in res if r.name == "impl[float64]")
+    assert not impl.passed and impl.details["severity"] == "wrong"
+    assert impl.details["computes"]["name"] == "sigmoid"
+    assert "entry by entry" in impl.details["computes"]["text"]

@@ -927,7 +927,21 @@ def _vector_test(case: _Case, groups: dict[int, np.ndarray]) -> TestResult:
         failing_rows = [parts[i][0] for i in np.flatnonzero(in_top)]
         details["witness"] = _vector_witness(case, failing_rows, notes.elementwise is not None, top)
         details["message"] = _message(details, "rows")
+        if top == "wrong" and case.user and not case.derivative:   # values only, not Jacobians
+            computes = _vector_computes(case)
+            if computes:
+                details["computes"] = computes
     return _finish(case, passed, details, notes)
+
+
+def _vector_computes(case: _Case) -> dict | None:
+    """What a ``wrong`` vector implementation computes instead: judged on 24 seeded ordinary
+    rows of length 4 (the test's own point set holds few ordinary rows of one length)."""
+    rows = (np.random.default_rng(4).normal(size=(24, 4)) * 3).astype(case.dtype)
+    ev = evaluate(case.fn, rows, rows.shape, unit_ndim=1)
+    if ev.values is None or np.shape(ev.values) != rows.shape:
+        return None
+    return _what_it_computes(case, rows, np.asarray(ev.values))
 
 
 def _row_check(case: _Case, row, elementwise: bool):
