@@ -304,3 +304,17 @@ def test_vector_only_code_and_a_stray_derivative_symbol_are_still_judged(tmp_pat
     assert (by_code["tanh_grad"].verdict, by_code["tanh_grad"].severity) == ("inaccurate", "unstable")
     assert (by_code["tanh_grad"].formula, by_code["tanh_grad"].activation) == (None, "tanh")
     assert [f.verdict for f in review.findings if f.formula and "a f(x)" in f.formula] == ["error"]
+
+
+def test_a_wrong_finding_names_what_the_code_computes(tmp_path):
+    """As check does: GELU's erf formula with the tanh approximation's code is wrong, and the
+    finding says the code computes gelu_tanh."""
+    note = tmp_path / "gelu.md"
+    note.write_text("# GELU\n$$\\mathrm{GELU}(x) = \\frac{x}{2}\\left(1 + \\operatorname{erf}\\left("
+                    "\\frac{x}{\\sqrt{2}}\\right)\\right)$$\n```python\nimport numpy as np\ndef gelu(x):\n"
+                    "    return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))\n```\n",
+                    encoding="utf-8")
+    review = notes.review(note, trust=True)
+    (finding,) = [f for f in review.findings if f.code]
+    assert finding.verdict == "mismatch" and finding.severity == "wrong"
+    assert "this computes gelu_tanh, not gelu" in finding.message

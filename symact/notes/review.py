@@ -385,6 +385,9 @@ def compare_scalar(ref: _Ref, points: list[float], got: list[float], warnings: l
     at = f"at x = {_fmt(x)} the code gives {_fmt(g)}"
     if top == "wrong":
         msg = f"{at}, the {ref.label} gives {_fmt(e)}{_also(counts, top, 'points')}{raised}"
+        computes = _what_it_computes(ref, pts, got_a)
+        if computes:
+            msg += f"; {computes['text']}"
     elif top == "convention":
         msg = (f"{at}, the {ref.label} gives {_fmt(e)}: {_convention_words(ref, case, x, g, e, conventions)}"
                f"{_also(counts, top, 'points')}")
@@ -393,6 +396,16 @@ def compare_scalar(ref: _Ref, points: list[float], got: list[float], warnings: l
                f"({counts[top]} of {n} points {top}: {_tolerance(rules, '')}"
                f"{_also(counts, top, 'points')}{warned}){raised}")
     return SEVERITY[top], top, {"x": _fmt(x)}, msg
+
+
+def _what_it_computes(ref: _Ref, pts, got) -> dict | None:
+    """What wrong code computes instead (:mod:`symact.verify.recognize`, as check names it), or None."""
+    from symact.verify.recognize import what_it_computes
+
+    try:
+        return what_it_computes(ref.subject, pts, got, derivative=ref.derivative)
+    except Exception:  # noqa: BLE001 - naming is a courtesy: a failure to name is no finding
+        return None
 
 
 def _agrees(ref, rules, pts, got, exp, ulps, conventions, warned) -> str:
