@@ -22,6 +22,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import _atomic  # benchmarks/_atomic.py, beside this script
+
 import numpy as np
 
 
@@ -103,20 +105,7 @@ def snapshot(parts, size=10**6) -> dict:
     return result
 
 
-def _write(path, text: str) -> None:
-    """Write ``path`` atomically (symact.fsio: a temporary file beside it, renamed;
-    a symbolic link there refused); with an older symact that has no symact.fsio
-    (a checkout of another commit), a plain write. A failure: one line, exit 1."""
-    try:
-        from symact.errors import WriteError
-        from symact.fsio import write_file
-    except ImportError:
-        Path(path).write_text(text, encoding="utf-8")
-        return
-    try:
-        write_file(path, text, force_flag=None)
-    except WriteError as exc:
-        sys.exit(f"{Path(sys.argv[0]).name}: {exc}")
+_write = _atomic.write
 
 
 def main(argv=None) -> int:
