@@ -79,6 +79,27 @@ def _flush() -> None:
             pass
 
 
+def import_file(full: str):
+    """Import the Python file at absolute path ``full`` as a module of its own (registered in
+    ``sys.modules``, as dataclasses and pickling need); whatever its code raises propagates
+    (the module is unregistered first). ImportError(name="symact_impl"): not importable."""
+    import hashlib
+    import importlib.util
+
+    name = "symact_impl_" + hashlib.sha1(full.encode()).hexdigest()[:12]
+    module_spec = importlib.util.spec_from_file_location(name, full)
+    if module_spec is None or module_spec.loader is None:
+        raise ImportError(f"{full!r} cannot be imported as Python", name="symact_impl")
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[name] = module
+    try:
+        module_spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
 def _load(item: dict):
     """(the callable, None) or (None, the one-line message the parent raises as SpecError)."""
     import hashlib
@@ -88,17 +109,13 @@ def _load(item: dict):
     spec, flag, where, attr = item["spec"], item["flag"], item["where"], item["attr"]
     try:
         if item["kind"] == "file":
-            full = item["full"]
-            name = "symact_impl_" + hashlib.sha1(full.encode()).hexdigest()[:12]
-            module_spec = importlib.util.spec_from_file_location(name, full)
-            if module_spec is None or module_spec.loader is None:
-                return None, f"{flag} {spec!r}: {where!r} cannot be imported as Python"
-            module = importlib.util.module_from_spec(module_spec)
-            sys.modules[name] = module  # dataclasses and pickling look modules up here
             try:
-                module_spec.loader.exec_module(module)
+                module = import_file(item["full"])
+            except ImportError as exc:
+                if exc.name == "symact_impl":
+                    return None, f"{flag} {spec!r}: {where!r} cannot be imported as Python"
+                return None, f"{flag} {spec!r}: importing {where!r} raised {_describe(exc)}"
             except BaseException as exc:  # noqa: BLE001 - a user file may raise anything, even SystemExit
-                sys.modules.pop(name, None)
                 return None, f"{flag} {spec!r}: importing {where!r} raised {_describe(exc)}"
         else:
             try:

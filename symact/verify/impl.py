@@ -37,7 +37,6 @@ implementation's file and folder (or its module's), the Python installation and
 """
 from __future__ import annotations
 
-import hashlib
 import importlib
 import importlib.util
 import math
@@ -75,21 +74,16 @@ def _load_file(path: str, spec: str):
         raise SpecError(f"--impl {spec!r}: no file {path!r}")
     if not os.path.isfile(path):
         raise SpecError(f"--impl {spec!r}: {path!r} is not a file")
-    full = os.path.abspath(path)
-    name = "symact_impl_" + hashlib.sha1(full.encode()).hexdigest()[:12]
-    module_spec = importlib.util.spec_from_file_location(name, full)
-    if module_spec is None or module_spec.loader is None:
-        raise SpecError(f"--impl {spec!r}: {path!r} cannot be imported as Python")
-    module = importlib.util.module_from_spec(module_spec)
-    sys.modules[name] = module  # dataclasses and pickling look modules up here
     try:
-        module_spec.loader.exec_module(module)
-    except BaseException as exc:  # noqa: BLE001 - a user file may raise anything, even SystemExit
-        sys.modules.pop(name, None)
-        if isinstance(exc, KeyboardInterrupt):
-            raise
+        return _child.import_file(os.path.abspath(path))
+    except ImportError as exc:
+        if exc.name == "symact_impl":
+            raise SpecError(f"--impl {spec!r}: {path!r} cannot be imported as Python") from None
         raise SpecError(f"--impl {spec!r}: importing {path!r} raised {_describe(exc)}") from None
-    return module
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - a user file may raise anything, even SystemExit
+        raise SpecError(f"--impl {spec!r}: importing {path!r} raised {_describe(exc)}") from None
 
 
 def _load_module(modname: str, spec: str):
