@@ -102,9 +102,7 @@ def import_file(full: str):
 
 def _load(item: dict):
     """(the callable, None) or (None, the one-line message the parent raises as SpecError)."""
-    import hashlib
     import importlib
-    import importlib.util
 
     spec, flag, where, attr = item["spec"], item["flag"], item["where"], item["attr"]
     try:
