@@ -99,7 +99,7 @@ class CacheWarning(UserWarning):
 # =========================================================================== keys
 _HERE = Path(__file__).parent
 #: the modules whose code decides cached SymPy work and oracle values (the key includes their source)
-_SOURCES = ("symbolic/forms.py", "analysis/facts.py", "analysis/linearity.py", "symbolic/exact.py",
+_SOURCES = ("symbolic/forms.py", "symbolic/normal.py", "analysis/facts.py", "analysis/linearity.py", "symbolic/exact.py",
             "numeric/oracle.py", "model/activation.py", "model/catalog.py")
 
 

@@ -12,7 +12,7 @@ import sympy as sp
 from symact.cli import capture
 from symact.errors import BudgetError, ParameterError
 from symact.numeric.oracle import Oracle, round_to
-from symact.symbolic import budget, forms
+from symact.symbolic import budget, forms, normal
 from symact.symbolic.forms import X as x
 
 
@@ -136,7 +136,7 @@ def test_cases_cost_grows_linearly_with_the_rows():
         pw = sp.Piecewise(*[(k, (x >= k) & (x < k + 1)) for k in range(n)], (0, True), evaluate=False)
         best = float("inf")
         for _ in range(2):
-            forms._NORMAL.clear(), forms._FLAT.clear(), forms._TABLES.clear(), forms._LIMITS.clear()
+            normal._NORMAL.clear(), normal._FLAT.clear(), forms._TABLES.clear(), forms._LIMITS.clear()
             t = time.perf_counter()
             kinks = forms.find_kinks(pw, x)
             forms.differentiate(pw, x, {k.at: "left" for k in kinks})

@@ -15,7 +15,7 @@ import contextlib
 import mpmath
 import sympy as sp
 
-from symact.symbolic.forms import normalize
+from symact.symbolic.normal import normalize
 
 _PREC = 320
 _IV = {

@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '5e2630abdbae9afc7a831ef1389482d8'
+KEY = '6d4d4245140913501855003ae581af81'
 
 #: f(x): the kernel of relu6
 F = {

@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '757d6833dd874e704b8d52abe0873be7'
+KEY = 'b6e9c3e26aa4f5a6e4f1d37a4dd487f2'
 
 #: f(x): the kernel of sigmoid
 F = {

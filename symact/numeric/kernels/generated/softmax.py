@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '44b51ac491efa5dd67c9ba1c8960685e'
+KEY = '781f10acef89a97f11b735ed60aea146'
 
 #: f(x): the kernel of softmax
 F = {

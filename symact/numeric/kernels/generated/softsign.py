@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '7fd93d2c255c6f1880dfe04ee25b1a1a'
+KEY = '36d828c8902ebaadf872786f71e59396'
 
 #: f(x): the kernel of softsign
 F = {

@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = 'd60a42936c44c5f9b104f23319006afd'
+KEY = '994553a1b13538515fdc436c1889814e'
 
 #: f(x): the kernel of step
 F = {

@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '9ae0cffeb321a894e9c686d963941482'
+KEY = '612ee70585c0c996f89a09826e2d6f68'
 
 #: f(x): the kernel of tanh
 F = {
