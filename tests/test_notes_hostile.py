@@ -408,6 +408,9 @@ def test_unconfined_children_die_with_the_note(tmp_path):
         runner.start()
         res = runner.run_block(f"import subprocess\np = subprocess.Popen(['sleep', '{marker}'])", [], [0.0], [])
         assert res.error is None and res.fatal is None, (res.error, res.fatal)
+        started = time.monotonic() + 10   # a loaded machine may take a moment to show it in /proc
+        while not processes_with(f"sleep\0{marker}") and time.monotonic() < started:
+            time.sleep(0.05)
         assert processes_with(f"sleep\0{marker}")
     deadline = time.monotonic() + 5
     while processes_with(f"sleep\0{marker}") and time.monotonic() < deadline:
