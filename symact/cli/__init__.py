@@ -131,6 +131,22 @@ def dump_json(obj, out) -> None:
     out.write("\n")
 
 
+def add_policy_arguments(p, *, atol_default: str, strict_means: str, row: str) -> None:
+    """The accuracy policy's options (``symact.verify.policy``), the same for every command
+    that judges code (check, notes): ``--max-ulp``, ``--atol``, ``--kink-convention``,
+    ``--vector-error``, with the policy's defaults."""
+    from symact.verify.policy import KINK_CONVENTIONS, MAX_ULP, VECTOR_ERRORS
+
+    p.add_argument("--max-ulp", type=float, default=MAX_ULP, help=f"ULP tolerance (default {MAX_ULP:g})")
+    p.add_argument("--atol", type=float, default=None, help=f"absolute tolerance (default: {atol_default})")
+    p.add_argument("--kink-convention", choices=KINK_CONVENTIONS, default=KINK_CONVENTIONS[0],
+                   help="derivatives at kinks: 'between' (default) accepts any value between the one-sided "
+                        f"derivatives and names the convention; 'strict' requires {strict_means}")
+    p.add_argument("--vector-error", choices=VECTOR_ERRORS, default=VECTOR_ERRORS[0],
+                   help="softmax/log_softmax: 'normwise' (default) measures an entry's error in ULPs of its "
+                        f"{row}'s largest entry; 'componentwise' in its own ULPs")
+
+
 def parse_params(pairs: list[str] | None) -> dict[str, str]:
     """``["h0=1", "alpha=0.5"]`` -> ``{"h0": "1", "alpha": "0.5"}``."""
     params = {}

@@ -20,8 +20,7 @@ import json
 from symact.model import catalog
 from symact.reports import report
 from symact.analysis.facts import short
-from symact.cli import UsageError, dump_json, parse_params, seed_arg
-from symact.verify.policy import KINK_CONVENTIONS, MAX_ULP, VECTOR_ERRORS
+from symact.cli import UsageError, add_policy_arguments, dump_json, parse_params, seed_arg
 
 DTYPES = ("float64", "float32")
 
@@ -43,16 +42,9 @@ def add_parser(sub):
     p.add_argument("--param", action="append", metavar="KEY=VALUE", help="set a parameter, e.g. h0=1")
     p.add_argument("--seed", type=seed_arg, default=0, help="seed for every random choice (default 0)")
     p.add_argument("--examples", type=int, default=2000, help="random oracle points per test (default 2000)")
-    p.add_argument("--max-ulp", type=float, default=MAX_ULP, help=f"ULP tolerance (default {MAX_ULP:g})")
-    p.add_argument("--atol", type=float, default=None,
-                   help="absolute tolerance (default: the dtype's smallest normal number)")
+    add_policy_arguments(p, atol_default="the dtype's smallest normal number", strict_means="symact's own values",
+                         row="row")
     p.add_argument("--dtype", choices=DTYPES, help="test one dtype only (default: both)")
-    p.add_argument("--kink-convention", choices=KINK_CONVENTIONS, default=KINK_CONVENTIONS[0],
-                   help="derivatives at kinks: 'between' (default) accepts any value between the one-sided "
-                        "derivatives and names the convention; 'strict' requires symact's own values")
-    p.add_argument("--vector-error", choices=VECTOR_ERRORS, default=VECTOR_ERRORS[0],
-                   help="softmax/log_softmax: 'normwise' (default) measures an entry's error in ULPs of its "
-                        "row's largest entry; 'componentwise' in its own ULPs")
     p.add_argument("--latex", metavar="FORMULA", help="a LaTeX formula to check against NAME, or to check alone")
     p.add_argument("--expr", metavar="TEXT", help='a plain-text formula such as "1/(1+exp(-x))"')
     p.add_argument("--jobs", type=int, default=0, metavar="N",

@@ -19,8 +19,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from symact.cli import EXIT_FAILED, EXIT_OK, dump_json, seed_arg
-from symact.verify.policy import KINK_CONVENTIONS, MAX_ULP, VECTOR_ERRORS
+from symact.cli import EXIT_FAILED, EXIT_OK, add_policy_arguments, dump_json, seed_arg
 
 _MARK = {"consistent": "ok", "mismatch": "MISMATCH", "inaccurate": "INACCURATE",
          "unrecognized": "note", "error": "ERROR"}
@@ -43,16 +42,8 @@ def add_parser(subparsers):
                    help="seconds for all of the note's code together (default 30; one block or one "
                    "function's evaluation gets at most 10 of them)")
     p.add_argument("--seed", type=seed_arg, default=0, help="seed of the random test points (default 0)")
-    p.add_argument("--max-ulp", type=float, default=MAX_ULP,
-                   help=f"ULP tolerance, as for check --impl (default {MAX_ULP:g})")
-    p.add_argument("--atol", type=float, default=None,
-                   help="absolute tolerance (default: float64's smallest normal number, 2.2e-308)")
-    p.add_argument("--kink-convention", choices=KINK_CONVENTIONS, default=KINK_CONVENTIONS[0],
-                   help="derivatives at kinks: 'between' (default) accepts any value between the one-sided "
-                        "derivatives and names the convention; 'strict' requires the value the formula gives")
-    p.add_argument("--vector-error", choices=VECTOR_ERRORS, default=VECTOR_ERRORS[0],
-                   help="softmax-like code: 'normwise' (default) measures an entry's error in ULPs of its "
-                        "vector's largest entry; 'componentwise' in its own ULPs")
+    add_policy_arguments(p, atol_default="float64's smallest normal number, 2.2e-308",
+                         strict_means="the value the formula gives", row="vector")
     return p
 
 

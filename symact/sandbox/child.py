@@ -259,14 +259,19 @@ def _confine(cfg: dict, wire: _Wire) -> dict:
     return {"landlock": abi}
 
 
-def _init(pid: int, status_fd: int) -> None:  # pragma: no cover - runs in the child
-    """The outer process: wait for the namespace's init (PID 1) and die as the code (PID 2) did,
-    whose wait status the init sends on ``status_fd`` (else as the init did)."""
+def _close_std() -> None:  # pragma: no cover - runs in the child
+    """Close stdin, stdout and stderr: the processes around the code write nothing."""
     for fd in (0, 1, 2):
         try:
             os.close(fd)
         except OSError:
             pass
+
+
+def _init(pid: int, status_fd: int) -> None:  # pragma: no cover - runs in the child
+    """The outer process: wait for the namespace's init (PID 1) and die as the code (PID 2) did,
+    whose wait status the init sends on ``status_fd`` (else as the init did)."""
+    _close_std()
     while True:
         try:
             _, status = os.waitpid(pid, 0)
@@ -294,11 +299,7 @@ def _reaper(pid: int, status_fd: int) -> None:  # pragma: no cover - runs in the
     status to the outer process, and exit (which kills whatever is left in the namespace).
     The code is not PID 1 itself because the kernel ignores the signals an init sends itself
     (``os.kill(os.getpid(), SIGSEGV)`` or ``abort()`` would do nothing, or something else)."""
-    for fd in (0, 1, 2):
-        try:
-            os.close(fd)
-        except OSError:
-            pass
+    _close_std()
     while True:
         try:
             done, status = os.waitpid(-1, 0)
