@@ -445,42 +445,40 @@ class ImplProcess:
         return out
 
     def _load(self, index: int, item: dict) -> dict:
-        from symact.sandbox.runner import Dead, text
+        from symact.sandbox.runner import text
 
-        start = time.monotonic()
-        try:
-            answer = self._sandbox.exchange({"load": {k: item[k] for k in ("spec", "flag", "where", "attr", "kind")}
-                                             | ({"full": item["full"]} if "full" in item else {})},
-                                            start + self.remaining)
-        except Dead as exc:
-            self.close()
-            raise SpecError(f"{item['flag']} {item['spec']!r}: importing {item['where']!r} "
-                            f"{self._death(exc, load=True)}") from None
-        finally:
-            self.remaining -= time.monotonic() - start
+        answer = self._setup({"load": {k: item[k] for k in ("spec", "flag", "where", "attr", "kind")}
+                              | ({"full": item["full"]} if "full" in item else {})},
+                             f"{item['flag']} {item['spec']!r}: importing {item['where']!r}")
         if answer.get("loaded") is not True:
             self.close()
             raise SpecError(text(answer.get("error"), 500) or f"{item['flag']} {item['spec']!r}: cannot be loaded")
         return answer
 
+    def _setup(self, request: dict, doing: str) -> dict:
+        """One setup exchange (loading, binding) within the time left; a child that dies or
+        overruns is a SpecError: ``doing`` and how it ended."""
+        from symact.sandbox.runner import Dead
+
+        start = time.monotonic()
+        try:
+            return self._sandbox.exchange(request, start + self.remaining)
+        except Dead as exc:
+            self.close()
+            raise SpecError(f"{doing} {self._death(exc, load=True)}") from None
+        finally:
+            self.remaining -= time.monotonic() - start
+
     def bind(self, fn: "RemoteFunction", params: list, flags: dict) -> dict:
         """Plan ``fn``'s calls in the child (see :func:`bind`): the plan, checked."""
-        from symact.sandbox.runner import Dead, text
+        from symact.sandbox.runner import text
 
         if self.stopped:
             raise SpecError(f"{fn.flag} {fn.spec!r}: {self.stopped}")
         if self._sandbox is None:
             raise SpecError(f"{fn.flag} {fn.spec!r}: the implementation's process is not running")
-        start = time.monotonic()
-        try:
-            answer = self._sandbox.exchange({"bind": fn.index, "params": params, "flags": flags},
-                                            start + self.remaining)
-        except Dead as exc:
-            self.close()
-            raise SpecError(f"{fn.flag} {fn.spec!r}: preparing {fn.__name__} "
-                            f"{self._death(exc, load=True)}") from None
-        finally:
-            self.remaining -= time.monotonic() - start
+        answer = self._setup({"bind": fn.index, "params": params, "flags": flags},
+                             f"{fn.flag} {fn.spec!r}: preparing {fn.__name__}")
         if answer.get("bound") is not True:
             self.close()
             raise SpecError(f"{fn.flag} {fn.spec!r}: "
