@@ -68,7 +68,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Callable
+from typing import Callable, Mapping
 
 import sympy as sp
 from lark import Tree
@@ -83,6 +83,8 @@ __all__ = [
     "checked_pow", "check_numbers", "number", "build_condition", "choose_variable",
     "TreeBudget", "too_deep_message", "describe_char", "unicode_greek", "math_letter",
     "unexpected_char", "UNICODE_OPERATORS", "SUPERSCRIPTS", "SUBSCRIPTS", "DIGITS",
+    "Link", "catalog_name", "catalog_function", "normalize_name", "UserFunctions",
+    "user_function",
 ]
 
 #: Longest accepted input, in characters.
@@ -125,6 +127,22 @@ class FormulaBudgetError(ParseError, BudgetError):
 # The result
 # --------------------------------------------------------------------------
 @dataclass(frozen=True)
+class Link:
+    """One side of a chain ``head = A = B \\approx C``.
+
+    ``relation`` (``"="`` or ``"approx"``) relates the item before (the head, or
+    the previous side) to this side; ``expr`` is this side built with the
+    formula's variable and symbols; ``source`` its text as written;
+    ``position`` its offset in the formula text.
+    """
+
+    relation: str
+    expr: sp.Expr
+    source: str
+    position: int
+
+
+@dataclass(frozen=True)
 class ParsedFormula:
     """A formula read from LaTeX or plain text.
 
@@ -138,6 +156,13 @@ class ParsedFormula:
     symbols (summation bounds and indices excluded); ``index`` the free vector
     index (``"i"`` in ``softmax(x)_i``) or None; ``sizes`` the names of
     summation bounds (``("n",)``); ``language`` is ``"latex"`` or ``"expr"``.
+
+    ``links`` are the sides of the formula, one :class:`Link` each: a chain
+    ``f(x) = A = B \\approx C`` has three (relations ``=``, ``=``, ``approx``),
+    a formula without a chain has one; ``expr`` is always the first side.
+    With no head, the first link's relation is ``"="`` by convention.
+    ``parameters`` is the union over all sides.  ``notes`` says what the reader
+    dropped or assumed (``ignored trailing prose '\\text{where ...}'``).
     """
 
     expr: sp.Expr
@@ -151,14 +176,17 @@ class ParsedFormula:
     index: str | None = None
     sizes: tuple[str, ...] = ()
     language: str = "latex"
+    links: tuple[Link, ...] = ()
+    notes: tuple[str, ...] = ()
 
     def symbol(self, name: str) -> sp.Symbol:
         """The Symbol called ``name`` in ``expr`` (or the variable)."""
         if name == self.variable.name:
             return self.variable
-        for s in self.expr.free_symbols:
-            if isinstance(s, sp.Symbol) and s.name == name:
-                return s
+        for expr in (self.expr, *(link.expr for link in self.links)):
+            for s in expr.free_symbols:
+                if isinstance(s, sp.Symbol) and s.name == name:
+                    return s
         raise KeyError(name)
 
 
@@ -228,6 +256,89 @@ APPLICABLE_SYMBOLS: dict[str, Callable[[sp.Expr], sp.Expr]] = {
     "phi": _normal_pdf,
     "H": sp.Heaviside,
 }
+
+#: User definitions of functions (``parse_latex(text, functions=...)``): name -> builder.
+UserFunctions = Mapping[str, Callable[[sp.Expr], sp.Expr]]
+
+
+def user_function(functions: UserFunctions | None, name: str):
+    """The user's definition of ``name`` (exactly as written, else lower-cased), or None."""
+    if not functions:
+        return None
+    fn = functions.get(name)
+    if fn is None:
+        fn = functions.get(name.lower())
+    return fn if callable(fn) else None
+
+
+def normalize_name(text: str) -> str:
+    """``text`` as a lookup key: lower case, without ``\\_``, ``_``, spaces, ``~``, ``-``."""
+    return re.sub(r"[\s_~\-\\]+", "", str(text)).lower()
+
+
+#: Spellings publications use for catalog entries that the catalog has no alias for.
+_CATALOG_SYNONYMS = {
+    "hardsilu": "hard_swish", "swish": "silu", "sigmoidlinearunit": "silu",
+    "leakyrectifiedlinearunit": "leaky_relu", "rectifiedlinearunit": "relu",
+    "exponentiallinearunit": "elu", "scaledexponentiallinearunit": "selu",
+    "gaussianerrorlinearunit": "gelu", "logisticsigmoid": "sigmoid",
+    "hyperbolictangent": "tanh", "relu6": "relu6",
+}
+
+
+def _catalog_keys() -> dict[str, str]:
+    from symact.model import catalog  # parse is above model in the layering
+
+    keys: dict[str, str] = {}
+    for name in catalog.names():
+        keys[normalize_name(name)] = name
+    for alias, name in catalog.aliases().items():
+        keys.setdefault(normalize_name(alias), name)
+    for key, name in _CATALOG_SYNONYMS.items():
+        if name in catalog.names():
+            keys.setdefault(key, name)
+    return keys
+
+
+def catalog_name(text: str) -> str | None:
+    """The canonical catalog name ``text`` spells, or None.
+
+    Case, ``\\_``, ``_``, spaces, ``~`` and hyphens are ignored:
+    ``catalog_name("Leaky-ReLU") == catalog_name("leaky\\_relu") == "leaky_relu"``;
+    aliases count (``"Swish"`` is ``"silu"``, ``"Hard SiLU"`` is ``"hard_swish"``).
+    """
+    if not isinstance(text, str) or len(text) > 100:
+        return None
+    key = normalize_name(text)
+    if not key:
+        return None
+    return _catalog_keys().get(key)
+
+
+def catalog_function(name: str, symbol: Callable[[str], sp.Symbol]):
+    """A builder ``u -> expression`` for the catalog entry called ``name`` (any spelling
+    :func:`catalog_name` reads), with its parameters as free symbols made by
+    ``symbol(name)``; None if ``name`` is not in the catalog.  Raises ValueError for a
+    vector entry (softmax, log_softmax), which has no value at a scalar argument.
+    """
+    canon = catalog_name(name)
+    if canon is None:
+        return None
+    from symact.model import catalog
+
+    act = catalog.get(canon)
+    if act.vector:
+        raise ValueError(f"{name} ({canon}) is a vector function: it has no value at a single "
+                         "number; write its component formula instead")
+    x = act.x
+    params = {p.symbol: symbol(p.name) for p in act.params}
+    definition = act.definition.xreplace(params)
+
+    def build(u):
+        return definition.xreplace({x: u})
+
+    return build
+
 
 GREEK = frozenset(
     "alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota "

@@ -64,10 +64,13 @@ from symact.parse.common import (
     SUBSCRIPTS,
     SUPERSCRIPTS,
     UNICODE_OPERATORS,
+    Link,
     ParsedFormula,
     TreeBudget,
+    UserFunctions,
     budget_error,
     build_condition,
+    catalog_function,
     check_numbers,
     checked_pow,
     choose_variable,
@@ -78,6 +81,7 @@ from symact.parse.common import (
     too_deep_message,
     unexpected_char,
     unicode_greek,
+    user_function,
 )
 
 __all__ = ["parse_expr"]
@@ -91,13 +95,14 @@ _TOKEN_RE = re.compile(
       | (?P<NUMBER>(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
       | (?P<NAME>[A-Za-z_][A-Za-z0-9_]*)
       | (?P<POW>\*\*|\^)
+      | (?P<APPROX>~=|\u2248)
       | (?P<COMPOP><=|>=|==|!=|<|>)
       | (?P<CHAR>[-+*/=(),&|])
     """,
     re.X,
 )
 _CHAR_TYPES = {
-    "+": "PLUS", "-": "MINUS", "*": "STAR", "/": "SLASH", "=": "_EQ",
+    "+": "PLUS", "-": "MINUS", "*": "STAR", "/": "SLASH", "=": "EQ",
     "(": "_LPAR", ")": "_RPAR", ",": "_COMMA", "&": "_AND", "|": "_OR",
 }
 _WORD_TYPES = {"and": "_AND", "or": "_OR"}
@@ -109,7 +114,7 @@ _RELATIONS = {"<": sp.Lt, "<=": sp.Le, ">": sp.Gt, ">=": sp.Ge, "==": sp.Eq, "!=
 _TOKEN_NAMES = {
     "NUMBER": "a number", "NAME": "a name", "PLUS": "'+'", "MINUS": "'-'",
     "STAR": "'*'", "SLASH": "'/'", "COMPOP": "a comparison", "_POW": "'**'",
-    "_EQ": "'='", "_LPAR": "'('", "_RPAR": "')'", "_COMMA": "','",
+    "EQ": "'='", "APPROX": "'~='", "_LPAR": "'('", "_RPAR": "')'", "_COMMA": "','",
     "_AND": "'and'", "_OR": "'or'", "$END": "the end of the expression",
 }
 
@@ -212,6 +217,8 @@ def _tokenize(text: str) -> list[Token]:
             type_ = "_POW"
         elif kind == "COMPOP":
             type_ = "COMPOP"
+        elif kind == "APPROX":
+            type_ = "APPROX"
         else:
             type_ = _CHAR_TYPES[value]
             if type_ == "_LPAR":
@@ -275,8 +282,10 @@ def _is(node, data: str) -> bool:
 
 
 class _Builder:
-    def __init__(self, text: str, head_name: str | None, dependent: str | None):
+    def __init__(self, text: str, head_name: str | None, dependent: str | None,
+                 functions: UserFunctions | None = None):
         self.text = text
+        self.functions = functions
         self.head_name = head_name
         self.dependent = dependent
         self.symbols: dict[str, sp.Symbol] = {}
@@ -328,6 +337,9 @@ class _Builder:
                             "right", tok)
         if name == self.dependent:
             raise self.fail(f"{name} is the left-hand side and cannot appear on the right", tok)
+        return self.symbol(name)
+
+    def symbol(self, name: str) -> sp.Symbol:
         if name not in self.symbols:
             self.symbols[name] = sp.Symbol(name, real=True)
         return self.symbols[name]
@@ -369,8 +381,29 @@ class _Builder:
             return sp.Piecewise((self.build(arg_nodes[1]), cond), (self.build(arg_nodes[2]), True))
         if name == self.head_name:
             raise self.fail(f"the expression defines {name} in terms of itself", tok)
+        user = user_function(self.functions, name)
+        if user is not None:
+            if len(arg_nodes) != 1:
+                raise self.fail(f"{name} takes 1 argument, not {len(arg_nodes)}", node)
+            arg = self.build(arg_nodes[0])
+            try:
+                value = user(arg)
+            except Exception as exc:  # the caller's function refused the argument
+                raise self.fail(f"the definition given for {name} cannot be applied here "
+                                f"({type(exc).__name__}: {exc})", tok) from None
+            if not isinstance(value, sp.Expr):
+                raise self.fail(f"the definition given for {name} is not an expression", tok)
+            return self.checked(value, node, levels=4)
         spec = FUNCTIONS.get(name.lower())
         if spec is None:
+            try:
+                build = catalog_function(name, self.symbol)
+            except ValueError as exc:
+                raise self.fail(str(exc), tok) from None
+            if build is not None:
+                if len(arg_nodes) != 1:
+                    raise self.fail(f"{name} takes 1 argument, not {len(arg_nodes)}", node)
+                return self.checked(build(self.build(arg_nodes[0])), node, levels=4)
             known = sorted(FUNCTIONS) + ["where"]
             raise self.fail(f"unknown function '{name}'{suggest(name.lower(), known)}; "
                             f"known functions: {', '.join(known)}", tok)
@@ -399,8 +432,11 @@ def _read_head(lhs, text: str) -> tuple[str | None, str | None, str | None]:
                       text, _pos(lhs))
 
 
-def parse_expr(text: str) -> ParsedFormula:
+def parse_expr(text: str, *, functions: UserFunctions | None = None) -> ParsedFormula:
     """Read a plain-text formula (see the module docstring for the language).
+
+    ``functions`` maps names to builders that override the builtin meaning of a
+    name called with one argument (``{"sigma": sympy.tanh}``).
 
     Raises :class:`~symact.errors.ParseError`, whose message names the column
     and shows a caret excerpt, for anything outside the language.
@@ -418,23 +454,37 @@ def parse_expr(text: str) -> ParsedFormula:
     except UnexpectedInput as exc:
         raise _syntax_error(exc, text, tokens) from None
     _check_budget(tree, text)
-    if len(tree.children) == 2:
-        lhs, body = tree.children
-        head, var_name, dependent = _read_head(lhs, text)
+    items = tree.children[0::2]
+    relations = ["approx" if tok.type == "APPROX" else "=" for tok in tree.children[1::2]]
+    if len(items) > 1:
+        head, var_name, dependent = _read_head(items[0], text)
+        sides = items[1:]
     else:
-        body, = tree.children
         head = var_name = dependent = None
-    builder = _Builder(text, head, dependent)
-    expr = builder.build(body)
-    if expr.has(sp.nan, sp.zoo):
-        raise parse_error("the expression is undefined (a division by zero or log 0?)",
-                          text, _pos(body))
-    names = {s.name for s in expr.free_symbols if isinstance(s, sp.Symbol)}
+        sides = items
+        relations = ["="]
+    builder = _Builder(text, head, dependent, functions)
+    values = []
+    for side in sides:
+        value = builder.build(side)
+        if value.has(sp.nan, sp.zoo):
+            raise parse_error("the expression is undefined (a division by zero or log 0?)",
+                              text, _pos(side))
+        values.append(value)
+    expr = values[0]
+    names = set().union(*({s.name for s in v.free_symbols if isinstance(s, sp.Symbol)}
+                          for v in values))
     if var_name is None:
         var_name = choose_variable(
             names, {n for n in names if n.split("_")[0] in GREEK},
-            lambda m: parse_error(m, text, _pos(body))) or "x"
+            lambda m: parse_error(m, text, _pos(sides[0]))) or "x"
     variable = builder.symbols.get(var_name) or sp.Symbol(var_name, real=True)
+    links = []
+    for relation, side, value in zip(relations, sides, values):
+        start = _pos(side) or 0
+        stop = side.end_pos if isinstance(side, Token) else (
+            side.meta.end_pos if not side.meta.empty else len(text))
+        links.append(Link(relation, value, text[start:stop].strip(), start))
     return ParsedFormula(
         expr=expr,
         variable=variable,
@@ -444,4 +494,5 @@ def parse_expr(text: str) -> ParsedFormula:
         source=text,
         parameters=tuple(sorted(names - {var_name})),
         language="expr",
+        links=tuple(links),
     )

@@ -141,7 +141,9 @@ from symact.errors import ParseError
 from symact.parse.common import (
     GREEK,
     MAX_LENGTH,
+    Link,
     ParsedFormula,
+    UserFunctions,
     TreeBudget,
     _is,
     budget_error,
@@ -164,7 +166,7 @@ _TOKEN_NAMES = {
     "CONST": "\\pi", "FUNC": "a function such as \\exp",
     "OPNAME": "\\operatorname{...}", "SUM": "\\sum", "FRAC": "\\frac",
     "SQRT": "\\sqrt", "PRIME": "a prime '", "ADD": "'+'", "SUB": "'-'",
-    "MUL": "'\\cdot'", "DIV": "'/'", "EQUAL": "'='",
+    "MUL": "'\\cdot'", "DIV": "'/'", "EQUAL": "'='", "APPROX": "\\approx",
     "REL": "a relation such as \\geq", "_LPAR": "'('", "_RPAR": "')'",
     "_LBRACK": "'['", "_RBRACK": "']'", "_LBRACE": "'{'", "_RBRACE": "'}'",
     "_LBRACELIT": "'\\{'", "_RBRACELIT": "'\\}'", "_LVERT": "'|'",
@@ -217,19 +219,19 @@ def _syntax_error(exc: UnexpectedInput, text: str, tokens: list[Token], end: int
     return parse_error(message, text, pos)
 
 
-def _parse_tree(text: str) -> tuple[Tree, list[Token], int]:
+def _parse_tree(text: str, functions=None) -> tuple[Tree, list[Token], int, list[str]]:
     if not isinstance(text, str):
         raise ParseError(f"a formula must be a string, not {type(text).__name__}", "", None)
     if len(text) > MAX_LENGTH:
         raise budget_error(f"the formula is longer than {MAX_LENGTH} characters (it has "
                            f"{len(text)}); symact reads at most {MAX_LENGTH}", text, MAX_LENGTH)
-    tokens, start, end = _tokenize(text)
+    tokens, start, end, notes = _tokenize(text, functions)
     try:
         tree = _grammar.load("latex").parse(tokens)
     except UnexpectedInput as exc:
         raise _syntax_error(exc, text, tokens, end) from None
     _check_budget(tree, text)
-    return tree, tokens, start
+    return tree, tokens, start, notes
 
 
 def _check_budget(tree: Tree, text: str) -> None:
@@ -252,37 +254,62 @@ def _plain_symbol_names(expr) -> set[str]:
     return {s.name for s in expr.free_symbols if isinstance(s, sp.Symbol)}
 
 
-def parse_latex(text: str) -> ParsedFormula:
+def _side_text(text: str, node, stop: int | None) -> tuple[str, int]:
+    """The text of one side of a chain (as written) and its offset."""
+    start = _pos(node)
+    start = 0 if start is None else start
+    if isinstance(node, Token):
+        end = node.end_pos
+    else:
+        meta = node.meta
+        end = meta.end_pos if not meta.empty else (stop or len(text))
+    return text[start:end].strip(), start
+
+
+def parse_latex(text: str, *, functions: UserFunctions | None = None) -> ParsedFormula:
     """Read a LaTeX formula (see the module docstring for the language).
+
+    ``functions`` maps names to builders (``{"sigma": sympy.tanh}``) that override
+    the builtin meaning of a name applied to an argument (``\\sigma(x)``,
+    ``\\mathrm{act}(x)``), e.g. when a note defines the name otherwise.
 
     Raises :class:`~symact.errors.ParseError` for anything outside the
     language; its message gives the line and column with a caret excerpt.
     """
-    tree, tokens, body_start = _parse_tree(text)
+    tree, tokens, body_start, notes = _parse_tree(text, functions)
     children = tree.children
     trailer = children[-1] if _is(children[-1], "trailer") else None
     if trailer is not None:
         children = children[:-1]
-    if len(children) == 3:
-        lhs, _eq, body = children
-        head = _read_head(lhs, text)
+    items = children[0::2]
+    relations = ["approx" if tok.type == "APPROX" else "=" for tok in children[1::2]]
+    if len(items) > 1:
+        head = _read_head(items[0], text)
+        sides = items[1:]
     else:
-        body = children[0]
         head = _Head()
-    analysis = _Analysis(body, head, text)
-    builder = _Builder(text, head, analysis)
-    expr = builder.build(body)
-    if not isinstance(expr, sp.Expr):
-        raise parse_error("the formula is not an expression", text, _pos(body))
-    if expr.has(sp.nan, sp.zoo):
-        raise parse_error("the formula is undefined (a division by zero or log 0?)", text, _pos(body))
+        sides = items
+        relations = ["="]
+    body = sides[0]
+    analysis = _Analysis(Tree("sides", list(sides)) if len(sides) > 1 else body, head, text)
+    builder = _Builder(text, head, analysis, functions)
+    values = []
+    for side in sides:
+        value = builder.build(side)
+        if not isinstance(value, sp.Expr):
+            raise parse_error("the formula is not an expression", text, _pos(side))
+        if value.has(sp.nan, sp.zoo):
+            raise parse_error("the formula is undefined (a division by zero or log 0?)", text,
+                              _pos(side))
+        values.append(value)
+    expr = values[0]
 
     def fail(message):
         return parse_error(message, text, _pos(body))
 
     bases = analysis.vector_bases
     hidden = analysis.index_names | analysis.size_names
-    names = _plain_symbol_names(expr)
+    names = set().union(*(_plain_symbol_names(v) for v in values))
     is_vector = False
     if head.variable is not None:
         var_name = head.variable
@@ -313,6 +340,10 @@ def parse_latex(text: str) -> ParsedFormula:
     if index is None and is_vector:
         free_idx = sorted(analysis.index_names & names)
         index = free_idx[0] if len(free_idx) == 1 else None
+    links = []
+    for relation, side, value in zip(relations, sides, values):
+        source, position = _side_text(text, side, None)
+        links.append(Link(relation, value, source, position))
     return ParsedFormula(
         expr=expr,
         variable=variable,
@@ -325,4 +356,6 @@ def parse_latex(text: str) -> ParsedFormula:
         index=index,
         sizes=tuple(sorted(analysis.size_names & names)),
         language="latex",
+        links=tuple(links),
+        notes=tuple(notes),
     )

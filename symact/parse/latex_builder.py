@@ -28,8 +28,10 @@ from symact.parse.common import (
     _is,
     budget_error,
     build_condition,
+    catalog_function,
     check_numbers,
     checked_pow,
+    user_function,
     number,
     parse_error,
     suggest,
@@ -340,8 +342,9 @@ class _Analysis:
 
 
 class _Builder:
-    def __init__(self, text: str, head: _Head, analysis: _Analysis):
+    def __init__(self, text: str, head: _Head, analysis: _Analysis, functions=None):
         self.text = text
+        self.functions = functions
         self.head = head
         self.an = analysis
         self.symbols: dict[str, sp.Symbol] = {}
@@ -511,7 +514,9 @@ class _Builder:
             return None
         name = base.value
         is_head = name == self.head.name
-        if not (is_head or name in APPLICABLE_SYMBOLS or name in _FUNCTION_LETTERS):
+        user = None if is_head else user_function(self.functions, name)
+        if not (is_head or user is not None or name in APPLICABLE_SYMBOLS
+                or name in _FUNCTION_LETTERS):
             return None
         if sub is not None:
             return None  # \sigma_1 (x) is a product with a subscripted symbol
@@ -523,6 +528,10 @@ class _Builder:
         args = [self.build(a) for a in dpost.children[0].children[0].children]
         if is_head:
             value = self.self_reference(name, args, item)
+        elif user is not None:
+            if len(args) != 1:
+                raise self.fail(f"{name}(...) takes one argument", dpost)
+            value = self.checked(self.call_user(user, name, args[0], item), item, levels=4)
         elif name in APPLICABLE_SYMBOLS:
             if len(args) != 1:
                 raise self.fail(f"{name}(...) takes one argument", dpost)
@@ -571,8 +580,16 @@ class _Builder:
             return self.self_reference(name, args, inner)
         if primes:
             raise self.fail("a derivative such as f'(x) may only appear in the head", node)
+        user = user_function(self.functions, name)
+        if user is not None:
+            if len(args) != 1:
+                raise self.fail(f"{name} takes 1 argument, not {len(args)}", node)
+            return self.checked(self.call_user(user, name, args[0], node), node, levels=4)
         spec = FUNCTIONS.get(name.lower())
         if spec is None:
+            value = self.catalog_call(name, args, node, inner)
+            if value is not None:
+                return value
             raise self.fail(f"unknown function '{name}'{suggest(name.lower(), FUNCTIONS)}; "
                             f"known functions: {', '.join(sorted(FUNCTIONS))}", inner)
         if not spec.min_args <= len(args) <= spec.max_args:
@@ -580,6 +597,29 @@ class _Builder:
                     else f"{spec.min_args} to {spec.max_args}")
             raise self.fail(f"{name} takes {want} argument(s), not {len(args)}", node)
         return self.checked(spec.build(*args), node, levels=4)
+
+    def call_user(self, fn, name: str, arg, node):
+        """The user's definition of ``name`` applied to ``arg`` (a SymPy expression)."""
+        try:
+            value = fn(arg)
+        except Exception as exc:  # the caller's function refused the argument
+            raise self.fail(f"the definition given for {name} cannot be applied here "
+                            f"({type(exc).__name__}: {exc})", node) from None
+        if not isinstance(value, sp.Expr):
+            raise self.fail(f"the definition given for {name} is not an expression", node)
+        return value
+
+    def catalog_call(self, name: str, args, node, name_node):
+        """A catalog entry (``\\mathrm{ELU}(x)``) applied to ``args``, or None."""
+        try:
+            build = catalog_function(name, self.symbol)
+        except ValueError as exc:
+            raise self.fail(str(exc), name_node) from None
+        if build is None:
+            return None
+        if len(args) != 1:
+            raise self.fail(f"{name} takes 1 argument, not {len(args)}", node)
+        return self.checked(build(args[0]), node, levels=4)
 
     def b_call(self, node):
         fname, *rest = node.children

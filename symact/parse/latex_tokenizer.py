@@ -84,6 +84,7 @@ _SIMPLE_COMMANDS = {
     "cdot": ("MUL", "*"), "times": ("MUL", "*"), "ast": ("MUL", "*"),
     "div": ("DIV", "/"), "prime": ("PRIME", "'"), "in": ("_IN", "in"),
     "sum": ("SUM", "sum"), "infty": ("CONST", "oo"), "pi": ("CONST", "pi"),
+    "approx": ("APPROX", "approx"), "simeq": ("APPROX", "approx"),
 }
 _FRAC_COMMANDS = frozenset(["frac", "dfrac", "tfrac", "cfrac"])
 _KNOWN_COMMANDS = sorted(
@@ -104,6 +105,7 @@ _UNICODE_TOKENS = {c: _ASCII_TOKENS[v] for c, v in UNICODE_OPERATORS.items()}
 _UNICODE_TOKENS.update({
     "\u221e": ("CONST", "oo"), "\u03c0": ("CONST", "pi"), "\u2211": ("SUM", "sum"),
     "\u2208": ("_IN", "in"), "\u211d": ("_SET", "R"),
+    "\u2248": ("APPROX", "approx"), "\u2243": ("APPROX", "approx"),
 })
 _OPENERS = {"(": "_LPAR", "[": "_LBRACK", "{": "_LBRACE"}
 _CLOSERS = {")": ("(", "_RPAR"), "]": ("[", "_RBRACK"), "}": ("{", "_RBRACE")}
@@ -144,8 +146,10 @@ def _strip_math_delimiters(text: str) -> tuple[int, int]:
 
 
 class _Tokenizer:
-    def __init__(self, text: str, start: int, end: int):
+    def __init__(self, text: str, start: int, end: int, functions=None):
         self.text = text
+        self.functions = functions
+        self.notes: list[str] = []
         self.i = start
         self.end = end
         self.toks: list[Token] = []
@@ -541,8 +545,10 @@ class _Tokenizer:
         self.emit("_END_ARRAY" if env == "array" else "_END_CASES", env, start, self.i)
 
 
-def _tokenize(text: str) -> tuple[list[Token], int, int]:
+def _tokenize(text: str, functions=None) -> tuple[list[Token], int, int, list[str]]:
+    """(tokens, start, end, notes): ``notes`` says what was dropped or assumed."""
     start, end = _strip_math_delimiters(text)
     if start >= end:
         raise parse_error("the formula is empty", text, 0)
-    return _Tokenizer(text, start, end).run(), start, end
+    tokenizer = _Tokenizer(text, start, end, functions)
+    return tokenizer.run(), start, end, tokenizer.notes
