@@ -1,0 +1,185 @@
+"""Load and evaluate the published-formula corpus (``formulas.toml``).
+
+Shared by ``tests/test_corpus.py`` and ``tests/corpus/measure.py``.  The
+reference values are computed independently of symact's kernels: the read
+SymPy expression and the catalog's SymPy definition are both evaluated with
+exact rational inputs by SymPy's ``evalf`` (mpmath underneath) at 50 digits.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import sympy as sp
+
+from symact.errors import ParseError
+
+HERE = Path(__file__).resolve().parent
+CORPUS = HERE / "formulas.toml"
+
+#: Points of the real line where formulas are compared: away from every kink of
+#: the catalog (0, +-1, +-3, 6) so that conventions at kinks do not matter.
+POINTS = tuple(sp.Rational(p) for p in ("-37/10", "-5/4", "-1/3", "2/7", "3/2", "47/10", "15/2"))
+#: The vector the vector formulas (softmax, log_softmax) are compared on.
+VECTOR = tuple(sp.Rational(p) for p in ("-1/3", "2/7", "3/2"))
+DIGITS = 50
+RTOL = sp.Rational(1, 10**12)
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    source: str
+    where: str
+    language: str
+    text: str
+    means: str
+    relation: str
+    tolerance: str | None
+    params: dict = field(default_factory=dict)
+    catalog_params: dict = field(default_factory=dict)
+    witness_params: dict = field(default_factory=dict)
+    correct: bool = True
+    note: str = ""
+
+
+def load() -> list[Entry]:
+    data = tomllib.loads(CORPUS.read_text(encoding="utf-8"))
+    out = []
+    for row in data["formula"]:
+        out.append(Entry(
+            id=row["id"], source=row["source"], where=row["where"],
+            language=row.get("language", "latex"), text=row["text"].strip(),
+            means=row.get("means", ""), relation=row.get("relation", "="),
+            tolerance=row.get("tolerance"), params=dict(row.get("params", {})),
+            catalog_params=dict(row.get("catalog_params", {})),
+            witness_params=dict(row.get("witness_params", {})),
+            correct=row.get("correct", True), note=row.get("note", "")))
+    return out
+
+
+def read(entry: Entry):
+    """The ParsedFormula, or the ParseError the reader raised."""
+    if entry.language == "latex":
+        from symact.parse.latex import parse_latex as parse
+    else:
+        from symact.parse.expr import parse_expr as parse
+    try:
+        return parse(entry.text)
+    except ParseError as exc:
+        return exc
+
+
+def exact(text: str) -> sp.Rational:
+    return sp.Rational(Fraction(text))
+
+
+def sides(parsed, entry: Entry):
+    """[(side expression, tolerance or None for exact)] to compare with the catalog."""
+    approx_tol = exact(entry.tolerance) if entry.tolerance else sp.Rational(1, 100)
+    links = getattr(parsed, "links", ()) or ()
+    if not links:
+        return [(parsed.expr, approx_tol if entry.relation == "approx" else None)]
+    out, approximate = [], False
+    for link in links:
+        if link.relation != "=":
+            approximate = True
+        out.append((link.expr, approx_tol if approximate else None))
+    return out
+
+
+class Unbound(Exception):
+    pass
+
+
+def _catalog(entry: Entry, extra: dict):
+    import symact
+    name = entry.means[2:] if entry.means.startswith("d:") else entry.means
+    act = symact.get(name)
+    names = {str(p.symbol) for p in act.params}
+    values = {k: exact(v) for k, v in entry.catalog_params.items()}
+    values.update({k: exact(v) for k, v in extra.items() if k in names})
+    if values:
+        act = act.with_params(**{k: str(v) for k, v in values.items()})
+    return act, (act.derivative if entry.means.startswith("d:") else act.expr)
+
+
+def _bindings(expr, entry: Entry, act, extra: dict, skip: set):
+    """Values for the free symbols of a read side other than the variable."""
+    values = {}
+    stated = {k: exact(v) for k, v in entry.params.items()}
+    stated.update({k: exact(v) for k, v in extra.items()})
+    defaults = {str(p.symbol): p.default for p in act.params}
+    defaults.update({k: v for k, v in dict(getattr(act, "param_values", {}) or {}).items()})
+    for s in expr.free_symbols:
+        if s in skip:
+            continue
+        name = str(s)
+        if name in stated:
+            values[s] = stated[name]
+        elif name in defaults:
+            values[s] = sp.Rational(defaults[name])
+        else:
+            raise Unbound(f"no value for the symbol {name!r}")
+    return values
+
+
+def _number(expr) -> sp.Float:
+    val = sp.N(expr, DIGITS)
+    if not val.is_number or not val.is_real:
+        raise Unbound(f"did not evaluate to a real number: {val}")
+    return val
+
+
+def _scalar_values(expr, var, binding):
+    return [_number(expr.xreplace({**binding, var: p})) for p in POINTS]
+
+
+def _vector_values(expr, parsed_like):
+    """Values at VECTOR for every index i, with the sum bound set to len(VECTOR)."""
+    var, index, sizes = parsed_like
+    n = len(VECTOR)
+    e = expr.xreplace({sp.Symbol(s, **a): sp.Integer(n) for s in sizes for a in ({}, {"integer": True},
+                                                                       {"integer": True, "positive": True})})
+    e = e.doit()
+    base = sp.IndexedBase(var) if not isinstance(var, sp.IndexedBase) else var
+    out = []
+    for k in range(1, n + 1):
+        rep = {}
+        for ind in e.atoms(sp.Indexed):
+            i = ind.indices[0]
+            i = sp.sympify(i).xreplace({s: sp.Integer(k) for s in i.free_symbols if s.name == index})
+            if not i.is_Integer:
+                raise Unbound(f"index {ind} not bound")
+            rep[ind] = VECTOR[int(i) - 1]
+        e2 = e.xreplace(rep)
+        e2 = e2.xreplace({s: sp.Integer(k) for s in e2.free_symbols if s.name == index})
+        out.append(_number(e2))
+    return out
+
+
+def compare(entry: Entry, parsed, *, witness: bool = False):
+    """[(side, max relative difference, allowed)] for each side of a read formula."""
+    extra = entry.witness_params if witness else {}
+    act, ref = _catalog(entry, extra)
+    results = []
+    for side, tol in sides(parsed, entry):
+        if getattr(act, "vector", False):
+            cat_var = act.x
+            r = _vector_values(ref, (str(cat_var), "i", ("n",)))
+            skip = {s for s in side.free_symbols
+                    if isinstance(s, (sp.Indexed, sp.IndexedBase))
+                    or str(s) in {str(parsed.variable), parsed.index or "i"} | set(parsed.sizes)}
+            binding = _bindings(side.xreplace({}), entry, act, extra, skip)
+            # bound parameters first, then the vector
+            idx = parsed.index or "i"
+            v = _vector_values(side.xreplace(binding), (str(parsed.variable), idx, tuple(parsed.sizes) or ("n",)))
+        else:
+            r = _scalar_values(ref, act.x, {})
+            binding = _bindings(side, entry, act, extra, {parsed.variable})
+            v = _scalar_values(side, parsed.variable, binding)
+        worst = max(abs(a - b) / max(1, abs(b)) for a, b in zip(v, r))
+        results.append((side, worst, tol if tol is not None else RTOL))
+    return results
