@@ -268,16 +268,44 @@ def aliases() -> dict[str, str]:
 
 
 def canonical(name: str) -> str:
-    """The canonical name for ``name`` or an alias (case and '-' insensitive)."""
+    """The canonical name for ``name``, an alias or a framework's spelling (case and '-'
+    insensitive): ``torch.nn.Hardshrink``, ``F.gelu``, ``jax.nn.hard_silu``, ``hard_silu``
+    (see :func:`symact.model.frameworks.lookup`)."""
     key = name.strip().lower().replace("-", "_")
     if key in _CATALOG:
         return key
     if key in _ALIASES:
         return _ALIASES[key]
-    raise UnknownActivationError(name, list(_CATALOG) + list(_ALIASES))
+    found = _framework_spelling(name)
+    if found is not None:
+        return found[0]
+    known = list(_CATALOG) + list(_ALIASES)
+    if "." in name:
+        from symact.model import frameworks
+        known += [n for n in frameworks.aliases(_CATALOG, _ALIASES) if "." in n]
+    raise UnknownActivationError(name, known)
+
+
+def _framework_spelling(name: str):
+    """(entry, row) for a framework's spelling of an entry, or None."""
+    from symact.model import frameworks
+
+    if len(name) > 200:
+        return None
+    return frameworks.lookup(name, _CATALOG, _ALIASES)
 
 
 def get(name: str, **params) -> Activation:
-    """The activation called ``name`` (or an alias), with ``params`` bound."""
+    """The activation called ``name`` (or an alias), with ``params`` bound. A framework's
+    spelling binds that framework's defaults where they differ from the catalog's
+    (``get("keras.activations.leaky_relu")`` has negative_slope = 1/5); ``params`` override them."""
     act = _CATALOG[canonical(name)]
+    key = name.strip().lower().replace("-", "_")
+    if key not in _CATALOG and key not in _ALIASES:
+        from symact.model import frameworks
+        found = _framework_spelling(name)
+        if found is not None:
+            fw_defaults = frameworks.bound_defaults(found[1], act)
+            if fw_defaults:
+                act = act.with_params(**fw_defaults)
     return act.with_params(**params) if params else act

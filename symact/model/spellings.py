@@ -2,47 +2,29 @@
 keyword arguments an implementation is called with.
 
 The catalog (:mod:`symact.model.catalog`) names each parameter once; frameworks and
-textbooks name some of them differently. This table declares, per activation, the other
-spellings of a parameter (``--param alpha=0.1`` on leaky_relu sets negative_slope, and an
-implementation ``def leaky_relu(x, alpha=0.3)`` is called with ``alpha=``) and the *flags*
-that select the function itself (``approximate`` chooses between gelu and gelu_tanh).
-
-Spellings, each checked in the frameworks' documentation:
-
-* leaky_relu ``negative_slope``: PyTorch (``F.leaky_relu``, ``nn.LeakyReLU``), JAX and Flax
-  (``jax.nn.leaky_relu(x, negative_slope=0.01)``), Keras 3 (``keras.activations.leaky_relu``,
-  ``keras.layers.LeakyReLU``); ``alpha``: TensorFlow (``tf.nn.leaky_relu(features,
-  alpha=0.2)``), Keras 2 / tf.keras (``LeakyReLU(alpha=0.3)``), MindSpore
-  (``nn.LeakyReLU(alpha=0.2)``); ``slope``: Chainer (``F.leaky_relu(x, slope=0.2)``); ``a``:
-  the catalog's own LaTeX and textbooks.
-* elu and celu ``alpha``, squareplus ``b``, step ``h0``, selu ``alpha``/``scale``: the catalog's
-  names are the frameworks' (PyTorch, JAX, Keras); selu has none in the frameworks.
-* hard_sigmoid ``slope`` and ``offset``: ``alpha`` and ``beta`` in ONNX (``HardSigmoid``,
-  defaults 0.2 and 0.5, as Keras 2 / tf.keras up to TensorFlow 2.15); PyTorch, JAX and
-  Keras 3 have no parameters (slope 1/6, offset 1/2).
-* gelu's ``approximate`` flag is no parameter of gelu: it selects gelu (PyTorch
-  ``approximate='none'``, JAX/Keras/TensorFlow ``approximate=False``) or gelu_tanh
-  (``'tanh'``, ``True``). An implementation whose signature has ``approximate`` with a
-  string default is called with the string, with a bool default the bool; JAX's and
-  ``keras.ops.gelu``'s default is ``True``, the tanh form.
-
-Later issues extend this table for every framework activation: one entry per activation.
+textbooks name some of them differently. The spellings come from one source, the frameworks'
+table :mod:`symact.model.frameworks` (each framework's keyword for each parameter) and its
+:data:`~symact.model.frameworks.EXTRA_SPELLINGS` (textbooks, ONNX, Chainer): ``--param
+alpha=0.1`` on leaky_relu sets negative_slope (TensorFlow's and Keras 2's spelling), an
+implementation ``def leaky_relu(x, alpha=0.3)`` is called with ``alpha=``, one ``def
+hard_shrink(x, threshold=0.5)`` with ``threshold=`` (Keras 3's spelling of hardshrink's lambd).
+The *flags* that select the function itself come from the table's ``select`` (gelu's
+``approximate`` chooses between gelu and gelu_tanh: PyTorch ``'none'``/``'tanh'``, JAX,
+Keras and TensorFlow ``False``/``True``; an implementation whose signature has
+``approximate`` with a string default is called with the string, with a bool default the
+bool; JAX's default is ``True``, the tanh form).
 """
 from __future__ import annotations
 
 from symact.errors import ParameterError
+from symact.model import frameworks as _fw
 
 #: activation -> {catalog parameter name: (other spellings, in order of preference)}
 SPELLINGS: dict[str, dict[str, tuple[str, ...]]] = {
-    "leaky_relu": {"negative_slope": ("alpha", "slope", "a")},
-    "hard_sigmoid": {"slope": ("alpha",), "offset": ("beta",)},
-}
+    e: s for e in dict.fromkeys(_fw.entries() + list(_fw.EXTRA_SPELLINGS)) if (s := _fw.spellings_of(e))}
 
 #: activation -> {keyword: {type name of the keyword's default: the value that selects this activation}}
-FLAGS: dict[str, dict[str, dict[str, object]]] = {
-    "gelu": {"approximate": {"str": "none", "bool": False}},
-    "gelu_tanh": {"approximate": {"str": "tanh", "bool": True}},
-}
+FLAGS: dict[str, dict[str, dict[str, object]]] = {e: f for e in _fw.entries() if (f := _fw.flags_of(e))}
 
 
 def spellings(act, param: str) -> tuple[str, ...]:
