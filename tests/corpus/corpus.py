@@ -111,7 +111,8 @@ def _bindings(expr, entry: Entry, act, extra: dict, skip: set):
     values = {}
     stated = {k: exact(v) for k, v in entry.params.items()}
     stated.update({k: exact(v) for k, v in extra.items()})
-    defaults = {str(p.symbol): p.default for p in act.params}
+    defaults = dict(_unique_catalog_defaults())
+    defaults.update({str(p.symbol): p.default for p in act.params})
     defaults.update({k: v for k, v in dict(getattr(act, "param_values", {}) or {}).items()})
     for s in expr.free_symbols:
         if s in skip:
@@ -124,6 +125,30 @@ def _bindings(expr, entry: Entry, act, extra: dict, skip: set):
         else:
             raise Unbound(f"no value for the symbol {name!r}")
     return values
+
+
+def _unique_catalog_defaults() -> dict:
+    """Parameter defaults of the whole catalog, for names with one default only
+    (a catalog function used inside a formula keeps its parameters free)."""
+    import symact
+    seen: dict = {}
+    for name in symact.names():
+        for p in symact.get(name).params:
+            seen.setdefault(str(p.symbol), set()).add(sp.Rational(p.default))
+    return {k: next(iter(v)) for k, v in seen.items() if len(v) == 1}
+
+
+def _self_references(expr, parsed, base, x):
+    """Replace the head's own function, used in its body (f'(x) = f(x)(1 - f(x)),
+    ELU'(x) = ELU(x) + alpha), by the catalog function it defines."""
+    names = set(getattr(parsed, "self_references", ()) or ())
+    if not names:
+        return expr
+    rep = {}
+    for app in expr.atoms(sp.core.function.AppliedUndef):
+        if app.func.__name__ in names and len(app.args) == 1 and x is not None:
+            rep[app] = base.xreplace({x: app.args[0]})
+    return expr.xreplace(rep) if rep else expr
 
 
 def _number(expr) -> sp.Float:
@@ -178,6 +203,7 @@ def compare(entry: Entry, parsed, *, witness: bool = False):
             v = _vector_values(side.xreplace(binding), (str(parsed.variable), idx, tuple(parsed.sizes) or ("n",)))
         else:
             r = _scalar_values(ref, act.x, {})
+            side = _self_references(side, parsed, act.expr, act.x)
             binding = _bindings(side, entry, act, extra, {parsed.variable})
             v = _scalar_values(side, parsed.variable, binding)
         worst = max(abs(a - b) / max(1, abs(b)) for a, b in zip(v, r))
