@@ -129,8 +129,6 @@ def _none(entry, *frameworks, note=None) -> None:
 
 T, TF = "torch.nn.", "torch.nn.functional."
 J, K, K2, TFN = "jax.nn.", "keras.activations.", "tf.keras.activations.", "tf.nn."
-_SELU = ("uses alpha = 1.6732632423543772848170429916717 and scale = 1.0507009873554804934193349852946 "
-         "rounded to the working precision (as symact's defaults)")
 _SELU_D0 = "1.75809934084737685994021752081231934206024580891220830977098282"   # scale * alpha, exact
 
 # ------------------------------------------------------------------ the course's five
@@ -178,17 +176,16 @@ _row("elu", "torch", (T + "ELU", TF + "elu"), params={"alpha": ("alpha", "1")}, 
 _row("elu", "jax", J + "elu", params={"alpha": ("alpha", "1")}, derivative={0: 1})
 _row("elu", "keras", K + "elu", params={"alpha": ("alpha", "1")})
 _row("elu", "tensorflow", TFN + "elu", notes=("tf.nn.elu has no alpha: alpha = 1",))
-_row("selu", "torch", (T + "SELU", TF + "selu"), notes=(_SELU,),
+_row("selu", "torch", (T + "SELU", TF + "selu"),
      derivative={0: _SELU_D0})
-_row("selu", "jax", J + "selu", notes=(_SELU,), derivative={0: _SELU_D0})
-_row("selu", "keras", K + "selu", notes=(_SELU,))
+_row("selu", "jax", J + "selu", derivative={0: _SELU_D0})
+_row("selu", "keras", K + "selu")
 _row("selu", "tensorflow", TFN + "selu")
 _row("celu", "torch", (T + "CELU", TF + "celu"), params={"alpha": ("alpha", "1")}, derivative={0: 1})
 _row("celu", "jax", J + "celu", params={"alpha": ("alpha", "1")}, derivative={0: 1})
 _row("celu", "keras", K + "celu", params={"alpha": ("alpha", "1")})
 _row("gelu", "torch", (T + "GELU", TF + "gelu"), select={"approximate": ("none", "none")})
-_row("gelu", "jax", J + "gelu", select={"approximate": (False, True)},
-     notes=("jax.nn.gelu's default approximate=True is the tanh form (gelu_tanh): pass approximate=False",))
+_row("gelu", "jax", J + "gelu", select={"approximate": (False, True)})
 _row("gelu", "keras", K + "gelu", select={"approximate": (False, False)})
 _row("gelu", "keras2", K2 + "gelu", select={"approximate": (False, False)})
 _row("gelu", "tensorflow", TFN + "gelu", select={"approximate": (False, False)})
@@ -443,4 +440,81 @@ def bound_defaults(row: Spelling, act) -> dict[str, Fraction]:
             continue
         if sp.Rational(d.numerator, d.denominator) != declared[p]:
             out[p] = d
+    return out
+
+
+# ------------------------------------------------------------------ for people
+def _num(v) -> str:
+    """A default as the framework writes it: 0.01, 0.2, 1/3 (as the table states it)."""
+    return "None" if v is None else str(v)
+
+
+def call_text(row: Spelling) -> str:
+    """``torch.nn.LeakyReLU, torch.nn.functional.leaky_relu (negative_slope=0.01)``."""
+    if not row.shipped:
+        return f"not shipped by {TITLES[row.framework]}"
+    args = [f"{kw}={_num(d)}" if d is not None else f"{kw} (required)"
+            for kw, d in row.params.values() if kw is not None]
+    args += [f"{kw}={v!r}" for kw, (v, _d) in row.select.items()]
+    args += [f"{kw}={v}" for kw, v in row.extra.items()]
+    return ", ".join(row.names) + (f" ({', '.join(args)})" if args else "")
+
+
+def differences(row: Spelling, act) -> list[str]:
+    """Where ``row``'s framework differs from symact's ``act`` (the catalog entry, unbound),
+    with values: the defaults, the derivative at the kinks, the selecting keywords (the row's
+    ``notes`` say the rest)."""
+    import sympy as sp
+
+    out = []
+    if not row.shipped:
+        return out
+    declared = {p.name: p.default for p in act.params}
+    for p, (kw, d) in row.params.items():
+        if p not in declared:
+            continue
+        spelled = p if kw in (None, p) else f"{kw} (symact's {p})"
+        if d is None:
+            continue
+        if sp.Rational(Fraction(d).numerator, Fraction(d).denominator) != declared[p]:
+            fixed = "fixed" if kw is None else "default"
+            out.append(f"{fixed} {spelled} = {_num(d)} (symact: {declared[p]})")
+    for kw, (value, default) in row.select.items():
+        if value != default:
+            out.append(f"needs {kw}={value!r} (the default {kw}={default!r} is another entry)")
+    if row.derivative:
+        bound = act.with_params(**bound_defaults(row, act)) if act.params else act
+        for point, value in row.derivative.items():
+            mine = _derivative_at(bound, point)
+            if mine is None or mine != sp.Rational(value.numerator, value.denominator):
+                out.append(f"f'({_num(point)}) = {_num(value)} (symact: {mine if mine is not None else 'undefined'})")
+    return out
+
+
+def _derivative_at(act, point):
+    """symact's exact f'(point), or None where it cannot be evaluated."""
+    import sympy as sp
+    from symact.symbolic import forms
+
+    try:
+        v = forms.value_at(act.derivative, act.x, sp.Rational(point.numerator, point.denominator))
+    except Exception:   # an undefined value (a jump): reported as such
+        return None
+    return v if v is not None and v.is_number and v.is_finite else None
+
+
+def describe(act) -> list[dict]:
+    """Every row of ``act``'s entry for people and JSON: the row's :meth:`Spelling.to_dict`
+    (``notes`` among it) with ``title``, ``call`` (:func:`call_text`) and ``differences``
+    (:func:`differences`)."""
+    order = {fw: i for i, fw in enumerate(FRAMEWORKS + EXTRA_FRAMEWORKS)}
+    base = act
+    if act.values:
+        from dataclasses import replace
+        base = replace(act, values={})
+    out = []
+    for r in sorted(rows(act.name), key=lambda r: order[r.framework]):
+        d = r.to_dict()
+        d.update(title=TITLES[r.framework], call=call_text(r), differences=differences(r, base))
+        out.append(d)
     return out
