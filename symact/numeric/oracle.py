@@ -22,7 +22,7 @@ import numpy as np
 import sympy as sp
 
 from symact import cache
-from symact.errors import SymactError
+from symact.errors import BudgetError, SymactError
 from symact import primitives as rw
 from symact.symbolic import budget
 from symact.symbolic.forms import X, normalize, one_sided_limit
@@ -374,14 +374,7 @@ def _compile_node(expr: sp.Expr, x, _shared: dict) -> Callable:
         return lambda v: _power(base(v), power(v))
     if isinstance(expr, sp.Piecewise):
         branches = [(_compile(e, x, _shared), _compile_cond(c, x)) for e, c in expr.args]
-
-        def piecewise(v):
-            for e, c in branches:
-                if c(v):
-                    return e(v)
-            return mpmath.nan
-
-        return piecewise
+        return _piecewise(branches, expr)
     if isinstance(expr, sp.Function):
         name = type(expr).__name__
         fn = _FUNCS.get(type(expr)) or _NAMED.get(name)
@@ -398,25 +391,397 @@ def _compile_node(expr: sp.Expr, x, _shared: dict) -> Callable:
     raise OracleError(f"the oracle cannot evaluate {expr}")
 
 
+def _piecewise(branches, expr) -> Callable:
+    """A Piecewise's closure: the first row whose condition is certainly true.
+
+    A condition that is certified neither true nor false (:func:`_compile_cond`
+    gives None: a Max of two expressions that are equal at the point, beyond what
+    SymPy or :data:`MAX_PREC` bits of interval arithmetic can show) takes both ways;
+    when they give the same value at this precision (Max(a, b) with a = b: either
+    branch is right) that value stands, else :class:`UndecidedBranch` says so
+    rather than pick one. At most :data:`_MAX_FORKS` such forks per evaluation.
+    """
+    def walk(v, start, forks):
+        for i in range(start, len(branches)):
+            e, c = branches[i]
+            truth = c(v)
+            if truth is None:
+                if forks >= _MAX_FORKS:
+                    break
+                taken, other = e(v), walk(v, i + 1, forks + 1)
+                if _agree(taken, other) or (taken == 0 and other == 0):
+                    return taken
+                break
+            if truth:
+                return e(v)
+        else:
+            return mpmath.nan
+        raise UndecidedBranch(f"the oracle could not decide which case of {_brief(expr)} holds at x = "
+                              f"{_show_point(v)}: a condition there is neither certainly true nor certainly "
+                              f"false within {MAX_PREC} bits, and the cases give different values")
+
+    return lambda v: walk(v, 0, 0)
+
+
+#: undecided conditions one piecewise evaluation may take both ways
+_MAX_FORKS = 4
+
+
+def _show_point(v) -> str:
+    if isinstance(v, tuple):
+        return "(" + ", ".join(mpmath.nstr(t, 17) for t in v) + ")"
+    return mpmath.nstr(v, 17)
+
+
 def _compile_cond(cond, x) -> Callable:
+    """A condition's closure: True, False, or None (not certain) at a point.
+
+    Every relation is decided exactly: the sign of lhs - rhs at the point (a float,
+    so an exact binary number) is certified by interval arithmetic whose precision
+    rises until the interval excludes zero (:func:`_decide_sign`), never by comparing
+    two values rounded to the working precision (``exp(x) >= 1`` at x = -2^-1074 is
+    false, though exp(x) rounds to 1 at 1024 bits). The decision does not depend on
+    the working precision, so it is made once per point and kept.
+    """
     if cond in (sp.true, True):
         return lambda v: True
     if cond in (sp.false, False):
         return lambda v: False
     if isinstance(cond, sp.And):
         parts = [_compile_cond(c, x) for c in cond.args]
-        return lambda v: all(p(v) for p in parts)
+
+        def all_of(v):
+            out = True
+            for p in parts:
+                t = p(v)
+                if t is False:
+                    return False
+                if t is None:
+                    out = None
+            return out
+
+        return all_of
     if isinstance(cond, sp.Or):
         parts = [_compile_cond(c, x) for c in cond.args]
-        return lambda v: any(p(v) for p in parts)
+
+        def any_of(v):
+            out = False
+            for p in parts:
+                t = p(v)
+                if t is True:
+                    return True
+                if t is None:
+                    out = None
+            return out
+
+        return any_of
     if isinstance(cond, sp.Not):
         inner = _compile_cond(cond.args[0], x)
-        return lambda v: not inner(v)
-    lhs, rhs = _compile(cond.lhs, x), _compile(cond.rhs, x)
-    ops = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
-           "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+
+        def negated(v):
+            t = inner(v)
+            return None if t is None else not t
+
+        return negated
+    if not isinstance(cond, sp.core.relational.Relational):
+        raise OracleError(f"the oracle cannot evaluate the condition {cond}")
+    ops = {"==": lambda s: s == 0, "!=": lambda s: s != 0, "<": lambda s: s < 0,
+           "<=": lambda s: s <= 0, ">": lambda s: s > 0, ">=": lambda s: s >= 0}
     op = ops[cond.rel_op]
-    return lambda v: op(lhs(v), rhs(v))
+    decide = _sign_decider(cond.lhs - cond.rhs, x)
+    last = [None, None]   # (point key, decision)
+
+    def relation(v):
+        key = tuple(t._mpf_ for t in v) if isinstance(v, tuple) else v._mpf_
+        if last[0] != key:
+            s = decide(v)
+            last[0], last[1] = key, (None if s is None else op(s))
+        return last[1]
+
+    return relation
+
+
+# --------------------------------------------------------------------------- certified signs
+class UndecidedBranch(OracleError, BudgetError):
+    """Which case of a piecewise expression holds at a point could not be certified
+    (within :data:`MAX_PREC` bits and SymPy's exact evaluation), and the cases differ
+    there: the oracle gives no value rather than a guess."""
+
+
+class _NoEnclosure(Exception):
+    """An operation without a certified interval form (the sign stays undecided)."""
+
+
+#: seconds SymPy may spend deciding that a difference is exactly zero at one point
+_ZERO_SECONDS = 2.0
+
+
+def _sign_decider(diff: sp.Expr, x) -> Callable:
+    """A function of a point giving the certified sign (-1, 0, 1) of ``diff`` there, or None.
+
+    The interval ladder runs from START_PREC to MAX_PREC bits; an interval that is
+    exactly [0, 0] is an exact zero (only exact operations give a point interval). An
+    interval that keeps containing zero is zero only when SymPy evaluates ``diff`` at
+    the rational point to exactly 0 (Max(x, x**2) at x = 1; exp(0) - 1), within
+    :data:`_ZERO_SECONDS`; otherwise None.
+    """
+    diff = sp.expand(diff) if diff.is_polynomial(*(x if isinstance(x, tuple) else (x,))) else diff
+    form = stable_form(diff)
+    try:
+        enclose = _compile_iv(form, x)
+    except _NoEnclosure:
+        enclose = None
+    if diff.is_Number:
+        s = 0 if diff == 0 else (1 if diff > 0 else -1)
+        return lambda v: s
+
+    def decide(v):
+        if enclose is not None:
+            prec = START_PREC
+            while prec <= MAX_PREC:
+                with _iv_prec(prec):
+                    try:
+                        box = enclose(_iv_point(v))
+                        lo, hi = box.a, box.b
+                    except (_NoEnclosure, ZeroDivisionError, ValueError, OverflowError, TypeError):
+                        break
+                if lo > 0:
+                    return 1
+                if hi < 0:
+                    return -1
+                if lo == 0 and hi == 0:
+                    return 0
+                if not (mpmath.isfinite(lo) and mpmath.isfinite(hi)) and prec >= 1024:
+                    break
+                prec *= 2
+        return _exact_zero(diff, x, v)
+
+    return decide
+
+
+def _exact_zero(diff, x, v):
+    """0 when SymPy evaluates ``diff`` at the point to exactly zero, else None (bounded)."""
+    def rational(t):
+        man, exp = mpmath.mpf(t).man_exp   # the point exactly (an mpf is a binary number)
+        if not isinstance(man, int) or abs(exp) > 4 * MAX_PREC:
+            return None
+        return sp.Integer(man) * sp.Integer(2) ** exp
+
+    pts = tuple(map(rational, v)) if isinstance(v, tuple) else (rational(v),)
+    if any(p is None for p in pts):
+        return None
+    subs = dict(zip(x, pts)) if isinstance(x, tuple) else {x: pts[0]}
+    try:
+        with budget.step("deciding a piecewise condition exactly", _ZERO_SECONDS):
+            at = diff.xreplace(subs)
+            return 0 if at == 0 or at.is_zero is True else None
+    except (SymactError, TypeError, ValueError, ZeroDivisionError, RecursionError):
+        return None
+
+
+def _iv_point(v):
+    iv = mpmath.iv
+    return tuple(iv.mpf(t) for t in v) if isinstance(v, tuple) else iv.mpf(v)
+
+
+class _iv_prec:
+    """Scoped precision for mpmath.iv (a global of its own, apart from mp.prec)."""
+
+    def __init__(self, bits: int):
+        self.bits = bits
+
+    def __enter__(self):
+        self.saved = mpmath.iv.prec
+        mpmath.iv.prec = self.bits
+        return self
+
+    def __exit__(self, *exc):
+        mpmath.iv.prec = self.saved
+        return False
+
+
+def _outward(lo, hi, decreasing=False):
+    """[lo, hi] (from point values at iv.prec + 64 bits) widened by 2^-(iv.prec - 8) relative.
+
+    mpmath's point functions are accurate to a few units in the last of their
+    ``prec + 64`` bits; the widening covers that many times over. An exact zero
+    stays exact (every such function is exactly 0 only where its argument makes it so).
+    """
+    if decreasing:
+        lo, hi = hi, lo
+    prec = mpmath.iv.prec
+    slack = mpmath.ldexp(mpmath.mpf(1), -(prec - 8))
+    with mpmath.workprec(prec + 64):
+        lo2 = lo - abs(lo) * slack
+        hi2 = hi + abs(hi) * slack
+    return mpmath.iv.mpf([lo2, hi2])
+
+
+def _monotone(fn, decreasing=False) -> Callable:
+    """The interval form of a monotone function from its values at the two ends."""
+    def enclose(box):
+        with mpmath.workprec(mpmath.iv.prec + 64):
+            a, b = mpmath.mpf(box.a), mpmath.mpf(box.b)
+            if not (mpmath.isfinite(a) and mpmath.isfinite(b)):
+                raise _NoEnclosure("an unbounded argument")
+            used = _BEYOND[0]
+            lo, hi = fn(a), (fn(b) if b != a else None)
+            hi = lo if hi is None else hi
+            if _BEYOND[0] != used or not (mpmath.isfinite(lo) and mpmath.isfinite(hi)):
+                raise _NoEnclosure("beyond the exponent range")
+        return _outward(lo, hi, decreasing)
+
+    return enclose
+
+
+def _expm1_point(u):
+    if abs(u) >= 10**4:
+        return _exp(u) - 1
+    return mpmath.expm1(u)
+
+
+def _log1p_point(u):
+    if u <= -1:
+        raise _NoEnclosure("log1p at or below -1")
+    return mpmath.log1p(u)
+
+
+def _log_point(u):
+    if u <= 0:
+        raise _NoEnclosure("log at or below 0")
+    return mpmath.log(u)
+
+
+def _atanh_point(u):
+    if not -1 < u < 1:
+        raise _NoEnclosure("atanh outside (-1, 1)")
+    return mpmath.atanh(u)
+
+
+def _sqrt_iv(box):
+    if box.a < 0:
+        raise _NoEnclosure("sqrt of a negative number")
+    return mpmath.iv.sqrt(box)
+
+
+def _cosh_iv(box):
+    lo, hi = mpmath.mpf(box.a), mpmath.mpf(box.b)
+    far = max(abs(lo), abs(hi))
+    top = _monotone(_cosh)(mpmath.iv.mpf([far, far]))
+    if lo <= 0 <= hi:
+        return mpmath.iv.mpf([1, top.b])
+    near = min(abs(lo), abs(hi))
+    bottom = _monotone(_cosh)(mpmath.iv.mpf([near, near]))
+    return mpmath.iv.mpf([bottom.a, top.b])
+
+
+def _trig_iv(name):
+    def enclose(box):
+        for t in (box.a, box.b):
+            t = mpmath.mpf(t)
+            if not mpmath.isfinite(t) or (t != 0 and _mag(t) > TRIG_RANGE_BITS):
+                raise _NoEnclosure("a trigonometric argument beyond the oracle's range")
+        return getattr(mpmath.iv, name)(box)
+
+    return enclose
+
+
+_IV_FUNCS: dict = {
+    sp.exp: _monotone(lambda u: _exp(u)), sp.log: _monotone(_log_point),
+    sp.tanh: _monotone(lambda u: _tanh(u)), sp.sinh: _monotone(lambda u: _sinh(u)), sp.cosh: _cosh_iv,
+    sp.sin: _trig_iv("sin"), sp.cos: _trig_iv("cos"), sp.tan: _trig_iv("tan"),
+    sp.atan: _monotone(mpmath.atan), sp.atanh: _monotone(_atanh_point), sp.asinh: _monotone(mpmath.asinh),
+    sp.erf: _monotone(lambda z: _erf(z)), sp.erfc: _monotone(lambda z: _erfc(z), decreasing=True),
+    sp.Abs: abs,
+}
+_IV_NAMED = {"log1p": _monotone(_log1p_point), "expm1": _monotone(_expm1_point),
+             "erfc_": _monotone(lambda z: _erfc(z), decreasing=True)}
+
+
+def _compile_iv(expr: sp.Expr, x) -> Callable:
+    """Closure tree enclosing ``expr`` at a point interval of ``x`` (mpmath.iv, outward rounding).
+
+    Raises :class:`_NoEnclosure` for what has no certified form (a Piecewise inside a
+    condition, an unknown function); the closure raises it for an argument outside a
+    function's domain.
+    """
+    iv = mpmath.iv
+    if isinstance(x, tuple):
+        if expr in x:
+            idx = x.index(expr)
+            return lambda v: v[idx]
+    elif expr == x:
+        return lambda v: v
+    if expr.is_Integer:
+        c = int(expr)
+        return lambda v: iv.mpf(c)
+    if expr.is_Rational:
+        p, q = int(expr.p), int(expr.q)
+        return lambda v: iv.mpf(p) / iv.mpf(q)
+    if isinstance(expr, sp.Float):
+        c = mpmath.mpf(expr._mpf_)   # a Float is an exact binary number: that number
+        return lambda v: iv.mpf(c)
+    if expr == sp.pi:
+        return lambda v: iv.pi
+    if expr == sp.E:
+        return lambda v: iv.e
+    if expr.is_NumberSymbol:
+        def constant(v, e=expr):
+            prec = iv.prec
+            with mpmath.workprec(prec + 64):
+                c = mpmath.mpf(sp.Float(e, int((prec + 64) * 0.302) + 5)._mpf_)
+            return _outward(c, c)
+
+        return constant
+    if isinstance(expr, sp.Add):
+        parts = [_compile_iv(a, x) for a in expr.args]
+
+        def add(v):
+            out = iv.mpf(0)
+            for p in parts:
+                out += p(v)
+            return out
+
+        return add
+    if isinstance(expr, sp.Mul):
+        parts = [_compile_iv(a, x) for a in expr.args]
+
+        def mul(v):
+            out = iv.mpf(1)
+            for p in parts:
+                out *= p(v)
+            return out
+
+        return mul
+    if isinstance(expr, sp.Pow):
+        base, ex = _compile_iv(expr.base, x), expr.exp
+        if ex == sp.S.Half:
+            return lambda v: _sqrt_iv(base(v))
+        if ex.is_Integer:
+            n = int(ex)
+
+            def ipow(v):
+                b = base(v)
+                if n < 0:
+                    if b.a <= 0 <= b.b:
+                        raise _NoEnclosure("division by an interval holding zero")
+                    return iv.mpf(1) / b ** (-n)
+                return b ** n
+
+            return ipow
+        power, log = _compile_iv(ex, x), _IV_FUNCS[sp.log]
+        exp = _IV_FUNCS[sp.exp]
+        return lambda v: exp(power(v) * log(base(v)))
+    if isinstance(expr, sp.Function):
+        fn = _IV_FUNCS.get(type(expr)) or _IV_NAMED.get(type(expr).__name__)
+        prim = rw.primitive_of(expr)
+        if fn is None and prim is not None:
+            return _compile_iv(stable_form(prim.oracle_form(*expr.args)), x)
+        if fn is None or len(expr.args) != 1:
+            raise _NoEnclosure(f"no interval form for {type(expr).__name__}")
+        arg = _compile_iv(expr.args[0], x)
+        return lambda v: fn(arg(v))
+    raise _NoEnclosure(f"no interval form for {type(expr).__name__}")
 
 
 _FORMATS = {np.dtype(np.float64): (53, -1074, 1024), np.dtype(np.float32): (24, -149, 128)}
