@@ -120,7 +120,11 @@ def test_no_exec_checks_formulas_only(tmp_path):
     note.write_text(f"# S\n$$ f(x) = \\max(0, x) $$\n```python\nopen({str(marker)!r}, 'w').write('x')\n"
                     "def relu(x):\n    return x\n```\n", encoding="utf-8")
     review = notes.review(note, execute=False)
-    assert [(f.activation, f.verdict, f.code) for f in review.findings] == [("relu", "consistent", None)]
+    # --no-exec claims nothing about the code: not "passes", not "matches", "not run"
+    assert [(f.activation, f.verdict, f.code) for f in review.findings] == [("relu", "consistent", None),
+                                                                           (None, "not run", "relu")]
+    assert review.findings[1].message == "not run (--no-exec)" and review.findings[1].severity is None
+    assert review.summary["text"] == "1 of 1 formula read, 1 checked; 1 function not run (--no-exec)"
     assert review.execution == {"mode": "not run", "detail": "--no-exec"} and not review.executed
     assert not marker.exists()
     ran = notes.review(note, trust=True)  # the code runs, in a child; confined, it writes nowhere else

@@ -3,7 +3,8 @@
 Text output reads like a reviewer's comments, section by section, after a line
 that says how the note's code ran (confined, unconfined with ``--trust``, or not
 run); ``--json`` prints ``{"findings": [...], "ok": bool, "execution": {"mode",
-"detail"}, "policy": {...}}`` (see :mod:`symact.notes.review`). Exit 0 when nothing is
+"detail"}, "policy": {...}, "summary": {"formulas", "formulas_read", "formulas_checked",
+"functions", "functions_run", "blocks_run", "text"}}`` (see :mod:`symact.notes.review`). Exit 0 when nothing is
 wrong, 1 on any mismatch, inaccurate or error finding, 2 when the note cannot be read
 (not a regular file, too big, not UTF-8), its code cannot be run here (no confinement
 and no ``--trust``) or an option is out of range.
@@ -22,12 +23,13 @@ import math
 from symact.cli import EXIT_FAILED, EXIT_OK, add_policy_arguments, dump_json, seed_arg
 
 _MARK = {"consistent": "ok", "mismatch": "MISMATCH", "inaccurate": "INACCURATE",
-         "unrecognized": "note", "error": "ERROR"}
+         "unrecognized": "note", "error": "ERROR", "not run": "not run"}
 
 
 def add_parser(subparsers):
     p = subparsers.add_parser("notes", help="check a Markdown note's formulas against its Python code",
-                              description="Review a research note: read its formulas (```math, $$...$$) and "
+                              description="Review a research note: read its formulas (```math, $$...$$, \\[...\\], and "
+                              "inline $...$ or \\(...\\) definitions) and "
                               "Python functions, section by section, and say where they disagree. The note's "
                               "code runs confined (Landlock, namespaces, rlimits) in a separate process, each "
                               "block once, under one time budget; where it cannot be confined it runs only with "
@@ -91,6 +93,8 @@ def write_review(result, out) -> None:
         print(f"  line {f.line}: {_MARK[f.verdict]}{severity}: {what}{recognized}", file=out)
         print(f"    {f.message}", file=out)
     bad = [f for f in result.findings if f.verdict in ("mismatch", "inaccurate", "error")]
+    if result.summary:
+        print(f"\n{result.summary['text']}.", file=out)
     print(f"\n{len(result.findings)} finding(s); "
           + (f"{len(bad)} need attention." if bad else "formulas and code agree."), file=out)
 
