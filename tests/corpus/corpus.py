@@ -80,6 +80,9 @@ def sides(parsed, entry: Entry):
     """[(side expression, tolerance or None for exact)] to compare with the catalog."""
     approx_tol = exact(entry.tolerance) if entry.tolerance else sp.Rational(1, 100)
     links = getattr(parsed, "links", ()) or ()
+    if entry.relation == "=" and entry.tolerance:
+        # an exact claim with rounded constants: every side within the tolerance
+        return [(link.expr, approx_tol) for link in links] or [(parsed.expr, approx_tol)]
     if not links:
         return [(parsed.expr, approx_tol if entry.relation == "approx" else None)]
     out, approximate = [], False
@@ -151,6 +154,16 @@ def _self_references(expr, parsed, base, x):
     return expr.xreplace(rep) if rep else expr
 
 
+def _limit_symbols(expr) -> set:
+    """Names of the symbols in the bounds of the sums (the vector's size, as
+    in sum_{j=0}^{N-1}), whatever the reader classified them as."""
+    out = set()
+    for su in expr.atoms(sp.Sum):
+        for _, lo, hi in su.limits:
+            out |= {str(s) for s in (lo.free_symbols | hi.free_symbols)}
+    return out
+
+
 def _number(expr) -> sp.Float:
     val = sp.N(expr, DIGITS)
     if not val.is_number or not val.is_real:
@@ -159,26 +172,49 @@ def _number(expr) -> sp.Float:
 
 
 def _scalar_values(expr, var, binding):
-    return [_number(expr.xreplace({**binding, var: p})) for p in POINTS]
+    """Values at POINTS: mpmath at DIGITS digits through lambdify (exact rational
+    inputs converted at that precision); SymPy's evalf when lambdify cannot."""
+    import mpmath
+    e = expr.xreplace(binding) if binding else expr
+    free = e.free_symbols - {var}
+    if free:
+        raise Unbound(f"no value for the symbol {str(sorted(free, key=str)[0])!r}")
+    try:
+        f = sp.lambdify(var, e, modules="mpmath")
+        out = []
+        with mpmath.workdps(DIGITS + 10):
+            for p in POINTS:
+                v = f(mpmath.mpf(p.p) / p.q)
+                if not isinstance(v, (mpmath.mpf, int, float)):
+                    raise TypeError(type(v))
+                out.append(sp.Float(v, DIGITS))
+        return out
+    except (TypeError, NameError, AttributeError, ValueError, ZeroDivisionError):
+        return [_number(e.xreplace({var: p})) for p in POINTS]
+
+
+_REFERENCE: dict = {}
 
 
 def _vector_values(expr, parsed_like):
     """Values at VECTOR for every index i, with the sum bound set to len(VECTOR)."""
     var, index, sizes = parsed_like
     n = len(VECTOR)
-    e = expr.xreplace({sp.Symbol(s, **a): sp.Integer(n) for s in sizes for a in ({}, {"integer": True},
-                                                                       {"integer": True, "positive": True})})
+    e = expr.xreplace({s: sp.Integer(n) for s in expr.free_symbols if str(s) in sizes})
+    # the first index is the lower bound of the sums (1 unless written otherwise)
+    lows = {s.limits[0][1] for s in e.atoms(sp.Sum)}
+    lo = int(lows.pop()) if len(lows) == 1 and next(iter(lows)).is_Integer else 1
     e = e.doit()
     base = sp.IndexedBase(var) if not isinstance(var, sp.IndexedBase) else var
     out = []
-    for k in range(1, n + 1):
+    for k in range(lo, lo + n):
         rep = {}
         for ind in e.atoms(sp.Indexed):
             i = ind.indices[0]
             i = sp.sympify(i).xreplace({s: sp.Integer(k) for s in i.free_symbols if s.name == index})
             if not i.is_Integer:
                 raise Unbound(f"index {ind} not bound")
-            rep[ind] = VECTOR[int(i) - 1]
+            rep[ind] = VECTOR[int(i) - lo]
         e2 = e.xreplace(rep)
         e2 = e2.xreplace({s: sp.Integer(k) for s in e2.free_symbols if s.name == index})
         out.append(_number(e2))
@@ -194,15 +230,20 @@ def compare(entry: Entry, parsed, *, witness: bool = False):
         if getattr(act, "vector", False):
             cat_var = act.x
             r = _vector_values(ref, (str(cat_var), "i", ("n",)))
+            sizes = set(parsed.sizes) | _limit_symbols(side)
             skip = {s for s in side.free_symbols
                     if isinstance(s, (sp.Indexed, sp.IndexedBase))
-                    or str(s) in {str(parsed.variable), parsed.index or "i"} | set(parsed.sizes)}
+                    or str(s) in {str(parsed.variable), parsed.index or "i"} | sizes}
             binding = _bindings(side.xreplace({}), entry, act, extra, skip)
             # bound parameters first, then the vector
             idx = parsed.index or "i"
-            v = _vector_values(side.xreplace(binding), (str(parsed.variable), idx, tuple(parsed.sizes) or ("n",)))
+            v = _vector_values(side.xreplace(binding), (str(parsed.variable), idx, tuple(sizes) or ("n",)))
         else:
-            r = _scalar_values(ref, act.x, {})
+            key = (entry.means, tuple(sorted((str(p), v) for p, v in act.param_values.items()))
+                   if hasattr(act, "param_values") else ())
+            if key not in _REFERENCE:
+                _REFERENCE[key] = _scalar_values(ref, act.x, {})
+            r = _REFERENCE[key]
             side = _self_references(side, parsed, act.expr, act.x)
             binding = _bindings(side, entry, act, extra, {parsed.variable})
             v = _scalar_values(side, parsed.variable, binding)

@@ -38,6 +38,9 @@ def main(argv):
             continue
         if isinstance(r, Exception):
             refused[cause(str(r))].append((e, str(r)))
+        elif getattr(r, "is_vector", False) and set(r.parameters) & corpus._limit_symbols(r.expr):
+            misread.append((e, f"the size {sorted(set(r.parameters) & corpus._limit_symbols(r.expr))} "
+                               f"of a sum's bound is reported as a parameter (sizes={r.sizes})"))
         elif e.means:
             try:
                 res = corpus.compare(e, r, witness=not e.correct)
