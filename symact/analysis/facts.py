@@ -360,6 +360,7 @@ def _vector_facts(act: Activation) -> Facts:
     forms = {
         "diag(y) - y y^T": sp.diag(*comps) - s * s.T,
         "I - 1 softmax(x)^T": sp.eye(n) - sp.ones(n, 1) * soft.T,
+        "y y^T - diag(y)": s * s.T - sp.diag(*comps),
     }
     for text, form in forms.items():
         if all(prove_zero(e, xs) for e in (jac - form)):

@@ -164,6 +164,14 @@ def _softmax_sum(n):
     return [("sum", sp.Add(*comps), sp.S.One, tuple(xs))]
 
 
+def _softmin_softmax(n):
+    xs, comps = _get("softmin").components(n)
+    ys, soft = _get("softmax").components(n)
+    assert list(xs) == list(ys)
+    neg = {v: -v for v in xs}
+    return [(f"i = {i + 1}", c, s.subs(neg, simultaneous=True), tuple(xs)) for i, (c, s) in enumerate(zip(comps, soft))]
+
+
 def _softmax_two_sigmoid(n):
     xs, comps = _get("softmax").components(n)
     return [("i = 1", comps[0], _at("sigmoid", xs[0] - xs[1]), tuple(xs))] if n == 2 else []
@@ -213,6 +221,7 @@ IDENTITIES: list[Identity] = [
              lambda: Sides(_softmax_two_sigmoid(2), note="n = 2")),
     Identity("log_softmax_log", "log_softmax(x) = log(softmax(x))", ("log_softmax", "softmax"),
              _vector(_log_softmax_log)),
+    Identity("softmin_softmax", "softmin(x) = softmax(-x)", ("softmin", "softmax"), _vector(_softmin_softmax)),
 ]
 
 

@@ -243,6 +243,14 @@ declare(
     latex=r"y_i = x_i - \ln \sum_{j=1}^{n} e^{x_j}",
     role="output",
 )
+declare(
+    "softmin", exp(-XV[I]) / Sum(exp(-XV[J]), (J, 1, N)),
+    vector=True,
+    description="Softmin along an axis: softmax(-x), exp(-x_i) / sum_j exp(-x_j).",
+    latex=r"y_i = \frac{e^{-x_i}}{\sum_{j=1}^{n} e^{-x_j}}",
+    reference="PyTorch torch.nn.Softmin",
+    role="output",
+)
 
 
 # ------------------------------------------------------------------ algebraic rectifiers

@@ -22,6 +22,7 @@ import abc
 
 from symact.codegen.emit import (branch_body, dd_py, header_lines, helper_order, indent, interval_parts, lim,
                                  needs_clip, num_py, root_const_py, tail_guards, vector_expr)
+from symact.numeric.kernels.vector import mirrored
 from symact.codegen.forms import Plan, ScalarForm
 from symact.codegen.tails import scale_exponent, subnormal_tails
 from symact.codegen.target import Target
@@ -236,7 +237,8 @@ class ArrayTarget(Target):
             used, reps, red = vector_expr(expr, syms)
             doc = "Jacobian J[..., i, k] = d y_i / d x_k along the last axis" if deriv else "along the last axis"
             lines = [f"def {fname}(x):", f'    """{p.act.name}{chr(39) if deriv else ""}: {doc}."""', f"    {dtype_line}"]
-            body = ["t, t_lo, e, Sm1 = _shift(x)"]
+            # a mirrored plan (softmin) is the softmax-like form at -x (see VectorKernel)
+            body = ["t, t_lo, e, Sm1 = _shift(-x)" if mirrored(p.act) else "t, t_lo, e, Sm1 = _shift(x)"]
             if deriv:
                 body += ["t_i, t_i_lo = t[..., :, None], t_lo[..., :, None]",
                          "t_k, t_k_lo = t[..., None, :], t_lo[..., None, :]",

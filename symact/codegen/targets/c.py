@@ -18,6 +18,7 @@ from sympy.printing.c import C99CodePrinter
 
 from symact.codegen.emit import (branch_body, coeff_split, header_lines, helper_order, indent, interval_parts, lim,
                                  num_py, root_tuple, tail_guards, vector_expr)
+from symact.numeric.kernels.vector import mirrored
 from symact.codegen.forms import Plan
 from symact.codegen.printer import CodegenError, CodePrinterBase, dispatch_functions, primitive_sources
 from symact.codegen.target import Target
@@ -220,17 +221,18 @@ class CTarget(Target):
         for deriv, (expr, syms) in ((False, p.vec_f), (True, p.vec_df)):
             used, reps, red = vector_expr(expr, syms)
             inner = [f"const {T} {s} = {printer.doprint(v)};" for s, v in reps]
+            xi, xk = ("-x[i]", "-x[k]") if mirrored(p.act) else ("x[i]", "x[k]")   # softmin: at -x
             lines = [f"void {ident}{'_grad' if deriv else ''}{F}(const {T} *x, {T} *{'jac' if deriv else 'y'}, size_t n)", "{",
                      f"    {T} m = -INFINITY, rest = 0, top = 0, Sm1;", "    size_t i;" if not deriv else "    size_t i, k;",
-                     "    for (i = 0; i < n; i++)", "        if (x[i] > m)", "            m = x[i];",
+                     "    for (i = 0; i < n; i++)", f"        if ({xi} > m)", f"            m = {xi};",
                      "    if (!isfinite(m))", "        m = 0;", "    for (i = 0; i < n; i++) {",
-                     f"        {T} t, lo, e;", f"        symact_shift{F}(x[i], m, &t, &lo, &e);",
+                     f"        {T} t, lo, e;", f"        symact_shift{F}({xi}, m, &t, &lo, &e);",
                      "        if (t == 0)", "            top += 1;", "        else", "            rest += e;", "    }",
                      "    Sm1 = rest + (top - 1);", "    for (i = 0; i < n; i++) {",
-                     f"        {T} t_i, t_i_lo, e_i;", f"        symact_shift{F}(x[i], m, &t_i, &t_i_lo, &e_i);"]
+                     f"        {T} t_i, t_i_lo, e_i;", f"        symact_shift{F}({xi}, m, &t_i, &t_i_lo, &e_i);"]
             if deriv:
                 lines += ["        for (k = 0; k < n; k++) {", f"            {T} t_k, t_k_lo, e_k;",
-                          f"            symact_shift{F}(x[k], m, &t_k, &t_k_lo, &e_k);"]
+                          f"            symact_shift{F}({xk}, m, &t_k, &t_k_lo, &e_k);"]
                 pre = ([f"const {T} delta = i == k ? 1 : 0;"] if ("delta" in used or "q" in used) else [])
                 pre += [f"const {T} q = delta - e_k;"] if "q" in used else []
                 lines += indent(pre + inner + [f"jac[i * n + k] = {printer.doprint(red)};"], 12) + ["        }"]

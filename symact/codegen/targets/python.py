@@ -11,6 +11,7 @@ from sympy.printing.pycode import PythonCodePrinter
 
 from symact.codegen.emit import (branch_body, dd_py, header_lines, helper_order, indent, interval_parts, lim,
                                  num_py, root_const_py, tail_guards, vector_expr)
+from symact.numeric.kernels.vector import mirrored
 from symact.codegen.forms import Plan
 from symact.codegen.printer import CodePrinterBase, dispatch_functions, primitive_sources
 from symact.codegen.target import Target
@@ -144,7 +145,8 @@ class PythonTarget(Target):
                                                                         else f"out.append({printer.doprint(red)})"]
             lines = [f"def {ident}{'_grad' if deriv else ''}(x):",
                      f'    """{act.name}{chr(39) + " Jacobian J[i][k] = d y_i / d x_k" if deriv else ""} of a list of floats."""',
-                     "    sh, Sm1 = _shift([float(v) for v in x])", "    out = []", "    for i, (t_i, t_i_lo, e_i) in enumerate(sh):"]
+                     "    sh, Sm1 = _shift([-float(v) for v in x])" if mirrored(act)   # softmin: at -x
+                     else "    sh, Sm1 = _shift([float(v) for v in x])", "    out = []", "    for i, (t_i, t_i_lo, e_i) in enumerate(sh):"]
             if deriv:
                 lines += ["        row = []", "        for k, (t_k, t_k_lo, e_k) in enumerate(sh):"]
                 pre = ["delta = 1.0 if i == k else 0.0"] if ("delta" in used or "q" in used) else []

@@ -1,4 +1,9 @@
-"""Vector kernels (softmax, log_softmax), lowered from the component form.
+"""Vector kernels (softmax, log_softmax, softmin), lowered from the component form.
+
+A definition whose sums are ``Sum(exp(-x_j))`` (softmin) is *mirrored*: its kernel is
+the one of the definition with every ``x_j`` replaced by ``-x_j`` (a softmax-like
+form), evaluated at ``-x`` (negation is exact); the Jacobian's chain factor is
+in the mirrored derivative already (:func:`mirrored`).
 
 ``Sum(exp(x_j))`` becomes a row reduction; the general max-subtraction identity
 ``x_j = t_j + m`` (``m = max_j x_j``) is applied symbolically and ``m`` cancels;
@@ -94,6 +99,19 @@ _TL_FAR = -2.0 ** 50
 #: primitives by name); a prebuilt kernel's stored source is compiled with them too.
 LAMBDA_FUNCS = {"log1p": np.log1p, "expm1": np.expm1, "expit": _expit_np}
 
+_NEG_SUM = sp.Sum(sp.exp(-XV[J]), (J, 1, N))
+
+
+def mirrored(act) -> bool:
+    """Whether ``act``'s kernel is that of its mirror image x -> -x, taken at -x
+    (its sums are ``Sum(exp(-x_j))``, softmin's). Cheap: no derivative."""
+    return bool(act.vector) and act.expr.has(_NEG_SUM)
+
+
+def mirror(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with every component ``x_j`` replaced by ``-x_j``."""
+    return expr.replace(lambda a: isinstance(a, sp.Indexed) and a.base == XV, lambda a: -a)
+
 
 class VectorKernel:
     """Softmax-like kernels from the component form, with max subtraction.
@@ -107,6 +125,9 @@ class VectorKernel:
         self.act = act
         self.derivative = derivative
         expr = act.derivative if derivative else act.expr
+        self.negate = mirrored(act)
+        if self.negate:
+            expr = mirror(expr)
         S, T, TK, SM1, D = sp.symbols("S t_i t_k Sm1 delta", real=True)
         m = sp.Symbol("m", real=True)
         ssum = sp.Sum(sp.exp(XV[J]), (J, 1, N))
@@ -155,6 +176,7 @@ class VectorKernel:
         k = cls.__new__(cls)
         k.act, k.derivative, k.form, k.fn = act, derivative, form, fn
         k.fwd, k.fwd_safe, k.fwd_uses_e, k.choices = fwd, fwd_safe, fwd_uses_e, choices
+        k.negate = mirrored(act)
         if safe_uses_t is not None:
             k.safe_uses_t, k.safe_uses_tl = safe_uses_t, safe_uses_tl
         return k
@@ -182,6 +204,8 @@ class VectorKernel:
         if len(cands) == 1:
             return
         xs, ref = _vector_selection_reference(act)
+        if self.negate:                                # the chains take the mirrored rows
+            xs = -xs
         scored = []
         for chain, f in cands:
             self.fwd_safe, self.safe_uses_t, self.safe_uses_tl = chain, f.has(elems[0]) or f.has(TL), f.has(TL)
@@ -215,6 +239,8 @@ class VectorKernel:
         axis = ax % xa.ndim
         if xa.dtype == np.float16:
             return half_via_float64(self, xa, out, axis=axis)
+        if self.negate:                                # softmin(x) = softmax(-x): exact
+            xa = np.negative(xa)
         rdt = result_dtype_of(xa)
         n = xa.shape[axis]
         shape = xa.shape if not self.derivative else xa.shape[:axis] + (n, n) + xa.shape[axis + 1:]
