@@ -139,6 +139,8 @@ from symact.parse import _grammar
 
 from symact.errors import ParseError
 from symact.parse.common import (
+    APPLICABLE_SYMBOLS,
+    FUNCTIONS,
     GREEK,
     MAX_LENGTH,
     Link,
@@ -147,8 +149,10 @@ from symact.parse.common import (
     TreeBudget,
     _is,
     budget_error,
+    catalog_name,
     choose_variable,
     parse_error,
+    user_function,
 )
 from symact.parse.latex_builder import _Analysis, _Builder, _Head, _pos, _read_head
 from symact.parse.latex_tokenizer import _tokenize
@@ -254,6 +258,42 @@ def _plain_symbol_names(expr) -> set[str]:
     return {s.name for s in expr.free_symbols if isinstance(s, sp.Symbol)}
 
 
+def _alias_head(side, text: str, functions) -> _Head | None:
+    """The head ``f(x)`` in ``y = f(x) = ...``: a name that is no known function applied to
+    one variable; None if ``side`` is not such."""
+    try:
+        head = _read_head(side, text)
+    except ParseError:
+        return None
+    if head.name is None or head.variable is None or head.derivative or head.extra:
+        return None
+    name = head.name
+    if (name in APPLICABLE_SYMBOLS or name.lower() in FUNCTIONS or catalog_name(name)
+            or user_function(functions, name)):
+        return None
+    return head
+
+
+def _rename_subscripted_variable(values, head: _Head, analysis, notes: list[str]):
+    """``LogSigmoid(x) = \\log(1/(1 + \\exp(-x_i)))``: a body that writes ``x_i`` (and never
+    ``x``) for the head's ``x`` means ``x``."""
+    var = head.variable
+    if var is None or head.index is not None or var in analysis.vector_bases:
+        return values
+    names = set().union(*(_plain_symbol_names(v) for v in values))
+    if var in names:
+        return values
+    subscripted = sorted(n for n in names if n.startswith(var + "_") and n not in
+                         analysis.index_names | analysis.size_names)
+    if len(subscripted) != 1:
+        return values
+    old = next(s for v in values for s in v.free_symbols
+               if isinstance(s, sp.Symbol) and s.name == subscripted[0])
+    new = sp.Symbol(var, real=True)
+    notes.append(f"read {subscripted[0]} in the body as the head's variable {var}")
+    return [v.xreplace({old: new}) for v in values]
+
+
 def _side_text(text: str, node, stop: int | None) -> tuple[str, int]:
     """The text of one side of a chain (as written) and its offset."""
     start = _pos(node)
@@ -283,25 +323,56 @@ def parse_latex(text: str, *, functions: UserFunctions | None = None) -> ParsedF
         children = children[:-1]
     items = children[0::2]
     relations = ["approx" if tok.type == "APPROX" else "=" for tok in children[1::2]]
+    head_error = None
     if len(items) > 1:
-        head = _read_head(items[0], text)
-        sides = items[1:]
+        try:
+            head = _read_head(items[0], text)
+            sides = items[1:]
+        except ParseError as err:  # perhaps an identity: 1 - \tanh^2(x) = \text{sech}^2(x)
+            head_error = err
+            head = _Head()
+            sides = items
+            relations = ["="] + relations
     else:
         head = _Head()
         sides = items
         relations = ["="]
+    if head.dependent is not None and len(sides) > 1:
+        second = _alias_head(sides[0], text, functions)
+        if second is not None:  # y = f(x) = ...: f(x) names the function and its variable
+            second.dependent = head.dependent
+            notes.append(f"read {head.dependent} = {_side_text(text, sides[0], None)[0]} as "
+                         "the head")
+            head, sides, relations = second, sides[1:], relations[1:]
     body = sides[0]
     analysis = _Analysis(Tree("sides", list(sides)) if len(sides) > 1 else body, head, text)
+    if head.var_sub is not None:
+        if head.variable in analysis.vector_bases:  # softmax(x_i) = ... \sum_j x_j
+            head.index = head.var_sub
+            analysis.index_names.add(head.var_sub)
+        else:  # \phi(v_i) = ...: the variable is the symbol v_i
+            head.variable = f"{head.variable}_{head.var_sub}"
     builder = _Builder(text, head, analysis, functions)
     values = []
-    for side in sides:
-        value = builder.build(side)
+    for k, side in enumerate(sides):
+        try:
+            value = builder.build(side)
+        except ParseError:
+            if head_error is not None and k == 0:
+                raise head_error from None
+            raise
         if not isinstance(value, sp.Expr):
             raise parse_error("the formula is not an expression", text, _pos(side))
         if value.has(sp.nan, sp.zoo):
             raise parse_error("the formula is undefined (a division by zero or log 0?)", text,
                               _pos(side))
         values.append(value)
+    if head_error is not None:
+        first = _plain_symbol_names(values[0])
+        rest = set().union(*(_plain_symbol_names(v) for v in values[1:]))
+        if not first or not first <= rest:
+            raise head_error
+    values = _rename_subscripted_variable(values, head, analysis, notes)
     expr = values[0]
 
     def fail(message):
@@ -335,7 +406,8 @@ def parse_latex(text: str, *, functions: UserFunctions | None = None) -> ParsedF
             if name.value != var_name:
                 raise parse_error(f"the domain remark names {name.value}, but the variable is "
                                   f"{var_name}", text, name.start_pos)
-    parameters = tuple(sorted(names - hidden - {var_name}))
+    extra = set(head.extra) - {var_name}
+    parameters = tuple(sorted((names | extra) - hidden - {var_name}))
     index = head.index
     if index is None and is_vector:
         free_idx = sorted(analysis.index_names & names)

@@ -168,6 +168,8 @@ class _Head:
     derivative: bool = False
     index: str | None = None        # f(x)_i
     dependent: str | None = None    # y in y = ...
+    var_sub: str | None = None      # i in softmax(x_i) = ... (vector index or part of the name)
+    extra: tuple[str, ...] = ()     # beta in logit(x, beta) = ...: parameters
 
 
 _HEAD_HELP = ("write a head such as f(x) =, \\sigma(u) =, \\mathrm{ReLU}(x) =, y =, "
@@ -203,9 +205,27 @@ def _read_head(lhs, text: str) -> _Head:
         if not _is(delim, "paren"):
             raise fail("the head's argument must be in parentheses", delim)
         args = delim.children[0].children
-        if len(args) != 1 or _name_token(args[0]) is None:
-            raise fail("the head must name exactly one variable, as in f(x)", delim)
-        return _name_token(args[0]).value
+        names = []
+        for arg in args:
+            tok = _name_token(arg)
+            if tok is not None:
+                names.append(tok.value)
+                continue
+            if _is(arg, "npost") and len(arg.children) == 2 and not names:
+                base, primes, sup, sub = _npost_parts(arg)
+                suffix = _subscript_text(sub) if sub is not None else None
+                if (isinstance(base, Token) and base.type in ("LETTER", "GREEK") and not primes
+                        and sup is None and suffix is not None):
+                    head.var_sub = suffix  # softmax(x_i), \phi(v_i)
+                    names.append(base.value)
+                    continue
+            names = []
+            break
+        if not names:
+            raise fail("the head must name its variable, as in f(x) (further arguments, as in "
+                       "f(x, \\beta), are parameters)", delim)
+        head.extra = tuple(names[1:])
+        return names[0]
 
     def one_prime(primes: int, node) -> None:
         if primes > 1:
@@ -283,6 +303,8 @@ def _read_head(lhs, text: str) -> _Head:
 # --------------------------------------------------------------------------
 # Building SymPy objects
 # --------------------------------------------------------------------------
+_INVERSES = {"tanh": sp.atanh, "sinh": sp.asinh, "cosh": sp.acosh, "sin": sp.asin,
+             "cos": sp.acos, "tan": sp.atan}
 _RELATIONS = {"<": sp.Lt, "<=": sp.Le, ">": sp.Gt, ">=": sp.Ge, "=": sp.Eq, "!=": sp.Ne}
 
 
@@ -522,9 +544,16 @@ class _Builder:
             return None  # \sigma_1 (x) is a product with a subscripted symbol
         if primes or _is(sup, "sprimes"):
             raise self.fail("a derivative such as f'(x) may only appear in the head", item)
+        power = None
         if sup is not None:
-            raise self.fail(f"ambiguous power of a function: write {name}(x)^2 for the square, "
-                            "or put a \\cdot before the parenthesis for a product", item)
+            content = _sarg_content(sup)
+            exponent = None if _is(content, "sprimes") or _is(content, "splus") \
+                else self.build(content)
+            if is_head or not (isinstance(exponent, sp.Integer) and exponent > 0):
+                raise self.fail(f"ambiguous power of a function: write {name}(x)^2 for the "
+                                "square, or put a \\cdot before the parenthesis for a product",
+                                item)
+            power = exponent
         args = [self.build(a) for a in dpost.children[0].children[0].children]
         if is_head:
             value = self.self_reference(name, args, item)
@@ -540,6 +569,9 @@ class _Builder:
             raise self.fail(f"{name}(...) looks like a call of an undefined function {name}; "
                             f"name it in the head (f'(x) = ...) or write {name} \\cdot (...) "
                             "for a product", item)
+        if power is not None:
+            fail = lambda m: budget_error(m, self.text, _pos(sup))  # noqa: E731
+            value = check_numbers(checked_pow(value, power, fail), fail)
         return self.apply_scripts(value, dpost.children[1] if len(dpost.children) > 1 else None)
 
     def self_reference(self, name: str, args, node):
@@ -551,6 +583,8 @@ class _Builder:
 
     def apply_scripts(self, value, scripts):
         sup, sub = _scripts(scripts)
+        if sub is not None and _is(sub, "splus") and sup is None:
+            return sp.Max(value, 0)  # [x]_+, the positive part
         if sub is not None:
             raise self.fail("a subscript is only allowed on a name (x_i)", sub)
         if sup is not None:
@@ -559,6 +593,8 @@ class _Builder:
 
     def power(self, value, sup):
         content = _sarg_content(sup)
+        if _is(content, "splus"):
+            return sp.Max(value, 0)  # x^+, (x)^+: the positive part
         if _is(content, "sprimes"):
             raise self.fail("a derivative mark ^{\\prime} may only appear in the head", sup)
         exponent = self.build(content)
@@ -621,8 +657,35 @@ class _Builder:
             raise self.fail(f"{name} takes 1 argument, not {len(args)}", node)
         return self.checked(build(args[0]), node, levels=4)
 
+    def function_power(self, fpow: Tree, args, node):
+        """``\\tanh^2(x)``: the function's value to that power; ``\\tanh^{-1}`` the inverse."""
+        tok, sup = fpow.children
+        content = _sarg_content(sup.children[0])
+        if _is(content, "sprimes") or _is(content, "splus"):
+            raise self.fail(f"cannot read this mark on {tok.value}", sup)
+        exponent = self.build(content)
+        if exponent == -1:
+            inverse = _INVERSES.get(tok.value.lower())
+            if inverse is None:
+                raise self.fail(f"{tok.value}^{{-1}} (an inverse function) is not supported; "
+                                f"write 1/{tok.value}(x) for the reciprocal", sup)
+            if len(args) != 1:
+                raise self.fail(f"{tok.value}^{{-1}} takes one argument", node)
+            return inverse(args[0])
+        if not (isinstance(exponent, sp.Integer) and exponent > 0):
+            raise self.fail(f"a power written on a function's name must be a positive whole "
+                            f"number (\\tanh^2(x)); write \\{tok.value}(x)^{{...}}", sup)
+        value = self.apply_function(Tree("fname", [tok]), args, node)
+        fail = lambda m: budget_error(m, self.text, _pos(sup))  # noqa: E731
+        return check_numbers(checked_pow(value, exponent, fail), fail)
+
     def b_call(self, node):
         fname, *rest = node.children
+        if _is(fname, "fpow"):
+            delim = rest[0]
+            arg_nodes = delim.children[0].children if _is(delim, "paren") else [delim.children[0]]
+            value = self.function_power(fname, [self.build(a) for a in arg_nodes], node)
+            return self.apply_scripts(value, rest[1] if len(rest) > 1 else None)
         primes = 0
         if rest and _is(rest[0], "primes"):
             primes = len(rest[0].children)
@@ -638,13 +701,17 @@ class _Builder:
 
     def b_bapp(self, node):
         fname, barg = node.children
+        if _is(fname, "fpow"):
+            apply = lambda args: self.function_power(fname, args, node)  # noqa: E731
+        else:
+            apply = lambda args: self.apply_function(fname, args, node)  # noqa: E731
         items = barg.children
         if len(items) == 1 and _is(items[0], "bapp"):
-            return self.apply_function(fname, [self.build(items[0])], node)
+            return apply([self.build(items[0])])
         factors = self.factors(items)
         cut = next((k for k, (_, applied) in enumerate(factors) if applied and k > 0), len(factors))
         argument = self.checked(sp.Mul(*(v for v, _ in factors[:cut])), node)
-        value = self.apply_function(fname, [argument], node)
+        value = apply([argument])
         return self.checked(sp.Mul(value, *(v for v, _ in factors[cut:])), node)
 
     def summation(self, sumhead: Tree, body):

@@ -28,6 +28,7 @@ from lark import Token
 from symact.errors import ParseError
 from symact.parse.common import (
     DIGITS,
+    FUNCTIONS,
     GREEK,
     MAX_DEPTH,
     MAX_NUMBER_DIGITS,
@@ -36,11 +37,13 @@ from symact.parse.common import (
     UNICODE_OPERATORS,
     _line_col,
     budget_error,
+    catalog_name,
     math_letter,
     parse_error,
     suggest,
     unexpected_char,
     unicode_greek,
+    user_function,
 )
 
 _MAX_NUMBER_DIGITS = MAX_NUMBER_DIGITS
@@ -73,7 +76,27 @@ _BOLD_COMMANDS = frozenset("mathbf boldsymbol bm vec".split())
 _TEXT_KEYWORDS = {
     "if": "_IF", "for": "_IF", "when": "_IF", "otherwise": "_OTHERWISE",
     "else": "_OTHERWISE", "and": "_AND", "or": "_OR",
+    # the same words in the other languages of published notes (French, German,
+    # Spanish, Chinese): prose that says how the condition reads
+    "si": "_IF", "pour": "_IF", "quand": "_IF", "lorsque": "_IF", "sinon": "_OTHERWISE",
+    "autrement": "_OTHERWISE", "et": "_AND", "ou": "_OR", "falls": "_IF", "wenn": "_IF",
+    "sonst": "_OTHERWISE", "für": "_IF", "und": "_AND", "oder": "_OR", "cuando": "_IF",
+    "para": "_IF", "en otro caso": "_OTHERWISE", "de lo contrario": "_OTHERWISE",
+    "si no": "_OTHERWISE", "y": "_AND", "o": "_OR",
+    "else if": "_IF", "otherwise if": "_IF", "if and only if": "_IF", "for all": "_IF",
+    "如果": "_IF", "若": "_IF", "当": "_IF", "其他": "_OTHERWISE", "其它": "_OTHERWISE",
+    "否则": "_OTHERWISE", "其他情况": "_OTHERWISE", "且": "_AND", "或": "_OR",
 }
+#: Words that start trailing prose at the top level (``, \text{where } ...``): the rest
+#: of the formula is dropped and recorded in the notes.
+_PROSE_STARTS = ("where", "with", "here", "and where", "où", "avec", "其中", "wobei", "donde")
+#: Environments read as if they were not there (a Sphinx ``split``, Wikipedia's
+#: ``aligned`` around one formula): their ``&`` and ``\\`` are dropped.
+_TRANSPARENT_ENVS = frozenset(
+    "split aligned align align* equation equation* gather gather* gathered displaymath "
+    "math multline multline*".split())
+#: Environments read as piecewise rows after ``\left\{`` (like ``array``).
+_ROW_ENVS = frozenset("array matrix smallmatrix".split())
 _HOSTILE = frozenset(
     "input include def edef gdef xdef newcommand renewcommand providecommand "
     "let write immediate openin openout read catcode csname usepackage "
@@ -106,6 +129,7 @@ _UNICODE_TOKENS.update({
     "\u221e": ("CONST", "oo"), "\u03c0": ("CONST", "pi"), "\u2211": ("SUM", "sum"),
     "\u2208": ("_IN", "in"), "\u211d": ("_SET", "R"),
     "\u2248": ("APPROX", "approx"), "\u2243": ("APPROX", "approx"),
+    "\u2019": ("PRIME", "'"), "\u2032": ("PRIME", "'"),
 })
 _OPENERS = {"(": "_LPAR", "[": "_LBRACK", "{": "_LBRACE"}
 _CLOSERS = {")": ("(", "_RPAR"), "]": ("[", "_RBRACK"), "}": ("{", "_RBRACE")}
@@ -117,8 +141,28 @@ _NUMBER_RE = re.compile(r"[0-9]+(?:\.[0-9]+)?|\.[0-9]+")
 _COMMAND_RE = re.compile(r"\\([A-Za-z]+|.)", re.S)
 _BRACED_RE = re.compile(r"\s*\{([^{}\\$]*)\}")
 _ENV_RE = re.compile(r"\s*\{\s*([A-Za-z]+\*?)\s*\}")
-_COLSPEC_RE = re.compile(r"\s*\{[lrc|\s]*\}")
-_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9]*\Z")
+_COLSPEC_RE = re.compile(r"\s*\{[A-Za-z|@.\s]*\}")
+_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+_BRACED_ANY_RE = re.compile(r"\s*\{(?:[^{}$]|\{[^{}$]*\})*\}")
+#: The content of \text{..}, \mathrm{..}, \operatorname{..}: no groups; \_ and
+#: spacing commands are the only commands allowed inside.
+_NAME_BRACED_RE = re.compile(r"\s*\{((?:[^{}\\$]|\\[_ ,;:!~])*)\}")
+#: A run of ASCII letters (a bare word such as exp, GELU, alpha), with trailing digits
+#: (ReLU6) or a digit group inside (log1p, expm1).
+_WORD_RE = re.compile(r"[A-Za-z]+(?:[0-9]+[A-Za-z]*)?")
+_LETTERS_RE = re.compile(r"[A-Za-z]+")
+#: What follows a name applied to an argument: a group, a prime, a power.
+_APPLIED_RE = re.compile(
+    r"\s*(?:\\[,;!: ]\s*)*(?:[(\['^]|\u2019|\\left(?![A-Za-z])|\\[bB]igg?[lr]?(?![A-Za-z])"
+    r"|\\\{|\\lbrace(?![A-Za-z]))")
+
+
+def _is_word_name(word: str) -> bool:
+    """Whether a bare run of letters is one name (``scale``, ``input``, ``weight``) rather
+    than a product of letters (``xy``, ``xxxx``): four to 24 letters, at least three
+    different ones, a vowel among them."""
+    return (4 <= len(word) <= 24 and len(set(word)) >= 3
+            and any(v in word.lower() for v in "aeiou"))
 
 
 @dataclass
@@ -150,6 +194,10 @@ class _Tokenizer:
         self.text = text
         self.functions = functions
         self.notes: list[str] = []
+        self.seen_equal = False          # a top-level = or \approx was emitted
+        self.arg_braces: set[int] = set()  # positions of '{' that are ^ _ \frac \sqrt arguments
+        self.brace_index: dict[int, int] = {}  # position of an open '{' -> its token index
+        self.rows: list[dict] = []       # per open piecewise environment: the current row
         self.i = start
         self.end = end
         self.toks: list[Token] = []
@@ -163,6 +211,8 @@ class _Tokenizer:
         return parse_error(message, self.text, pos)
 
     def emit(self, type_: str, value: str, start: int, stop: int) -> None:
+        if type_ in ("EQUAL", "APPROX") and not self.stack:
+            self.seen_equal = True
         line = bisect.bisect_left(self._newlines, start) + 1
         col = start - (self._newlines[line - 2] + 1 if line > 1 else 0) + 1
         self.toks.append(Token(type_, value, start, line, col, line, col + stop - start, stop))
@@ -307,6 +357,9 @@ class _Tokenizer:
             self.last_number_free = True
             return
         if c.isascii() and c.isalpha():
+            if not is_arg:
+                self.word(start)
+                return
             self.emit("LETTER", c, start, start + 1)
             self.i = start + 1
             return
@@ -315,13 +368,24 @@ class _Tokenizer:
             return
         if c in _OPENERS:
             self.push(c, start)
+            if c == "{":
+                if is_arg:
+                    self.arg_braces.add(start)
+                self.brace_index[start] = len(self.toks)
             self.emit(_OPENERS[c], c, start, start + 1)
             self.i = start + 1
             return
         if c in _CLOSERS:
             kind, type_ = _CLOSERS[c]
+            opened = self.stack[-1][1] if self.stack else None
             self.pop(kind, start, c)
+            self.i = start + 1
+            if c == "}" and self.drop_braces(opened):
+                return
             self.emit(type_, c, start, start + 1)
+            return
+        if c == ";" and self.rows and self.stack and self.stack[-1][0].startswith("env:"):
+            self.emit("_COMMA", ",", start, start + 1)  # x \geq 0; \cr
             self.i = start + 1
             return
         if c == "|":
@@ -344,6 +408,14 @@ class _Tokenizer:
         if c == ".":
             self.emit("_PERIOD", c, start, start + 1)
             self.i = start + 1
+            return
+        if c == "&":
+            self.i = start + 1
+            self.ampersand(start)
+            return
+        if c == "," and self.rows and self.rows[-1]["depth"] == len(self.stack) \
+                and self.last_type() == "_AMP":
+            self.i = start + 1  # "x & , & x \ge 0": the comma of an {cll} array
             return
         if c in _CHAR_TOKENS:
             type_, value = _CHAR_TOKENS[c]
@@ -422,8 +494,8 @@ class _Tokenizer:
         m = _COMMAND_RE.match(text, start, self.end)
         name = m.group(1)
         self.i = m.end()
-        if name == "\\":
-            self.emit("_ROWSEP", "\\\\", start, self.i)
+        if name in ("\\", "cr"):
+            self.row_separator(start)
         elif name in GREEK:
             self.emit("GREEK", name, start, self.i)
         elif name in _SIMPLE_COMMANDS:
@@ -467,6 +539,8 @@ class _Tokenizer:
             self.begin_env(start)
         elif name == "end":
             self.end_env(start)
+        elif name == "over":
+            self.over(start)
         elif name in _HOSTILE:
             raise self.error(f"\\{name} is a TeX programming command, not part of a formula; "
                              "it is refused (nothing is run)", start)
@@ -480,25 +554,227 @@ class _Tokenizer:
             hint = suggest("\\" + name, _KNOWN_SHOWN)
             raise self.error(f"unknown command \\{name}{hint}", start)
 
+    def applied(self) -> bool:
+        """Whether an argument (a group, a prime, a power) follows at ``self.i``, also
+        after the closing brace of ``{ReLU}(x)``."""
+        if _APPLIED_RE.match(self.text, self.i, self.end) is not None:
+            return True
+        m = re.compile(r"\s*\}").match(self.text, self.i, self.end)
+        if m is not None and self.stack and self.stack[-1][0] == "{" \
+                and self.brace_index.get(self.stack[-1][1]) == len(self.toks) - 1:
+            return _APPLIED_RE.match(self.text, m.end(), self.end) is not None
+        return False
+
+    def is_function(self, word: str, explicit: bool = False) -> bool:
+        """Whether ``word`` names a function here: a builtin, a user definition, or
+        (applied to an argument) a catalog entry or, in the head, any name."""
+        key = word.lower()
+        if key in FUNCTIONS or key in _FUNC_COMMANDS or user_function(self.functions, word):
+            return True
+        if not self.applied():
+            return False
+        if explicit or catalog_name(word) is not None:
+            return True
+        return not self.seen_equal and not self.stack and self.head_follows()
+
+    def head_follows(self) -> bool:
+        """Whether ``name(...)`` at ``self.i`` is followed by a top-level = or \\approx
+        (so that it is a head such as ``PReLU(x) =``)."""
+        m = re.compile(r"\s*(?:\\left\s*)?\(").match(self.text, self.i, self.end)
+        if m is None:
+            return False
+        depth, k = 1, m.end()
+        text = self.text
+        stop = min(self.end, k + 200)
+        while k < stop and depth:
+            depth += {"(": 1, ")": -1}.get(text[k], 0)
+            k += 1
+        rest = text[k:min(self.end, k + 40)].lstrip()
+        rest = re.sub(r"^(?:_\{?\w\}?|'|\u2019|\\right\s*\)?)*\s*", "", rest)
+        return rest.startswith(("=", "\\approx", "\u2248", "\\simeq"))
+
+    def in_condition(self) -> bool:
+        """Whether the tokenizer is in a piecewise row's condition (after its ``&``)."""
+        return bool(self.rows) and self.rows[-1]["amp"] and self.stack[-1][0].startswith("env:") \
+            and self.rows[-1]["depth"] == len(self.stack)
+
     def name_command(self, name: str, start: int) -> None:
-        content, cpos = self.braced(name, start)
-        word = content.strip()
-        if name in _TEXT_COMMANDS:
+        m = _NAME_BRACED_RE.match(self.text, self.i, self.end)
+        if not m:
+            braced = _BRACED_ANY_RE.match(self.text, self.i, self.end)
+            if braced is not None and name in _TEXT_COMMANDS and self.in_condition():
+                self.i = braced.end()  # prose with commands in a condition: wording
+                self.rows[-1]["prose"] = True
+                return
+            raise self.error(f"\\{name} must be followed by a braced name such as "
+                             f"\\{name}{{erf}} (only \\_ and spacing commands inside)", start)
+        self.i = m.end()
+        content, cpos = m.group(1), m.start(1)
+        plain = re.sub(r"\\_", "_", content)
+        plain = re.sub(r"\\.|~", " ", plain)
+        word = " ".join(plain.split())
+        if name in _TEXT_COMMANDS or name == "mathrm":
             if not word:
                 return  # \text{ } is spacing
-            key = word.lower()
-            if key in _TEXT_KEYWORDS:
-                self.emit(_TEXT_KEYWORDS[key], key, start, self.i)
+            key = word.lower().strip(" ,.:;")
+            if key in _TEXT_KEYWORDS and (name != "mathrm" or self.rows):
+                self.keyword(_TEXT_KEYWORDS[key], key, start)
                 return
-        if not _NAME_RE.match(word):
+            if not self.stack and self.seen_equal and key.startswith(_PROSE_STARTS):
+                self.trailing_prose(start)
+                return
+            if self.in_condition() and not _NAME_RE.match(word):
+                self.rows[-1]["prose"] = True  # the condition's wording
+                return
+        if len(word) == 1 and word.isascii() and word.isalpha():
+            self.emit("LETTER", word, start, self.i)
+            return
+        if word in GREEK:
+            self.emit("GREEK", word, start, self.i)
+            return
+        spaced = word.replace(" ", "").replace("-", "")
+        if not (_NAME_RE.match(word) or (_NAME_RE.match(spaced) and catalog_name(word))):
             raise self.error(
-                f"cannot read \\{name}{{{content}}}: expected a name such as erf or ReLU"
+                f"cannot read \\{name}{{{content}}}: expected a name such as erf, ReLU or "
+                "negative\\_slope"
                 + (" or one of the words if, for, when, otherwise, else, and, or"
                    if name in _TEXT_COMMANDS else ""), cpos)
-        if len(word) == 1:
-            self.emit("LETTER", word, start, self.i)
-        else:
+        if self.is_function(word, explicit=name == "operatorname"):
             self.emit("OPNAME", word, start, self.i)
+        else:
+            self.emit("LETTER", word, start, self.i)  # a named constant: \text{scale}
+
+    def word(self, start: int) -> None:
+        """A run of ASCII letters outside a script: a function name (``exp``, ``GELU``),
+        a Greek letter's name (``alpha``), ``pi``, a named constant of four or more
+        letters (``scale``), or single letters (``xy`` is x*y)."""
+        text = self.text
+        m = _WORD_RE.match(text, start, self.end)
+        word = m.group()
+        self.i = m.end()
+        if len(word) > 1 and not word.isalpha() and not self.is_function(word):
+            m = _LETTERS_RE.match(text, start, self.end)
+            word = m.group()
+            self.i = m.end()
+        while word.isalpha() and len(word) > 1:  # negative\_slope, written bare
+            m = _LETTERS_RE.match(text, self.i + 2, self.end) \
+                if text.startswith("\\_", self.i) else None
+            if m is None:
+                break
+            word = f"{word}_{m.group()}"
+            self.i = m.end()
+        if "_" in word:
+            if self.is_function(word):
+                self.emit("OPNAME", word, start, self.i)
+            else:
+                self.emit("LETTER", word, start, self.i)
+            return
+        if len(word) > 1:
+            if self.is_function(word):
+                self.emit("OPNAME", word, start, self.i)
+                return
+            if word == "pi":
+                self.emit("CONST", "pi", start, self.i)
+                return
+            if word in GREEK:
+                self.emit("GREEK", word, start, self.i)
+                return
+            key = word.lower()
+            if key in _TEXT_KEYWORDS and self.rows:
+                self.keyword(_TEXT_KEYWORDS[key], key, start)
+                return
+            if _is_word_name(word):
+                self.emit("LETTER", word, start, self.i)
+                return
+        for k, letter in enumerate(word):
+            self.emit("LETTER", letter, start + k, start + k + 1)
+
+    def keyword(self, type_: str, key: str, start: int) -> None:
+        """\\text{if}, \\text{otherwise}...; in a piecewise row without ``&`` the first
+        keyword starts the condition."""
+        if self.rows and self.rows[-1]["depth"] == len(self.stack) and type_ in ("_IF", "_OTHERWISE"):
+            row = self.rows[-1]
+            if not row["amp"]:
+                self.emit("_AMP", "&", start, start)
+                row["amp"] = True
+            elif type_ == "_IF" and self.last_type() == "_IF":
+                return  # \text{if} \text{for}: one wording
+        if type_ == "_IF" and self.rows and self.last_type() not in ("_AMP", "_COMMA", "_AND", "_OR"):
+            return  # a word in the middle of a condition: "x > 0 for all ..." reads the math
+        self.emit(type_, key, start, self.i)
+
+    def ampersand(self, start: int) -> None:
+        if self.stack and self.stack[-1][0][4:] in _TRANSPARENT_ENVS:
+            return  # an alignment point of split/aligned
+        if self.rows and self.rows[-1]["depth"] == len(self.stack):
+            row = self.rows[-1]
+            if row["amp"]:
+                if self.last_type() in ("_AMP", "_COMMA") or self.last_type() in (None,):
+                    return  # an empty column ({lcl}: "x, & & \text{if} ...")
+                if self.last_type() == "_IF":
+                    return
+            row["amp"] = True
+        self.emit("_AMP", "&", start, start + 1)
+
+    def row_separator(self, start: int) -> None:
+        if self.stack and self.stack[-1][0][4:] in _TRANSPARENT_ENVS:
+            return  # a line break of split/aligned
+        self.end_row(start)
+        self.emit("_ROWSEP", "\\\\", start, self.i)
+
+    def end_row(self, start: int) -> None:
+        """Close a piecewise row: a condition that was only prose is 'otherwise'."""
+        if self.rows and self.rows[-1]["depth"] == len(self.stack):
+            row = self.rows[-1]
+            if row["amp"] and self.last_type() in ("_AMP", "_IF") and row["prose"]:
+                if self.last_type() == "_IF":
+                    self.toks.pop()
+                self.emit("_OTHERWISE", "otherwise", start, start)
+            row["amp"] = row["prose"] = False
+
+    def drop_braces(self, opened: int | None) -> bool:
+        """``{\\text{if }}``, ``{ReLU}``, ``{negative\\_slope}``: braces around one keyword
+        or name are dropped (Wikipedia and old docstrings write them)."""
+        if opened is None or len(self.toks) < 2:
+            return False
+        index = self.brace_index.pop(opened, None)
+        if index is None or index != len(self.toks) - 2:
+            return False
+        inner = self.toks[-1]
+        droppable = inner.type in ("_IF", "_OTHERWISE", "_AND", "_OR") or (
+            inner.type == "LETTER" and len(inner.value) > 1) or (
+            inner.type == "OPNAME" and opened not in self.arg_braces)
+        if droppable and self.toks[-2].type == "_LBRACE":
+            del self.toks[-2]
+            return True
+        return False
+
+    def over(self, start: int) -> None:
+        """``{a \\over b}`` is ``\\frac{a}{b}``."""
+        if not self.stack or self.stack[-1][0] != "{":
+            raise self.error("\\over must be inside braces, as in {a \\over b}", start)
+        opened = self.stack[-1][1]
+        index = self.brace_index.get(opened)
+        if index is None or opened in self.arg_braces:
+            raise self.error("\\over is read only as {a \\over b}, once per group", start)
+        brace = self.toks[index]
+        self.toks.insert(index, Token("FRAC", "frac", brace.start_pos, brace.line, brace.column,
+                                      brace.end_line, brace.end_column, brace.end_pos))
+        self.brace_index[opened] = index + 1
+        self.emit("_RBRACE", "}", start, start)
+        self.emit("_LBRACE", "{", start, self.i)
+        self.brace_index.pop(opened, None)
+        self.arg_braces.add(opened)
+
+    def trailing_prose(self, start: int) -> None:
+        """``, \\text{where } ...`` at the top level: dropped, and said in the notes."""
+        shown = self.text[start:self.end].strip()
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        self.notes.append(f"ignored trailing prose '{shown}'")
+        while self.toks and self.toks[-1].type in ("_COMMA", "_PERIOD"):
+            self.toks.pop()
+        self.i = self.end
 
     def bold_command(self, name: str, start: int) -> None:
         m = re.compile(r"\s*\{\s*(\\?[A-Za-z]+)\s*\}").match(self.text, self.i, self.end)
@@ -519,35 +795,77 @@ class _Tokenizer:
             raise self.error("\\begin must be followed by an environment name in braces", start)
         env = m.group(1)
         self.i = m.end()
-        if env in ("cases", "dcases"):
+        if env in _TRANSPARENT_ENVS:
+            self.push(f"env:{env}", start)
+            return
+        if env in ("cases", "dcases", "rcases", "cases*"):
             self.push(f"env:{env}", start)
             self.emit("_BEGIN_CASES", env, start, self.i)
-        elif env == "array":
+        elif env in _ROW_ENVS:
             if not (self.last_type() == "_LBRACELIT" and self.stack and self.stack[-1][0] == "\\{"):
-                raise self.error("an array is read only as a piecewise definition after \\left\\{", start)
+                raise self.error(f"\\begin{{{env}}} is read only as a piecewise definition after "
+                                 "\\left\\{", start)
             self.stack.pop()  # the brace of a piecewise definition is closed by \right.
-            spec = _COLSPEC_RE.match(self.text, self.i, self.end)
-            if spec is None:
-                raise self.error("\\begin{array} needs a column specification such as {ll}", self.i)
-            self.i = spec.end()
-            self.push("env:array", start)
+            if env == "array":
+                spec = _COLSPEC_RE.match(self.text, self.i, self.end)
+                if spec is None:
+                    raise self.error("\\begin{array} needs a column specification such as {ll}",
+                                     self.i)
+                self.i = spec.end()
+            self.push(f"env:{env}", start)
             self.emit("_BEGIN_ARRAY", env, start, self.i)
         else:
-            raise self.error(f"unsupported environment '{env}'; use cases or \\left\\{{ array", m.start(1))
+            raise self.error(f"\\begin{{{env}}} is not supported; piecewise definitions are read "
+                             "from cases, or array/matrix after \\left\\{", m.start(1))
+        self.rows.append({"amp": False, "prose": False, "depth": len(self.stack)})
 
     def end_env(self, start: int) -> None:
         m = _ENV_RE.match(self.text, self.i, self.end)
         if m is None:
             raise self.error("\\end must be followed by an environment name in braces", start)
         env = m.group(1)
+        if env in _TRANSPARENT_ENVS:
+            self.pop(f"env:{env}", start, f"\\end{{{env}}}")
+            self.i = m.end()
+            return
+        self.end_row(start)
         self.i = m.end()
         self.pop(f"env:{env}", start, f"\\end{{{env}}}")
-        self.emit("_END_ARRAY" if env == "array" else "_END_CASES", env, start, self.i)
+        if self.rows:
+            self.rows.pop()
+        self.emit("_END_ARRAY" if env in _ROW_ENVS else "_END_CASES", env, start, self.i)
+
+
+_DISPLAYSTYLE_RE = re.compile(r"\{\s*\\(?:displaystyle|textstyle)(?![A-Za-z])")
+
+
+def _strip_displaystyle(text: str, start: int, end: int) -> tuple[int, int]:
+    """Wikipedia's ``{\\displaystyle ...}`` around the whole formula: the braces go."""
+    while _DISPLAYSTYLE_RE.match(text, start, end) and text[end - 1] == "}":
+        depth, k = 0, start
+        while k < end:
+            c = text[k]
+            if c == "\\":
+                k += 2
+                continue
+            depth += {"{": 1, "}": -1}.get(c, 0)
+            if depth == 0:
+                break
+            k += 1
+        if k != end - 1:
+            break
+        start, end = start + 1, end - 1
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+    return start, end
 
 
 def _tokenize(text: str, functions=None) -> tuple[list[Token], int, int, list[str]]:
     """(tokens, start, end, notes): ``notes`` says what was dropped or assumed."""
     start, end = _strip_math_delimiters(text)
+    start, end = _strip_displaystyle(text, start, end)
     if start >= end:
         raise parse_error("the formula is empty", text, 0)
     tokenizer = _Tokenizer(text, start, end, functions)
