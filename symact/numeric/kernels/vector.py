@@ -495,3 +495,196 @@ class VectorKernel:
             r[np.broadcast_to(~fin[..., None], r.shape)] = np.nan
         return r
 
+
+
+# --------------------------------------------------------------------------- shaped vector kernels
+#: Vector activations whose output does not keep the input's shape (or whose
+#: definition is no Sum(exp) component form): the declared output length for
+#: rows of length n, and what the axis becomes.
+#:   glu        n -> n / 2  (a * sigmoid(b) with x = [a, b]; an odd n is a ValueError)
+#:   logsumexp  n -> (axis removed)
+#:   crelu      n -> 2 n    ([relu(x), relu(-x)])
+#:   sparsemax  n -> n      (the Euclidean projection onto the simplex; piecewise linear)
+SHAPED = {"glu": "half", "logsumexp": "reduce", "crelu": "double", "sparsemax": "same"}
+
+
+def output_length(kind: str, n: int) -> int | None:
+    """The output length along the axis for rows of length ``n`` (None: the axis is removed)."""
+    if kind == "half":
+        if n % 2:
+            raise ValueError(f"glu splits the axis in half: its length must be even, got {n}")
+        return n // 2
+    return None if kind == "reduce" else 2 * n if kind == "double" else n
+
+
+def _two_diff_np(x, m):
+    """t + tl = x - m exactly (TwoSum); tl = 0 where it is not finite or x - m < -2^50."""
+    with np.errstate(all="ignore"):
+        t = x - m
+        bb = t - x
+        tl = (x - (t - bb)) - (m + bb)
+        return t, np.where(np.isfinite(tl) & (t >= _TL_FAR), tl, 0.0)
+
+
+def _sigmoid(b, derivative=False):
+    from symact.model import catalog
+    from symact.numeric.kernels import kernel_for
+
+    return kernel_for(catalog.get("sigmoid"), derivative)(b)
+
+
+def _softmax_rows(x):
+    from symact.model import catalog
+    from symact.numeric.kernels import kernel_for
+
+    return kernel_for(catalog.get("softmax"))(x)
+
+
+class ShapedKernel:
+    """A hand-written vector kernel (:data:`SHAPED`): ``(x, out=None, axis=-1)``, computed in
+    float64 (float32 rows widened, the result rounded once to the input's dtype).
+
+    Forward outputs take the declared length along ``axis`` (logsumexp removes it);
+    derivatives return the Jacobian ``J[..., i, k] = d y_i / d x_k`` with its axes
+    (i over the outputs, k over the inputs) in the row axis' place, except
+    logsumexp, whose derivative is its gradient (softmax, x's shape).
+
+    * glu: y = a * sigmoid(b) from symact's sigmoid kernels; an odd length is a ValueError.
+    * logsumexp: m + log1p(Sm1) with x - m in double-double and Sm1 the sum without one
+      maximal element; rows holding NaN give NaN, holding +inf give +inf, of only -inf
+      (or empty) give -inf (torch.logsumexp, jax.nn.logsumexp).
+    * crelu: [relu(x), relu(-x)], exact; relu'(0) = 0.
+    * sparsemax: x - m in double-double (TwoSum), the support from the sorted row's
+      cumulative sums, tau over the support, y = max(t - tau, 0). A row holding NaN is
+      NaN; -inf entries are 0 (their limit); one +inf entry takes all the mass (the
+      limit), several give NaN there and 0 elsewhere; a row of only -inf is NaN. The
+      Jacobian is diag(s) - s s^T / |S| with s the indicator of y > 0 (at a kink, where
+      x_j equals the threshold, j counts outside the support: the one-sided derivative
+      from that side); rows whose maximum is not finite have a NaN Jacobian.
+    """
+
+    def __init__(self, name: str, derivative: bool = False):
+        if name not in SHAPED:
+            raise KeyError(name)
+        self.name, self.kind, self.derivative = name, SHAPED[name], derivative
+
+    def output_shape(self, shape, axis: int = -1) -> tuple:
+        shape = tuple(shape)
+        axis %= len(shape)
+        n = shape[axis]
+        if self.kind == "reduce":
+            return shape if self.derivative else shape[:axis] + shape[axis + 1:]
+        m = output_length(self.kind, n)
+        return shape[:axis] + ((m, n) if self.derivative else (m,)) + shape[axis + 1:]
+
+    def __call__(self, x, out=None, axis=-1):
+        xa = real_input(x, out)
+        if xa.ndim == 0:
+            raise ValueError(f"{self.name} takes rows along an axis: an array of at least one "
+                             "dimension, not a 0-d input")
+        try:
+            ax = operator.index(axis)
+        except TypeError:
+            raise TypeError(f"axis must be an integer, not {type(axis).__name__}") from None
+        if not -xa.ndim <= ax < xa.ndim:
+            raise ValueError(f"axis {ax} is out of range for an array of {xa.ndim} dimension(s)")
+        axis = ax % xa.ndim
+        shape = self.output_shape(xa.shape, axis)
+        if out is not None and out.shape != shape:
+            raise ValueError(f"out has shape {out.shape}, expected {shape}")
+        rdt = result_dtype_of(xa)
+        rows = np.moveaxis(np.asarray(xa, dtype=np.float64), axis, -1)
+        with np.errstate(all="ignore"):
+            res = getattr(self, f"_{self.name}")(rows)
+        if self.derivative and self.kind != "reduce":
+            res = np.moveaxis(res, (-2, -1), (axis, axis + 1))
+        elif self.kind != "reduce" or self.derivative:
+            res = np.moveaxis(res, -1, axis)
+        if out is None:
+            return np.array(res, dtype=rdt, order="C")          # 0-d stays 0-d (logsumexp of one row)
+        np.copyto(out, res, casting="unsafe")
+        return out
+
+    # ------------------------------------------------------------------ glu
+    def _glu(self, x):
+        h = output_length("half", x.shape[-1])
+        a, b = x[..., :h], x[..., h:]
+        if not self.derivative:
+            return a * _sigmoid(b)
+        jac = np.zeros(x.shape[:-1] + (h, 2 * h))
+        idx = np.arange(h)
+        jac[..., idx, idx] = _sigmoid(b)
+        jac[..., idx, h + idx] = a * _sigmoid(b, True)
+        return jac
+
+    # ------------------------------------------------------------------ crelu
+    def _crelu(self, x):
+        n = x.shape[-1]
+        if not self.derivative:
+            return np.concatenate([np.maximum(x, 0.0), np.maximum(-x, 0.0)], axis=-1)
+        jac = np.zeros(x.shape[:-1] + (2 * n, n))
+        idx = np.arange(n)
+        nan = np.where(np.isnan(x), np.nan, 0.0)
+        jac[..., idx, idx] = np.where(x > 0, 1.0, 0.0) + nan
+        jac[..., n + idx, idx] = np.where(x < 0, -1.0, 0.0) + nan
+        return jac
+
+    # ------------------------------------------------------------------ logsumexp
+    def _logsumexp(self, x):
+        if self.derivative:
+            if x.shape[-1] == 0:
+                return np.empty(x.shape)
+            return _softmax_rows(x)
+        if x.shape[-1] == 0:
+            return np.full(x.shape[:-1], -np.inf)
+        m = np.max(x, axis=-1, keepdims=True)          # NaN rows: NaN
+        fin = np.isfinite(m)
+        mf = np.where(fin, m, 0.0)
+        t, tl = _two_diff_np(x, mf)
+        e = np.exp(t) * (1 + tl)
+        top = t == 0
+        sm1 = np.where(top, 0.0, e).sum(axis=-1, keepdims=True) + (top.sum(axis=-1, keepdims=True) - 1)
+        res = mf + np.log1p(sm1)
+        res = np.where(fin, res, m)                    # +inf, -inf (all -inf), NaN: the max itself
+        return res[..., 0]
+
+    # ------------------------------------------------------------------ sparsemax
+    def _sparsemax(self, x):
+        n = x.shape[-1]
+        if n == 0:
+            return np.empty(x.shape[:-1] + ((0, 0) if self.derivative else (0,)))
+        m = np.max(x, axis=-1, keepdims=True)
+        fin = np.isfinite(m)
+        mf = np.where(fin, m, 0.0)
+        t, tl = _two_diff_np(x, mf)                    # t in (-inf, 0]; -inf entries stay -inf
+        z = -np.sort(-t, axis=-1)                      # descending
+        cs = np.cumsum(np.where(np.isfinite(z), z, 0.0), axis=-1)
+        k = np.arange(1, n + 1)
+        cand = (1 + k * z) > cs                        # k in the support of the sorted row
+        ks = np.maximum(cand.sum(axis=-1, keepdims=True), 1)   # the support is a prefix
+        # tau over the support, in t's double-double: the support's t lie in (-1, 0]
+        sel = t >= np.take_along_axis(z, ks - 1, axis=-1)
+        ssum = np.where(sel, t, 0.0).sum(axis=-1, keepdims=True) + np.where(sel, tl, 0.0).sum(axis=-1, keepdims=True)
+        cnt = sel.sum(axis=-1, keepdims=True)          # ties at the k-th value join (they are equal)
+        tau = (ssum - 1) / cnt
+        y = np.maximum((t - tau) + tl, 0.0)
+        s = y > 0
+        if self.derivative:
+            sf = s.astype(np.float64)
+            size = np.maximum(sf.sum(axis=-1), 1)[..., None, None]
+            # (k delta_ij - s_j) / k: one rounding per entry, 0 (not -0) off the support
+            jac = np.where(s[..., :, None], (np.eye(n) * size - sf[..., None, :]) / size, 0.0)
+            bad = ~fin[..., 0]
+            jac[bad] = np.nan
+            return jac
+        # non-finite maxima: NaN rows stay NaN; +inf: the infinite entries share the mass
+        pinf = (m == np.inf)[..., 0]
+        if pinf.any():
+            at = x[pinf] == np.inf
+            one = at.sum(axis=-1, keepdims=True) == 1
+            y[pinf] = np.where(at, np.where(one, 1.0, np.nan), 0.0)
+        nanrow = np.isnan(m)[..., 0]
+        y[nanrow] = np.nan
+        ninf = (m == -np.inf)[..., 0]                  # only -inf: no finite entry
+        y[ninf] = np.nan
+        return y
