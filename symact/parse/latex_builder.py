@@ -260,7 +260,9 @@ def _read_head(lhs, text: str) -> _Head:
         head.index = sub_index(rest[1] if len(rest) > 1 else None)
     elif len(items) == 2 and _is(items[0], "npost") and _is(items[1], "dpost"):
         base, primes, sup, sub = _npost_parts(items[0])
-        if not (isinstance(base, Token) and base.type in ("LETTER", "GREEK")) or sub is not None:
+        suffix = _subscript_text(sub) if sub is not None else None
+        if not (isinstance(base, Token) and base.type in ("LETTER", "GREEK")) or (
+                sub is not None and suffix is None):
             raise fail("cannot read this as a function name")
         if sup is not None:
             if not _is(sup, "sprimes"):
@@ -271,7 +273,7 @@ def _read_head(lhs, text: str) -> _Head:
                 raise fail("use either a prime or d/dx, not both", items[0])
             one_prime(primes, items[0])
             head.derivative = True
-        head.name = base.value
+        head.name = base.value if suffix is None else f"{base.value}_{suffix}"  # swish_1(x)
         dpost = items[1]
         head.variable = arg_name(dpost.children[0])
         head.index = sub_index(dpost.children[1] if len(dpost.children) > 1 else None)
@@ -768,6 +770,9 @@ class _Builder:
                 cond = self.condition(cond_node.children[0])
             pieces.append((value, cond))
         return sp.Piecewise(*pieces)
+
+    def b_indicator(self, node):
+        return sp.Piecewise((sp.Integer(1), self.condition(node.children[1])), (sp.Integer(0), True))
 
     def condition(self, node):
         return build_condition(self, node, _RELATIONS, "expected a condition such as x \\geq 0")

@@ -109,9 +109,11 @@ _SIMPLE_COMMANDS = {
     "sum": ("SUM", "sum"), "infty": ("CONST", "oo"), "pi": ("CONST", "pi"),
     "approx": ("APPROX", "approx"), "simeq": ("APPROX", "approx"),
 }
+_ROW_SKIP_RE = re.compile(r"\s*\[\s*-?[0-9.]+\s*(?:ex|em|pt|mm|cm|in|mu|bp)\s*\]")
+_FONT_SWITCHES = frozenset("rm it bf sf tt mit cal".split())
 _FRAC_COMMANDS = frozenset(["frac", "dfrac", "tfrac", "cfrac"])
 _KNOWN_COMMANDS = sorted(
-    set(GREEK) | _FUNC_COMMANDS | set(_REL_COMMANDS) | set(_SIZE_COMMANDS)
+    set(GREEK) | _FONT_SWITCHES | {"over", "approx", "simeq", "cr", "mathbf"} | _FUNC_COMMANDS | set(_REL_COMMANDS) | set(_SIZE_COMMANDS)
     | _NAME_COMMANDS | _BOLD_COMMANDS | set(_SIMPLE_COMMANDS) | _FRAC_COMMANDS
     | {"sqrt", "begin", "end", "mathbb", "lvert", "rvert", "vert", "lbrace",
        "rbrace", "lbrack", "rbrack", "quad", "qquad", "displaystyle", "limits"}
@@ -305,6 +307,11 @@ class _Tokenizer:
                 raise self.error(f"\\{name}. is not a delimiter", pos)
             self.i += 1
             return
+        if side == "l" and text.startswith("\\begin", self.i):
+            # \left\begin{array}: the brace of a piecewise definition was lost in publishing
+            self.push("\\{", pos)
+            self.emit("_LBRACELIT", "\\{", pos, self.i)
+            return
         if c in "()[]|" or c == "\\":
             if c == "\\":
                 m = _COMMAND_RE.match(text, self.i, self.end)
@@ -413,10 +420,16 @@ class _Tokenizer:
             self.i = start + 1
             self.ampersand(start)
             return
-        if c == "," and self.rows and self.rows[-1]["depth"] == len(self.stack) \
-                and self.last_type() == "_AMP":
-            self.i = start + 1  # "x & , & x \ge 0": the comma of an {cll} array
-            return
+        if c == "," and self.rows and self.rows[-1]["depth"] == len(self.stack):
+            row = self.rows[-1]
+            if self.last_type() == "_AMP":
+                self.i = start + 1  # "x & , & x \ge 0": the comma of an {cll} array
+                return
+            if not row["amp"] and self.last_type() in _ENDS_OPERAND:
+                row["amp"] = True  # a row without &: "0, x \leq 0" (the comma ends the value)
+                self.emit("_AMP", ",", start, start + 1)
+                self.i = start + 1
+                return
         if c in _CHAR_TOKENS:
             type_, value = _CHAR_TOKENS[c]
             self.emit(type_, value, start, start + 1)
@@ -532,6 +545,9 @@ class _Tokenizer:
             self.bold_command(name, start)
         elif name == "mathbb":
             content, cpos = self.braced(name, start)
+            if content.strip() in ("1", "I"):
+                self.emit("INDICATOR", "1", start, self.i)  # \mathbb{1}_{x > 0}
+                return
             if content.strip() != "R":
                 raise self.error("only \\mathbb{R} (the real line) is supported", cpos)
             self.emit("_SET", "R", start, self.i)
@@ -541,6 +557,13 @@ class _Tokenizer:
             self.end_env(start)
         elif name == "over":
             self.over(start)
+        elif name in _FONT_SWITCHES:  # {\rm ReLU}: the old font switch before a name
+            m = re.compile(r"\s*([A-Za-z]+(?:\\_[A-Za-z0-9]+)*)").match(self.text, self.i, self.end)
+            if m is None:
+                raise self.error(f"\\{name} must be followed by a name, as in {{\\{name} ReLU}}",
+                                 start)
+            self.i = m.start(1)
+            self.name_word(m.group(1).replace("\\_", "_"), "mathrm", start, m.end(1))
         elif name in _HOSTILE:
             raise self.error(f"\\{name} is a TeX programming command, not part of a formula; "
                              "it is refused (nothing is run)", start)
@@ -626,6 +649,14 @@ class _Tokenizer:
             if self.in_condition() and not _NAME_RE.match(word):
                 self.rows[-1]["prose"] = True  # the condition's wording
                 return
+        self.name_word(word, name, start, self.i, content, cpos)
+
+    def name_word(self, word: str, name: str, start: int, stop: int, content: str = "",
+                  cpos: int | None = None) -> None:
+        """Emit the token of a name written in \\text, \\mathrm, \\operatorname, \\rm."""
+        self.i = stop
+        content = content or word
+        cpos = start if cpos is None else cpos
         if len(word) == 1 and word.isascii() and word.isalpha():
             self.emit("LETTER", word, start, self.i)
             return
@@ -699,15 +730,22 @@ class _Tokenizer:
                 row["amp"] = True
             elif type_ == "_IF" and self.last_type() == "_IF":
                 return  # \text{if} \text{for}: one wording
-        if type_ == "_IF" and self.rows and self.last_type() not in ("_AMP", "_COMMA", "_AND", "_OR"):
+        if type_ == "_IF" and self.rows and self.last_type() in _ENDS_OPERAND:
             return  # a word in the middle of a condition: "x > 0 for all ..." reads the math
         self.emit(type_, key, start, self.i)
 
+    def transparent(self) -> bool:
+        """Whether the innermost environment is split/aligned around a formula (not rows)."""
+        return bool(self.stack) and self.stack[-1][0][4:] in _TRANSPARENT_ENVS and not (
+            self.rows and self.rows[-1]["depth"] == len(self.stack))
+
     def ampersand(self, start: int) -> None:
-        if self.stack and self.stack[-1][0][4:] in _TRANSPARENT_ENVS:
-            return  # an alignment point of split/aligned
+        if not self.stack or self.transparent():
+            return  # an alignment point of split/aligned, or of a line copied from one
         if self.rows and self.rows[-1]["depth"] == len(self.stack):
             row = self.rows[-1]
+            if not row["amp"] and self.last_type() in ("_BEGIN_ARRAY", "_BEGIN_CASES", "_ROWSEP"):
+                return  # a row that starts with & (aligned: "& x && (x > 0)")
             if row["amp"]:
                 if self.last_type() in ("_AMP", "_COMMA") or self.last_type() in (None,):
                     return  # an empty column ({lcl}: "x, & & \text{if} ...")
@@ -717,8 +755,13 @@ class _Tokenizer:
         self.emit("_AMP", "&", start, start + 1)
 
     def row_separator(self, start: int) -> None:
-        if self.stack and self.stack[-1][0][4:] in _TRANSPARENT_ENVS:
+        m = _ROW_SKIP_RE.match(self.text, self.i, self.end)
+        if m is not None:
+            self.i = m.end()  # \\[2ex]: extra space after the row
+        if self.transparent():
             return  # a line break of split/aligned
+        if self.last_type() == "_ROWSEP":
+            return  # \\ \\: an empty row (Markdown doubles the backslashes)
         self.end_row(start)
         self.emit("_ROWSEP", "\\\\", start, self.i)
 
@@ -777,7 +820,11 @@ class _Tokenizer:
         self.i = self.end
 
     def bold_command(self, name: str, start: int) -> None:
-        m = re.compile(r"\s*\{\s*(\\?[A-Za-z]+)\s*\}").match(self.text, self.i, self.end)
+        m = re.compile(r"\s*\{\s*(\\?[A-Za-z]+|1)\s*\}").match(self.text, self.i, self.end)
+        if m is not None and m.group(1) == "1" and name in ("mathbf", "boldsymbol", "bm"):
+            self.i = m.end()
+            self.emit("INDICATOR", "1", start, self.i)  # \mathbf{1}\{x > 0\}
+            return
         if m is None:
             raise self.error(f"\\{name} must be followed by a braced letter, e.g. \\{name}{{x}}", start)
         inner = m.group(1)
@@ -795,13 +842,16 @@ class _Tokenizer:
             raise self.error("\\begin must be followed by an environment name in braces", start)
         env = m.group(1)
         self.i = m.end()
-        if env in _TRANSPARENT_ENVS:
+        if env in _TRANSPARENT_ENVS and not (self.last_type() == "_LBRACELIT" and self.stack
+                                             and self.stack[-1][0] == "\\{"):
             self.push(f"env:{env}", start)
             return
+        if env in _TRANSPARENT_ENVS:
+            env = "aligned" if env.startswith("align") else env
         if env in ("cases", "dcases", "rcases", "cases*"):
             self.push(f"env:{env}", start)
             self.emit("_BEGIN_CASES", env, start, self.i)
-        elif env in _ROW_ENVS:
+        elif env in _ROW_ENVS or env in _TRANSPARENT_ENVS:
             if not (self.last_type() == "_LBRACELIT" and self.stack and self.stack[-1][0] == "\\{"):
                 raise self.error(f"\\begin{{{env}}} is read only as a piecewise definition after "
                                  "\\left\\{", start)
@@ -824,7 +874,10 @@ class _Tokenizer:
         if m is None:
             raise self.error("\\end must be followed by an environment name in braces", start)
         env = m.group(1)
-        if env in _TRANSPARENT_ENVS:
+        if env.startswith("align") and self.stack and self.stack[-1][0] == "env:aligned" \
+                and self.rows and self.rows[-1]["depth"] == len(self.stack):
+            env = "aligned"  # rows of a piecewise definition
+        elif env in _TRANSPARENT_ENVS:
             self.pop(f"env:{env}", start, f"\\end{{{env}}}")
             self.i = m.end()
             return
@@ -833,7 +886,8 @@ class _Tokenizer:
         self.pop(f"env:{env}", start, f"\\end{{{env}}}")
         if self.rows:
             self.rows.pop()
-        self.emit("_END_ARRAY" if env in _ROW_ENVS else "_END_CASES", env, start, self.i)
+        self.emit("_END_ARRAY" if env in _ROW_ENVS or env in _TRANSPARENT_ENVS else "_END_CASES",
+                  env, start, self.i)
 
 
 _DISPLAYSTYLE_RE = re.compile(r"\{\s*\\(?:displaystyle|textstyle)(?![A-Za-z])")
