@@ -236,3 +236,23 @@ def test_against_the_frameworks():
     x32 = x.astype(np.float32)                          # JAX computes in float32 by default
     assert np.allclose(ShapedKernel("glu")(x32), np.asarray(jax.nn.glu(x32, axis=-1)), rtol=1e-5, atol=1e-6)
     assert np.allclose(ShapedKernel("logsumexp")(x32), np.asarray(jax.nn.logsumexp(x32, axis=-1)), rtol=1e-5)
+
+
+def test_sparsemax_on_tie_heavy_grids_matches_the_exact_projection():
+    """Rows drawn from a coarse grid (many ties, many entries exactly at the threshold:
+    kinks), with +-1000 offsets: values within 4 ULP normwise of the exact projection, and
+    the Jacobian exactly the support rule's (y_j > 0; a tie at the threshold stays out)."""
+    f, d = ShapedKernel("sparsemax"), ShapedKernel("sparsemax", True)
+    rng = np.random.default_rng(7)
+    kinks = 0
+    for off in (0.0, 1000.0, -1000.0):
+        x = rng.integers(-4, 5, (300, 5)) / 4 + off
+        y, jac = f(x), d(x)
+        for row, yr, jr in zip(x, y, jac):
+            want, wj = ref_sparsemax(row)
+            assert _err(yr, want, np.float64, np.abs(want).max()).max() <= 4, row
+            assert np.array_equal(jr, wj), row
+            i = int(np.argmax(want))
+            tau = Fraction(float(row[i])) - Fraction(float(want[i]))      # exact here (grid values)
+            kinks += any(Fraction(float(v)) == tau for v in row)             # an entry at the threshold
+    assert kinks > 0
