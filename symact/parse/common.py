@@ -291,9 +291,16 @@ _CATALOG_SYNONYMS = {
 }
 
 
+_KEYS_CACHE: dict = {}
+
+
 def _catalog_keys() -> dict[str, str]:
     from symact.model import catalog  # parse is above model in the layering
 
+    stamp = (len(catalog.names()), len(catalog.aliases()))
+    cached = _KEYS_CACHE.get(stamp)
+    if cached is not None:
+        return cached
     keys: dict[str, str] = {}
     for name in catalog.names():
         keys[normalize_name(name)] = name
@@ -302,6 +309,8 @@ def _catalog_keys() -> dict[str, str]:
     for key, name in _CATALOG_SYNONYMS.items():
         if name in catalog.names():
             keys.setdefault(key, name)
+    _KEYS_CACHE.clear()
+    _KEYS_CACHE[stamp] = keys
     return keys
 
 
@@ -323,7 +332,9 @@ def catalog_name(text: str) -> str | None:
 def catalog_function(name: str, symbol: Callable[[str], sp.Symbol]):
     """A builder ``u -> expression`` for the catalog entry called ``name`` (any spelling
     :func:`catalog_name` reads), with its parameters as free symbols made by
-    ``symbol(name)``; None if ``name`` is not in the catalog.  Raises ValueError for a
+    ``symbol(name)``; None if ``name`` is not in the catalog.  The builder takes further
+    arguments for the parameters, in the catalog's order (``build.max_args`` says how
+    many arguments in all).  Raises ValueError for a
     vector entry (softmax, log_softmax), which has no value at a scalar argument.
     """
     canon = catalog_name(name)
@@ -338,10 +349,14 @@ def catalog_function(name: str, symbol: Callable[[str], sp.Symbol]):
     x = act.x
     params = {p.symbol: symbol(p.name) for p in act.params}
     definition = act.definition.xreplace(params)
+    order = [params[p.symbol] for p in act.params]
 
-    def build(u):
-        return definition.xreplace({x: u})
+    def build(u, *values):
+        """The entry at ``u``; further arguments bind its parameters in declared order
+        (Keras' ``elu(x, alpha)``)."""
+        return definition.xreplace({x: u, **dict(zip(order, values))})
 
+    build.max_args = 1 + len(order)
     return build
 
 

@@ -105,7 +105,7 @@ _CHAR_TYPES = {
     "+": "PLUS", "-": "MINUS", "*": "STAR", "/": "SLASH", "=": "EQ",
     "(": "_LPAR", ")": "_RPAR", ",": "_COMMA", "&": "_AND", "|": "_OR",
 }
-_WORD_TYPES = {"and": "_AND", "or": "_OR"}
+_WORD_TYPES = {"and": "_AND", "or": "_OR", "if": "_IF", "else": "_ELSE"}
 _OPERATOR_TYPES = {"-": "MINUS", "*": "STAR", "/": "SLASH", "<=": "COMPOP", ">=": "COMPOP",
                    "!=": "COMPOP"}
 _CONSTANTS = {"pi": sp.pi, "e": sp.E}
@@ -115,7 +115,7 @@ _TOKEN_NAMES = {
     "NUMBER": "a number", "NAME": "a name", "PLUS": "'+'", "MINUS": "'-'",
     "STAR": "'*'", "SLASH": "'/'", "COMPOP": "a comparison", "_POW": "'**'",
     "EQ": "'='", "APPROX": "'~='", "_LPAR": "'('", "_RPAR": "')'", "_COMMA": "','",
-    "_AND": "'and'", "_OR": "'or'", "$END": "the end of the expression",
+    "_AND": "'and'", "_OR": "'or'", "_IF": "'if'", "_ELSE": "'else'", "$END": "the end of the expression",
 }
 
 
@@ -243,7 +243,7 @@ def _check_budget(tree: Tree, text: str) -> None:
             budget.add("terms", node.children[1::2], _pos)
         elif node.data == "term":
             budget.add("factors", node.children[1::2], _pos)
-        elif node.data == "call" and node.children[0].value == "where":
+        elif (node.data == "call" and node.children[0].value == "where") or node.data == "ternary":
             budget.add("rows", [node], _pos)
 
 
@@ -401,9 +401,12 @@ class _Builder:
             except ValueError as exc:
                 raise self.fail(str(exc), tok) from None
             if build is not None:
-                if len(arg_nodes) != 1:
-                    raise self.fail(f"{name} takes 1 argument, not {len(arg_nodes)}", node)
-                return self.checked(build(self.build(arg_nodes[0])), node, levels=4)
+                if not 1 <= len(arg_nodes) <= build.max_args:
+                    want = "1" if build.max_args == 1 else \
+                        f"1 to {build.max_args} (the variable, then the parameters)"
+                    raise self.fail(f"{name} takes {want} argument(s), not {len(arg_nodes)}",
+                                    node)
+                return self.checked(build(*(self.build(a) for a in arg_nodes)), node, levels=4)
             known = sorted(FUNCTIONS) + ["where"]
             raise self.fail(f"unknown function '{name}'{suggest(name.lower(), known)}; "
                             f"known functions: {', '.join(known)}", tok)
@@ -412,6 +415,11 @@ class _Builder:
                     else f"{spec.min_args} to {spec.max_args}")
             raise self.fail(f"{name} takes {want} argument(s), not {len(arg_nodes)}", node)
         return self.checked(spec.build(*(self.build(a) for a in arg_nodes)), node, levels=4)
+
+    def b_ternary(self, node):
+        """``a if cond else b`` (Python's conditional expression)."""
+        value, cond, other = node.children
+        return sp.Piecewise((self.build(value), self.condition(cond)), (self.build(other), True))
 
     def condition(self, node):
         return build_condition(self, node, _RELATIONS, "expected a comparison such as x > 0")

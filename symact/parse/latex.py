@@ -321,6 +321,9 @@ def parse_latex(text: str, *, functions: UserFunctions | None = None) -> ParsedF
     trailer = children[-1] if _is(children[-1], "trailer") else None
     if trailer is not None:
         children = children[:-1]
+    guard = children[-1] if _is(children[-1], "guard") else None
+    if guard is not None:
+        children = children[:-1]
     items = children[0::2]
     relations = ["approx" if tok.type == "APPROX" else "=" for tok in children[1::2]]
     head_error = None
@@ -367,6 +370,11 @@ def parse_latex(text: str, *, functions: UserFunctions | None = None) -> ParsedF
             raise parse_error("the formula is undefined (a division by zero or log 0?)", text,
                               _pos(side))
         values.append(value)
+    if guard is not None:  # one branch: the formula is undefined where the guard fails
+        condition = builder.condition(guard.children[0])
+        values = [sp.Piecewise((v, condition)) for v in values]
+        notes.append(f"read '{_side_text(text, guard, None)[0]}' as the only branch: the "
+                     "formula is undefined elsewhere")
     if head_error is not None:
         first = _plain_symbol_names(values[0])
         rest = set().union(*(_plain_symbol_names(v) for v in values[1:]))

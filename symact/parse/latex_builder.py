@@ -655,9 +655,11 @@ class _Builder:
             raise self.fail(str(exc), name_node) from None
         if build is None:
             return None
-        if len(args) != 1:
-            raise self.fail(f"{name} takes 1 argument, not {len(args)}", node)
-        return self.checked(build(args[0]), node, levels=4)
+        if not 1 <= len(args) <= build.max_args:
+            want = "1" if build.max_args == 1 else f"1 to {build.max_args} (the variable, then " \
+                "the parameters)"
+            raise self.fail(f"{name} takes {want} argument(s), not {len(args)}", node)
+        return self.checked(build(*args), node, levels=4)
 
     def function_power(self, fpow: Tree, args, node):
         """``\\tanh^2(x)``: the function's value to that power; ``\\tanh^{-1}`` the inverse."""

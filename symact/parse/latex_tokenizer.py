@@ -109,6 +109,8 @@ _SIMPLE_COMMANDS = {
     "sum": ("SUM", "sum"), "infty": ("CONST", "oo"), "pi": ("CONST", "pi"),
     "approx": ("APPROX", "approx"), "simeq": ("APPROX", "approx"),
 }
+_TEXT_MATH_RE = re.compile(r"\s*\{([^{}$\\]*)\$")
+_TEXT_MATH_END_RE = re.compile(r"[^{}$\\]*\}")
 _ROW_SKIP_RE = re.compile(r"\s*\[\s*-?[0-9.]+\s*(?:ex|em|pt|mm|cm|in|mu|bp)\s*\]")
 _FONT_SWITCHES = frozenset("rm it bf sf tt mit cal".split())
 _FRAC_COMMANDS = frozenset(["frac", "dfrac", "tfrac", "cfrac"])
@@ -200,6 +202,7 @@ class _Tokenizer:
         self.arg_braces: set[int] = set()  # positions of '{' that are ^ _ \frac \sqrt arguments
         self.brace_index: dict[int, int] = {}  # position of an open '{' -> its token index
         self.rows: list[dict] = []       # per open piecewise environment: the current row
+        self.text_math = False           # inside the $...$ of \text{if $x > 0$}
         self.i = start
         self.end = end
         self.toks: list[Token] = []
@@ -375,10 +378,9 @@ class _Tokenizer:
             return
         if c in _OPENERS:
             self.push(c, start)
-            if c == "{":
-                if is_arg:
-                    self.arg_braces.add(start)
-                self.brace_index[start] = len(self.toks)
+            if c == "{" and is_arg:
+                self.arg_braces.add(start)
+            self.brace_index[start] = len(self.toks)
             self.emit(_OPENERS[c], c, start, start + 1)
             self.i = start + 1
             return
@@ -452,6 +454,14 @@ class _Tokenizer:
         if letter is not None:
             self.emit("LETTER", letter, start, start + 1)
             self.i = start + 1
+            return
+        if c == "$" and self.text_math:
+            m = _TEXT_MATH_END_RE.match(text, start + 1, self.end)
+            if m is None:
+                raise self.error("the math inside \\text{...$...$...} must end with $ and the "
+                                 "text with }", start)
+            self.text_math = False
+            self.i = m.end()  # words after the math: the condition's wording
             return
         if c == "$":
             raise self.error("'$' may only wrap the whole formula", start)
@@ -622,6 +632,20 @@ class _Tokenizer:
             and self.rows[-1]["depth"] == len(self.stack)
 
     def name_command(self, name: str, start: int) -> None:
+        if name in _TEXT_COMMANDS:
+            m = _TEXT_MATH_RE.match(self.text, self.i, self.end)
+            if m is not None:  # \text{if $x > 0$}: words, then math inside the text
+                self.i = m.end()
+                key = " ".join(m.group(1).split()).lower().strip(" ,.:;")
+                if key in _TEXT_KEYWORDS:
+                    self.keyword(_TEXT_KEYWORDS[key], key, start)
+                elif key and self.rows:
+                    self.rows[-1]["prose"] = True
+                elif key:
+                    raise self.error(f"cannot read the words '{key}' before math in "
+                                     f"\\{name}{{...}}", m.start(1))
+                self.text_math = True
+                return
         m = _NAME_BRACED_RE.match(self.text, self.i, self.end)
         if not m:
             braced = _BRACED_ANY_RE.match(self.text, self.i, self.end)
@@ -648,6 +672,14 @@ class _Tokenizer:
                 return
             if self.in_condition() and not _NAME_RE.match(word):
                 self.rows[-1]["prose"] = True  # the condition's wording
+                return
+            if (self.seen_equal and len(self.stack) == 1 and self.stack[0][0] == "("
+                    and not _NAME_RE.match(word.replace(" ", "").replace("-", ""))):
+                # "\quad (\alpha \text{ is a small positive constant})": a remark
+                opened = self.stack.pop()[1]
+                del self.toks[self.brace_index.get(opened, len(self.toks)):]
+                self.i = opened
+                self.trailing_prose(opened)
                 return
         self.name_word(word, name, start, self.i, content, cpos)
 
