@@ -110,7 +110,9 @@ def test_hostile_input_is_refused_and_nothing_runs(tmp_path, monkeypatch):
 ERRORS = [
     ("", "empty"),
     ("x +", "unexpected end"),
-    ("2x", "implicit multiplication"),
+    ("2 x", "implicit multiplication"),
+    ("x y", "implicit multiplication"),
+    ("tanh[x)", "does not match"),
     ("foo(x)", "unknown function 'foo'"),
     ("sigmod(x)", "did you mean sigmoid"),
     ("exp", "is a function"),

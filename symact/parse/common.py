@@ -287,7 +287,8 @@ _CATALOG_SYNONYMS = {
     "leakyrectifiedlinearunit": "leaky_relu", "rectifiedlinearunit": "relu",
     "exponentiallinearunit": "elu", "scaledexponentiallinearunit": "selu",
     "gaussianerrorlinearunit": "gelu", "logisticsigmoid": "sigmoid",
-    "hyperbolictangent": "tanh", "relu6": "relu6",
+    "hyperbolictangent": "tanh", "hswish": "hard_swish", "hsigmoid": "hard_sigmoid",
+    "hsilu": "hard_swish",
 }
 
 

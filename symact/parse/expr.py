@@ -97,13 +97,14 @@ _TOKEN_RE = re.compile(
       | (?P<POW>\*\*|\^)
       | (?P<APPROX>~=|\u2248)
       | (?P<COMPOP><=|>=|==|!=|<|>)
-      | (?P<CHAR>[-+*/=(),&|])
+      | (?P<CHAR>[-+*/=(),&|\[\]])
     """,
     re.X,
 )
 _CHAR_TYPES = {
     "+": "PLUS", "-": "MINUS", "*": "STAR", "/": "SLASH", "=": "EQ",
     "(": "_LPAR", ")": "_RPAR", ",": "_COMMA", "&": "_AND", "|": "_OR",
+    "[": "_LPAR", "]": "_RPAR",
 }
 _WORD_TYPES = {"and": "_AND", "or": "_OR", "if": "_IF", "else": "_ELSE"}
 _OPERATOR_TYPES = {"-": "MINUS", "*": "STAR", "/": "SLASH", "<=": "COMPOP", ">=": "COMPOP",
@@ -181,6 +182,7 @@ def _unicode_token(text: str, pos: int, tokens: list[Token]) -> int:
 
 def _tokenize(text: str) -> list[Token]:
     tokens: list[Token] = []
+    openers: list[tuple[str, int]] = []
     depth = 0
     pos = 0
     while pos < len(text):
@@ -213,6 +215,10 @@ def _tokenize(text: str) -> list[Token]:
             type_ = "NUMBER"
         elif kind == "NAME":
             type_ = _WORD_TYPES.get(value, "NAME")
+            if (type_ == "NAME" and tokens and tokens[-1].type == "NUMBER"
+                    and tokens[-1].end_pos == pos):
+                # 1.702x, 2exp(x): a number written directly before a name multiplies it
+                tokens.append(_token("STAR", "*", pos, pos))
         elif kind == "POW":
             type_ = "_POW"
         elif kind == "COMPOP":
@@ -227,8 +233,15 @@ def _tokenize(text: str) -> list[Token]:
                     raise budget_error(f"the expression is nested more than {MAX_DEPTH} levels "
                                        f"deep (parentheses); symact reads at most {MAX_DEPTH}",
                                        text, pos)
+                openers.append((value, pos))
             elif type_ == "_RPAR":
                 depth -= 1
+                want = "(" if value == ")" else "["
+                if openers and openers[-1][0] != want:
+                    raise parse_error(f"'{value}' does not match the '{openers[-1][0]}' opened at "
+                                      f"column {openers[-1][1] + 1}", text, pos)
+                if openers:
+                    openers.pop()
         tokens.append(_token(type_, value, pos, m.end()))
         pos = m.end()
     return tokens

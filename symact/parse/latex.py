@@ -414,6 +414,8 @@ def parse_latex(text: str, *, functions: UserFunctions | None = None) -> ParsedF
             if name.value != var_name:
                 raise parse_error(f"the domain remark names {name.value}, but the variable is "
                                   f"{var_name}", text, name.start_pos)
+    if head.variable is not None and not is_vector and var_name not in names and names - hidden:
+        notes.append(f"the head's variable {var_name} does not occur in the formula")
     extra = set(head.extra) - {var_name}
     parameters = tuple(sorted((names | extra) - hidden - {var_name}))
     index = head.index
@@ -427,7 +429,8 @@ def parse_latex(text: str, *, functions: UserFunctions | None = None) -> ParsedF
     return ParsedFormula(
         expr=expr,
         variable=variable,
-        head=head.name,
+        head=head.name if head.name is not None or head.dependent is None
+        or not catalog_name(head.dependent) else head.dependent,  # ELU = ...
         is_derivative=head.derivative,
         self_references=tuple(sorted(builder.self_refs)),
         source=text,

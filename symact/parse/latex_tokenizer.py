@@ -111,11 +111,12 @@ _SIMPLE_COMMANDS = {
 }
 _TEXT_MATH_RE = re.compile(r"\s*\{([^{}$\\]*)\$")
 _TEXT_MATH_END_RE = re.compile(r"[^{}$\\]*\}")
+_HEAD_EQUAL_RE = re.compile(r"\s*(?:=|\\approx(?![A-Za-z])|\u2248)")
 _ROW_SKIP_RE = re.compile(r"\s*\[\s*-?[0-9.]+\s*(?:ex|em|pt|mm|cm|in|mu|bp)\s*\]")
 _FONT_SWITCHES = frozenset("rm it bf sf tt mit cal".split())
 _FRAC_COMMANDS = frozenset(["frac", "dfrac", "tfrac", "cfrac"])
 _KNOWN_COMMANDS = sorted(
-    set(GREEK) | _FONT_SWITCHES | {"over", "approx", "simeq", "cr", "mathbf"} | _FUNC_COMMANDS | set(_REL_COMMANDS) | set(_SIZE_COMMANDS)
+    set(GREEK) | _FONT_SWITCHES | {"over", "approx", "simeq", "cr", "mathbf", "partial"} | _FUNC_COMMANDS | set(_REL_COMMANDS) | set(_SIZE_COMMANDS)
     | _NAME_COMMANDS | _BOLD_COMMANDS | set(_SIMPLE_COMMANDS) | _FRAC_COMMANDS
     | {"sqrt", "begin", "end", "mathbb", "lvert", "rvert", "vert", "lbrace",
        "rbrace", "lbrack", "rbrack", "quad", "qquad", "displaystyle", "limits"}
@@ -567,13 +568,19 @@ class _Tokenizer:
             self.end_env(start)
         elif name == "over":
             self.over(start)
+        elif name == "partial":  # \frac{\partial y}{\partial x}: the d of a derivative
+            self.emit("LETTER", "d", start, self.i)
+            m = re.compile(r"\s*\{\s*([A-Za-z])\s*\}").match(self.text, self.i, self.end)
+            if m is not None:
+                self.emit("LETTER", m.group(1), m.start(1), m.end(1))
+                self.i = m.end()
         elif name in _FONT_SWITCHES:  # {\rm ReLU}: the old font switch before a name
-            m = re.compile(r"\s*([A-Za-z]+(?:\\_[A-Za-z0-9]+)*)").match(self.text, self.i, self.end)
+            m = re.compile(r"\s*\{?\s*([A-Za-z]+(?:\\_[A-Za-z0-9]+)*)\s*\}?").match(
+                self.text, self.i, self.end)
             if m is None:
                 raise self.error(f"\\{name} must be followed by a name, as in {{\\{name} ReLU}}",
                                  start)
-            self.i = m.start(1)
-            self.name_word(m.group(1).replace("\\_", "_"), "mathrm", start, m.end(1))
+            self.name_word(m.group(1).replace("\\_", "_"), "mathrm", start, m.end())
         elif name in _HOSTILE:
             raise self.error(f"\\{name} is a TeX programming command, not part of a formula; "
                              "it is refused (nothing is run)", start)
@@ -696,6 +703,9 @@ class _Tokenizer:
             self.emit("GREEK", word, start, self.i)
             return
         spaced = word.replace(" ", "").replace("-", "")
+        if not _NAME_RE.match(word) and not catalog_name(word) \
+                and _NAME_RE.match(word.replace("-", "_")):
+            word = word.replace("-", "_")  # \text{h-swish}: the name h_swish
         if not (_NAME_RE.match(word) or (_NAME_RE.match(spaced) and catalog_name(word))):
             raise self.error(
                 f"cannot read \\{name}{{{content}}}: expected a name such as erf, ReLU or "
@@ -746,8 +756,8 @@ class _Tokenizer:
             if key in _TEXT_KEYWORDS and self.rows:
                 self.keyword(_TEXT_KEYWORDS[key], key, start)
                 return
-            if _is_word_name(word):
-                self.emit("LETTER", word, start, self.i)
+            if _is_word_name(word) or (not self.toks and _HEAD_EQUAL_RE.match(text, self.i, self.end)):
+                self.emit("LETTER", word, start, self.i)  # scale; ELU = ... (a named left side)
                 return
         for k, letter in enumerate(word):
             self.emit("LETTER", letter, start + k, start + k + 1)
