@@ -43,6 +43,7 @@ class Entry:
     witness_params: dict = field(default_factory=dict)
     correct: bool = True
     note: str = ""
+    refusal_ok: str = ""
 
 
 def load() -> list[Entry]:
@@ -56,7 +57,8 @@ def load() -> list[Entry]:
             tolerance=row.get("tolerance"), params=dict(row.get("params", {})),
             catalog_params=dict(row.get("catalog_params", {})),
             witness_params=dict(row.get("witness_params", {})),
-            correct=row.get("correct", True), note=row.get("note", "")))
+            correct=row.get("correct", True), note=row.get("note", ""),
+            refusal_ok=row.get("refusal_ok", "")))
     return out
 
 

@@ -17,9 +17,16 @@ import corpus  # noqa: E402
 
 
 def cause(message: str) -> str:
+    """The reader's message without its position and the specific text it quotes,
+    so that one construct makes one group."""
     first = message.splitlines()[0]
     first = re.sub(r"\s*\(at (line \d+, )?column \d+\)", "", first)
     first = re.sub(r"\(at .*?\)", "", first)
+    first = re.sub(r"opened at (line \d+, )?column \d+", "opened at ...", first)
+    first = re.sub(r"; known functions: .*", "", first)
+    first = re.sub(r"expected .*", "expected ...", first)
+    if not first.startswith("unexpected"):
+        first = re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", first)
     return first.strip()
 
 
@@ -67,6 +74,10 @@ def main(argv):
                    "e.g. a bare word read as a product of letters).\n\n")
     out.append(f"read {n - nref} of {n} formulas ({100 * rate:.1f}%), {nref} refused; "
                f"{took:.2f} s in all\n")
+    oks = [e.id for items in refused.values() for e, _ in items if e.refusal_ok]
+    if oks:
+        out.append(f"\n{len(oks)} of the refused are malformed as published and may stay refused "
+                   f"(marked refusal_ok): {', '.join(oks)}\n")
     if misread:
         out.append(f"\n## Read, but not as the source means ({len(misread)}): compared with the catalog\n")
         for e, msg in misread:
@@ -77,9 +88,10 @@ def main(argv):
             out.append(f"- `{e.id}`: `{e.text}`\n  {msg}\n")
     for c, items in sorted(refused.items(), key=lambda kv: (-len(kv[1]), kv[0])):
         out.append(f"\n## {c} ({len(items)})\n" if md else f"\n== {c} ({len(items)})\n")
-        for e, msg in items[:3] if md else items:
+        for e, msg in (items[:3] if md else items):
             if md:
-                out.append(f"- `{e.id}` ({e.where}):\n\n```\n{msg}\n```\n")
+                ok = f" — refusal acceptable: {e.refusal_ok}" if e.refusal_ok else ""
+                out.append(f"- `{e.id}` ({e.where}){ok}:\n\n```\n{msg}\n```\n")
             else:
                 out.append(f"- {e.id}: {msg}\n")
         if md and len(items) > 3:
