@@ -87,6 +87,9 @@ def sides(parsed, entry: Entry):
         return [(link.expr, approx_tol) for link in links] or [(parsed.expr, approx_tol)]
     if not links:
         return [(parsed.expr, approx_tol if entry.relation == "approx" else None)]
+    if entry.relation == "approx" and all(link.relation == "=" for link in links):
+        # the approximation is claimed in the prose ("or x*sigmoid(1.702x)"), not with \approx
+        return [(link.expr, approx_tol) for link in links]
     out, approximate = [], False
     for link in links:
         if link.relation != "=":

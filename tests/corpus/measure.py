@@ -24,7 +24,7 @@ def cause(message: str) -> str:
     first = re.sub(r"\(at .*?\)", "", first)
     first = re.sub(r"opened at (line \d+, )?column \d+", "opened at ...", first)
     first = re.sub(r"; known functions: .*", "", first)
-    first = re.sub(r"expected .*", "expected ...", first)
+    first = re.sub(r"; expected .*", "; expected ...", first)
     if not first.startswith("unexpected"):
         first = re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", first)
     return first.strip()
