@@ -186,3 +186,13 @@ class Activation:
     def __repr__(self) -> str:
         vals = "".join(f", {k}={v}" for k, v in self.param_values.items())
         return f"Activation({self.name!r}{vals})"
+
+    def _repr_latex_(self) -> str:
+        """Jupyter's LaTeX display: the formula, ``$\\displaystyle ...$`` (:mod:`symact.model.display`)."""
+        from symact.model import display
+        return display.latex(self)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's HTML display, every text escaped (:mod:`symact.model.display`)."""
+        from symact.model import display
+        return display.html(self)

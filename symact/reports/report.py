@@ -111,6 +111,16 @@ class CheckReport:
         out.update(self.extra)
         return out
 
+    def _repr_latex_(self) -> str:
+        """Jupyter's LaTeX display: the activation's formula (:mod:`symact.reports.display`)."""
+        from symact.reports import display
+        return display.latex(self)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's HTML display: facts, verdicts, tests, every text escaped (:mod:`symact.reports.display`)."""
+        from symact.reports import display
+        return display.html(self)
+
 
 def analyze(act: Activation) -> CheckReport:
     """Facts and verdicts for ``act`` (the symbolic half of a check)."""
