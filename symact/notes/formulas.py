@@ -63,12 +63,40 @@ def sigma_function(name: str):
     def build(u):
         return act.expr.xreplace({act.x: u})
 
+    build.catalog_name = name
     return build
 
 
-def read(fm, functions: dict, values: dict) -> ReadFormula:
-    """Read ``fm`` with the note's meanings of names (``functions``) and the prose's values
-    (``values``: symbol key -> (Rational, text)); never raises."""
+def _labelled_is_catalog(out: ReadFormula, entries) -> bool:
+    """A formula that names a catalog function and is it, with the catalog's parameter values (or
+    the note's, ``entries``): its activation is that entry. The prose's values of its symbols
+    must agree with the entry's to 3 significant digits ("where α = 1.6733" is SELU's α rounded);
+    a value far from them (ELU with α = 2) makes the formula its own activation, read below."""
+    entry = entries(out.label)
+    if entry.vector:
+        return False
+    try:
+        res = formula.formula_test(entry, out.parsed)
+    except CHECK_ERRORS:
+        return False
+    if not res.passed or res.details.get("verdict") != "proved":
+        return False
+    symbols = [sp.Symbol(n) for n in out.params]
+    matched = formula._match_params(entry, symbols)
+    for s_, pname in matched.items():
+        want, have = float(entry.param_values[pname]), float(out.params[s_.name][0])
+        if abs(want - have) > 1e-3 * max(abs(want), 1e-300):
+            return False
+    out.act = entry
+    out.match = {"name": out.label, "params": {k: str(v) for k, v in entry.param_values.items()}, "verdict": "proved"}
+    return True
+
+
+def read(fm, functions: dict, values: dict, entries=None) -> ReadFormula:
+    """Read ``fm`` with the note's meanings of names (``functions``), the prose's values
+    (``values``: symbol key -> (Rational, text)) and the note's catalog entries (``entries``:
+    name -> activation, default the catalog's); never raises."""
+    entries = entries or catalog.get
     from symact.notes.markdown import symbol_key
 
     out = ReadFormula(fm)
@@ -85,6 +113,8 @@ def read(fm, functions: dict, values: dict) -> ReadFormula:
         hit = values.get(symbol_key(name))
         if hit is not None:
             out.params[name] = hit
+    if not parsed.is_derivative and out.label and _labelled_is_catalog(out, entries):
+        return out
     if not parsed.is_derivative:
         try:
             act = formula.activation_from_formula(parsed, params={k: str(v[0]) for k, v in out.params.items()})
@@ -143,7 +173,7 @@ def check_against(act, rf: ReadFormula, what: str) -> list[LinkCheck]:
             out.append(_approximation(act, rf, link, which, what))
             continue
         try:
-            res = formula.formula_test(act, side(rf.parsed, link))
+            res = _test(act, rf, side(rf.parsed, link))
         except CHECK_ERRORS as exc:
             out.append(LinkCheck("error", None, f"{which} cannot be compared with {what}: {exc}"))
             continue
@@ -152,11 +182,28 @@ def check_against(act, rf: ReadFormula, what: str) -> list[LinkCheck]:
             out.append(LinkCheck("consistent", None, f"{which} is {what} ({d['verdict']})"))
         elif d.get("verdict") == "refuted":
             out.append(LinkCheck("mismatch", d["witness"],
-                                 f"{which} is not {what}: at x = {d['witness']['x']} it gives {d['got']}, "
+                                 f"{which} differs from {what}: at x = {d['witness']['x']} it gives {d['got']}, "
                                  f"{what} is {d['expected']}", "wrong"))
         else:
             out.append(LinkCheck("error", None, f"{which} against {what}: {d.get('note', 'not decided')}"))
     return out
+
+
+def _test(act, rf: ReadFormula, parsed: ParsedFormula):
+    """:func:`symact.verify.formula.formula_test`; a symbol that matches no parameter of ``act``
+    but has a value in the prose ("with $\\varepsilon = 0.1$") takes that value."""
+    try:
+        return formula.formula_test(act, parsed)
+    except formula.FormulaMismatch:
+        if not rf.params:
+            raise
+        subs = {s: rf.params[s.name][0] for s in parsed.expr.free_symbols
+                if isinstance(s, sp.Symbol) and s.name in rf.params}
+        if not subs:
+            raise
+        names = tuple(n for n in parsed.parameters if n not in rf.params)
+        return formula.formula_test(act, dataclasses.replace(parsed, expr=parsed.expr.xreplace(subs),
+                                                             parameters=names))
 
 
 def _approximation(act, rf, link, which, what) -> LinkCheck:

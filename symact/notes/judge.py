@@ -147,7 +147,7 @@ def compare_scalar(ref: _Ref, points: list[float], got: list[float], warnings: l
     k = min(np.flatnonzero(pick).tolist(), key=lambda i: _simplicity(float(pts[i])))
     x, g, e = float(pts[k]), float(got_a[k]), float(exp[k])
     counts = {c: int((fail & (severity == c)).sum()) for c in policy.SEVERITIES if (fail & (severity == c)).any()}
-    raised = f"; it raised {error}" if error else ""
+    raised = f"; it {describe_raise(error)}" if error else ""
     at = f"at x = {_fmt(x)} the code gives {_fmt(g)}"
     if top == "wrong":
         msg = f"{at}, the {ref.label} gives {_fmt(e)}{_also(counts, top, 'points')}{raised}"
@@ -162,6 +162,21 @@ def compare_scalar(ref: _Ref, points: list[float], got: list[float], warnings: l
                f"({counts[top]} of {n} points {top}: {_tolerance(rules, '')}"
                f"{_also(counts, top, 'points')}{warned}){raised}")
     return SEVERITY[top], top, {"x": _fmt(x)}, msg
+
+
+def describe_raise(error: str | None) -> str:
+    """The child's "x = 1000.0: OverflowError: math range error" as "raised OverflowError: math
+    range error at x = 1000" (what the code raised, and where)."""
+    import re
+
+    m = re.match(r"x = ([^:]+): (.*)$", error or "", re.S)
+    if not m:
+        return f"raised {error}"
+    try:
+        at = _fmt(float(m.group(1)))
+    except ValueError:
+        at = m.group(1)
+    return f"raised {m.group(2)} at x = {at}"
 
 
 def _what_it_computes(ref: _Ref, pts, got) -> dict | None:

@@ -149,6 +149,16 @@ class _Note:
             for d in sec.definitions:
                 self.values.setdefault(d.key, (d.value, d.text))
         self.counts = summaries.Counts()
+        self.known: dict = {}  # catalog name -> the entry as the note defines it (its parameters)
+        self.missing_module: str | None = None  # the first block that could not import a module
+
+    def entry(self, name: str):
+        """The catalog function ``name`` as this note defines it (with the parameters its
+        formulas gave it), else the catalog's."""
+        return self.known.get(name) or catalog.get(name)
+
+    def sigma(self) -> str:
+        return getattr(self.functions.get("sigma"), "catalog_name", None) or "sigmoid"
 
     def values_for(self, sec) -> dict:
         own = {}
@@ -205,7 +215,7 @@ def _read_formulas(sec: Section, note: _Note, out: list[Finding]):
         meaning = sigma_meaning(_prose_before(sec, fm.line))
         if meaning and meaning != "sigmoid":
             note.functions["sigma"] = formulas.sigma_function(meaning)
-        rf = formulas.read(fm, note.functions, values)
+        rf = formulas.read(fm, note.functions, values, note.entry)
         if rf.parsed is None:
             out.append(Finding(sec.title, fm.line, fm.text, None, None, "error", None, rf.error))
             continue
@@ -213,6 +223,10 @@ def _read_formulas(sec: Section, note: _Note, out: list[Finding]):
         sigma = formulas.defines_sigma(rf)
         if sigma:
             note.functions["sigma"] = formulas.sigma_function(sigma)
+        if rf.match and rf.match.get("verdict") == "proved":
+            subject = judge._subject(rf.act, rf.match)
+            if getattr(subject, "name", None) == rf.match["name"]:
+                note.known[rf.match["name"]] = subject
         (derivs if rf.is_derivative else plain).append(rf)
     return plain, derivs
 
@@ -221,12 +235,14 @@ def _prose_before(sec: Section, line: int) -> str:
     return "\n".join(t for ln, t in sec.prose if ln <= line)
 
 
-def _base_name(sec: Section, plain, derivs, names) -> str | None:
-    """The catalog function a section is about when its own formula gives none: a formula's head,
-    the title, a function's name (``mish_prime`` -> mish)."""
+def _base_name(sec: Section, plain, derivs, names, note) -> str | None:
+    """The catalog function a section is about when its own formula gives none: a formula's head
+    (``\\sigma'`` is the note's sigma), the title, a function's name (``mish_prime`` -> mish)."""
     for rf in plain + derivs:
         if rf.label:
             return rf.label
+        if rf.parsed is not None and rf.parsed.head == "sigma":
+            return note.sigma()
     candidates = [sec.title] + re.findall(r"[A-Za-z][A-Za-z0-9_\- ]*[A-Za-z0-9]", sec.title)
     candidates += [w for c in candidates[1:] for w in c.split()]
     candidates += [_DERIVATIVE_PARTS.sub("", n) for n in names]
@@ -298,10 +314,13 @@ def _review_section(sec: Section, runner, note: _Note | None = None, *, execute,
         note.counts.blocks_run += 1
         if result.error:
             missing = result.error.startswith(("ModuleNotFoundError", "ImportError"))
+            after = note.missing_module is not None and not names
+            why = (" (the module is not available where the note's code runs; nothing judged)" if missing
+                   else f" (after {note.missing_module}; nothing judged)" if after else "")
+            if missing and note.missing_module is None:
+                note.missing_module = f"the block at line {code.line} could not import a module"
             out.append(Finding(title, code.line, None, None, None, "error", None,
-                               f"running the block failed: {result.error}"
-                               + (" (the module is not available where the note's code runs; nothing judged)"
-                                  if missing else ""), None if missing else "wrong"))
+                               f"running the block failed: {result.error}{why}", None if missing or after else "wrong"))
         for name in names:
             note.counts.run += 1
             funcs.append((name, code, result.calls.get(name), points))
@@ -310,11 +329,11 @@ def _review_section(sec: Section, runner, note: _Note | None = None, *, execute,
         next((rf for rf in plain if rf.act is not None), None)
     section_act = section_rf.act if section_rf else None
     section_match = section_rf.match if section_rf else None
-    base_name = _base_name(sec, plain, derivs, all_names)
+    base_name = _base_name(sec, plain, derivs, all_names, note)
     if section_act is not None and not section_act.vector:
         base, base_label = judge._subject(section_act, section_match), (section_match or {}).get("name")
     elif base_name is not None:
-        base, base_label = catalog.get(base_name), base_name
+        base, base_label = note.entry(base_name), base_name
     else:
         base, base_label = None, None
 
@@ -372,21 +391,7 @@ def _derivative_finding(title, rf, base, base_label, note) -> Finding:
                    "the derivative is right (" + "; ".join(c.message for c in checks) + ")")
 
 
-def _raised(error: str) -> str:
-    """The child's "x = 1000.0: OverflowError: math range error" as "raised OverflowError: math
-    range error at x = 1000"."""
-    m = re.match(r"x = ([^:]+): (.*)$", error or "", re.S)
-    if not m:
-        return f"raised {error}"
-    return f"raised {m.group(2)} at x = {judge._fmt(float(m.group(1))) if _is_float(m.group(1)) else m.group(1)}"
-
-
-def _is_float(text: str) -> bool:
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
+_raised = judge.describe_raise
 
 
 def _code_finding(title, name, code, call, points, plain, derivs, base, base_label, section_act, section_match,
@@ -409,7 +414,7 @@ def _code_finding(title, name, code, call, points, plain, derivs, base, base_lab
                 continue
             candidates.append((id(rf), rf, _Ref(_DerivativeFormula(base, expr, base_label or base.name), True,
                                                 "formula", None)))
-        if not candidates and base is not None and not base.vector:
+        if base is not None and not base.vector:  # and always the derivative of the section's function
             label = "derivative of the section's formula" if section_act is not None else f"derivative of {base_label}"
             candidates.append((None, None, _Ref(base, True, label, None)))
     else:
@@ -417,6 +422,8 @@ def _code_finding(title, name, code, call, points, plain, derivs, base, base_lab
             if rf.act is not None:
                 candidates.append((id(rf), rf, _Ref(_subject(rf.act, rf.match), False, "formula",
                                                     rf.match["name"] if rf.match else None)))
+        if not candidates and base is not None and section_act is None:
+            candidates.append((None, None, _Ref(base, False, base_label, base_label)))
     verdicts = [(key, rf, ref, judge._compare(ref, call, points, rules)) for key, rf, ref in candidates]
     rank = {None: 0, **{c: len(policy.SEVERITIES) - i for i, c in enumerate(policy.SEVERITIES)}}
     chosen = min(verdicts, key=lambda v: rank[v[3][1]]) if verdicts else None
@@ -439,4 +446,6 @@ def _code_finding(title, name, code, call, points, plain, derivs, base, base_lab
         act_name = (section_match or {}).get("name") if section_act is not None else base_label
     if call.scalar_error and verdict != "consistent" and "raised" not in msg:
         msg += f"; it {_raised(call.scalar_error)}"
-    return Finding(title, line, rf.text if rf else None, name, act_name, verdict, witness, f"{name}: {msg}", severity)
+    against = f" (against the {ref.label})" if ref.derivative and verdict != "mismatch" else ""
+    return Finding(title, line, rf.text if rf else None, name, act_name, verdict, witness,
+                   f"{name}{against}: {msg}", severity)
