@@ -123,8 +123,9 @@ def test_symact_check_latex(entry):
     name = entry.means
     flag = "--latex" if entry.language == "latex" else "--expr"
     args = [sys.executable, "-m", "symact", "check", name, flag, entry.text,
-            "--examples", "200", "--dtype", "float64"]
-    for k, v in {**entry.params, **entry.catalog_params}.items():
+            "--examples", "100", "--dtype", "float64"]
+    extra = entry.witness_params if not entry.correct else {}
+    for k, v in {**entry.params, **entry.catalog_params, **extra}.items():
         args += ["--param", f"{k}={v}"]
     proc = subprocess.run(args, capture_output=True, text=True, timeout=600)
     assert proc.returncode in (0, 1), proc.stdout + proc.stderr
