@@ -134,3 +134,184 @@ def test_user_functions_override():
 
     with pytest.raises(ParseError, match="cannot be applied"):
         parse_latex(r"\sigma(x)", functions={"sigma": broken})
+
+
+# ---------------------------------------------------------------- the notation, class by class
+lam = sp.Symbol("lambda", real=True)
+scale = sp.Symbol("scale", real=True)
+slope = sp.Symbol("negative_slope", real=True)
+
+
+def relu(u):
+    return sp.Max(0, u)
+
+
+def hard_swish(u):
+    return u * sp.Min(sp.Max(0, u + 3), 6) / 6
+
+
+#: (text as published, expected expression of x, expected head or None)
+PUBLISHED = [
+    # names with \_, spaces and hyphens; named constants
+    (r"\text{LeakyReLU}(x) = \max(0, x) + \text{negative\_slope} * \min(0, x)",
+     relu(x) + slope * sp.Min(0, x), "LeakyReLU"),
+    (r"\mathrm{log\_sigmoid}(x) = \log(\mathrm{sigmoid}(x)) = -\log(1 + e^{-x})",
+     sp.log(sigmoid(x)), "log_sigmoid"),
+    (r"\text{Hard SiLU}(x) = x \cdot \mathrm{ReLU6}(x+3)/6", hard_swish(x), "Hard SiLU"),
+    (r"\text{h-swish}(x) = x\frac{\text{ReLU6}(x+3)}{6}", hard_swish(x), "h-swish"),
+    (r"\text{SELU}(x) = \text{scale} * (\max(0,x) + \min(0, \alpha * (\exp(x) - 1)))",
+     scale * (relu(x) + sp.Min(0, alpha * (sp.exp(x) - 1))), "SELU"),
+    (r"f(x) = \lambda x", lam * x, "f"),
+    (r"f(x) = \text{scale}(x + 1)", scale * (x + 1), "f"),
+    # bare multi-letter heads and functions
+    (r"GELU(x) = x\Phi(x)", x * Phi(x), "GELU"),
+    (r"f(x) = (exp(x) - exp(-x)) / (exp(x) + exp(-x))", sp.tanh(x), "f"),
+    (r"f(x) = tanh(x) + ReLU(x)", sp.tanh(x) + relu(x), "f"),
+    (r"PReLU(x) = max(0,x) + a * min(0,x)",
+     relu(x) + sp.Symbol("a", real=True) * sp.Min(0, x), "PReLU"),
+    (r"SELU(x) = scale * (max(0,x) + min(0, alpha * (exp(x) - 1)))",
+     scale * (relu(x) + sp.Min(0, alpha * (sp.exp(x) - 1))), "SELU"),
+    (r"{ReLU6}(x) = min(max(0,x), 6)", sp.Min(relu(x), 6), "ReLU6"),
+    (r"f(x) = 1/beta * log(1 + exp(beta * x_i))",
+     sp.log(1 + sp.exp(sp.Symbol("beta", real=True) * x)) / sp.Symbol("beta", real=True), "f"),
+    # Wikipedia markup
+    (r"{\displaystyle f(x)={\begin{cases}0&{\text{if }}x\leq 0\\x&{\text{if }}x>0\end{cases}}}",
+     relu(x), "f"),
+    (r"{\displaystyle \sigma (x)={\frac {1}{1+e^{-x}}}}", sigmoid(x), "sigma"),
+    (r"\begin{aligned} f(x) &= \frac{x}{1+e^{-x}} \\ &= x \sigma(x) \end{aligned}",
+     x * sigmoid(x), "f"),
+    (r"\text{Hardswish}(x) = \begin{cases} 0 & \text{if~} x \le -3, \\ x & \text{if~} x \ge +3,"
+     r" \\ x \cdot (x + 3) /6 & \text{otherwise} \end{cases}", hard_swish(x), "Hardswish"),
+    (r"f(x) = \begin{cases} x & \mbox{for } x > 0 \\ 0 & \text{otherwise} \end{cases}",
+     relu(x), "f"),
+    (r"f(x) = \begin{cases} x & \text{si } x > 0 \\ 0 & \text{sinon} \end{cases}", relu(x), "f"),
+    (r"f(x) = \begin{cases} x & \text{pour } x > 0 \\ 0 & \text{pour } x \le 0 \end{cases}",
+     relu(x), "f"),
+    (r"f(x) = \begin{cases} x & \text{当 } x > 0 \text{ 时} \\ 0 & \text{其他情况} \end{cases}",
+     relu(x), "f"),
+    (r"f(x) = \begin{cases} x & \text{if $x>0$ } \\[2ex] 0 & \text{if $x \leq 0$ } \end{cases}",
+     relu(x), "f"),
+    (r"f(x) = x^2.", x**2, "f"),
+    # powers of functions, sech, derivatives of known functions in a body
+    (r"f'(x) = 1 - \tanh^2(x)", 1 - sp.tanh(x) ** 2, "f"),
+    (r"f(x) = \text{sech}^2(x)", 1 / sp.cosh(x) ** 2, "f"),
+    (r"f(x) = \operatorname{sech}(x) + \operatorname{csch}(x) + \coth(x)",
+     1 / sp.cosh(x) + 1 / sp.sinh(x) + 1 / sp.tanh(x), "f"),
+    (r"f(x) = \sigma'(x)", sigmoid(x) * (1 - sigmoid(x)), "f"),
+    (r"f(x) = \tanh^{-1}(x)", sp.atanh(x), "f"),
+    # \over, typographic primes, indicators, positive parts, braces
+    (r"f(x) = {1 \over 1 + e^{-x}}", sigmoid(x), "f"),
+    (r"f(x) = \mathbb{1}(x < 0) (\alpha x) + \mathbb{1}(x>=0) (x)",
+     sp.Piecewise((alpha * x, x < 0), (x, True)), "f"),
+    (r"f(x) = x \mathbb{1}_{x>0}", relu(x), "f"),
+    (r"f(x) = x \mathbf{1}\{x > 0\}", relu(x), "f"),
+    (r"(x)^{+} = \max(0,x).", relu(x), None),
+    (r"f ( x ) = x^+ = max ( 0 , x )", relu(x), "f"),
+    (r"f(x) = [x]_+", relu(x), "f"),
+    (r"f(x) = \max\{0, x\}", relu(x), "f"),
+    # piecewise layouts
+    (r"\text{ELU}(x) = \begin{cases} x, \text{if } x > 0 \\ \alpha (e^x - 1), \text{if } x \le 0"
+     r" \end{cases}", sp.Piecewise((x, x > 0), (alpha * (sp.exp(x) - 1), True)), "ELU"),
+    (r"ReLU(x)=\left\lbrace\begin{array}{cll} x & , & x \ge 0 \\ 0 & , & x < 0 \end{array}\right.",
+     relu(x), "ReLU"),
+    (r"f(x) = \left\{ \begin{array}{ll} x & x \geq 0 \\ 0 & x < 0 \end{array} \right.",
+     relu(x), "f"),
+    (r"f(x) = \left\{ \begin{matrix} x & x > 0 \\ 0 & \text{else} \end{matrix} \right.",
+     relu(x), "f"),
+    (r"f(x) = \left\{ \begin{aligned} & x && (x > 0) \\ & 0 && (0 \ge x) \end{aligned} \right.",
+     relu(x), "f"),
+    (r"f(x) = \begin{cases} x,\ x>0 \\ 0,\ x \le 0 \end{cases}", relu(x), "f"),
+    (r"f(x) = \begin{cases} x & x \in (-1, 1) \\ 0 & \text{otherwise} \end{cases}",
+     sp.Piecewise((x, (x > -1) & (x < 1)), (0, True)), "f"),
+    (r"f(x) = \begin{cases} x & |x| \le \lambda \\ 0 & \text{else} \end{cases}",
+     sp.Piecewise((x, sp.Abs(x) <= lam), (0, True)), "f"),
+    (r"\begin{split}selu(x)= scale * \left\{ \begin{array}{lcl} x,& &\text{if } \ x > 0 \\ "
+     r"alpha * e^{x} - alpha,& &\text{if } \ x <= 0 \end{array} \right.\end{split}",
+     scale * sp.Piecewise((x, x > 0), (alpha * sp.exp(x) - alpha, True)), "selu"),
+    # subscripted variables in heads
+    (r"\phi(v_i) = \frac{1}{1 + e^{-v_i}}", None, "phi"),
+    (r"\text{hswish}(x_{i}) = x_{i} * \frac{ReLU6(x_{i} + 3)}{6}", None, "hswish"),
+]
+
+
+@pytest.mark.parametrize("text,expected,head", PUBLISHED, ids=[t[:50] for t, _, _ in PUBLISHED])
+def test_published_notation(text, expected, head):
+    f = parse_latex(text)
+    assert f.head == head
+    if expected is None:
+        expected_of_var = {"phi": sigmoid, "hswish": hard_swish}[head](f.variable)
+        assert f.variable.name in ("v_i", "x_i")
+        assert same(f.expr, expected_of_var, f.variable)
+        return
+    assert f.variable == x
+    for link in f.links:
+        if link.relation == "=":
+            assert same(link.expr, expected), (link.source, link.expr)
+
+
+def test_softmax_with_subscripted_head():
+    f = parse_latex(r"\text{Softmax}(x_{i}) = \frac{\exp(x_i)}{\sum_j \exp(x_j)}")
+    assert f.is_vector and f.index == "i" and f.variable.name == "x"
+    g = parse_latex(r"\text{Softmax}(x)_i = \frac{\exp(x_i)}{\sum_j \exp(x_j)}")
+    assert f.expr == g.expr
+
+
+def test_notes_record_what_was_dropped():
+    f = parse_latex(r"f(x) = \alpha x^2, \text{where } \alpha \text{ is a constant}")
+    assert f.expr == alpha * x**2
+    assert len(f.notes) == 1 and "where" in f.notes[0] and "ignored trailing prose" in f.notes[0]
+    g = parse_latex(r"f(x) = \max(\alpha x, x) \quad (\alpha \text{ is a small constant})")
+    assert g.expr == sp.Max(x, alpha * x) and "small constant" in g.notes[0]
+    h = parse_latex(r"LogSigmoid(x) = log( 1 / (1 + exp(-x_i)))")
+    assert same(h.expr, sp.log(sigmoid(x))) and "x_i" in h.notes[0]
+    k = parse_latex(r"f(x) = \lambda x \text{ if } x \geq 0")
+    assert k.expr == sp.Piecewise((lam * x, x >= 0)) and "only branch" in k.notes[0]
+
+
+def test_chain_through_a_second_head_and_an_identity():
+    f = parse_latex(r"y = f(x) = x")
+    assert f.head == "f" and f.expr == x and f.notes
+    g = parse_latex(r"1 - \tanh^2(x) = \text{sech}^2(x)")
+    assert g.head is None and len(g.links) == 2
+    assert same(g.links[0].expr, g.links[1].expr)
+
+
+def test_functions_are_applied_and_constants_are_not():
+    # a catalog name written bare but not applied is a named constant
+    f = parse_latex(r"f(x) = \text{threshold} + x")
+    assert f.parameters == ("threshold",)
+    # a builtin applied to an argument in \operatorname
+    assert parse_latex(r"\operatorname{softplus}(x)").expr == sp.log(1 + sp.exp(x))
+    assert same(parse_latex(r"\text{SiLU}(x)").expr, x * sigmoid(x))
+    assert same(parse_latex(r"\mathrm{Swish}(x)").expr, x * sigmoid(x))
+
+
+@pytest.mark.parametrize("text,fragment", [
+    (r"f(x) = \begin{tabular}{ll} x \end{tabular}", r"\begin{tabular} is not supported"),
+    (r"f(x) = \mathrm{softmax}(x)", "vector function"),
+    (r"f(x) = \text{hello world}", r"cannot read \text{hello world}"),
+    (r"f(x) = g'(x)", "only appear in the head"),
+    (r"f(x) = \sigma''(x)", "first derivatives"),
+    (r"f(x) = \tanh^{1/2}(x)", "positive whole number"),
+    (r"f(x) = \mathbb{1}(x)", "unexpected"),
+    (r"f(x) = x \over 2", "inside braces"),
+])
+def test_refusals_name_the_construct_and_position(text, fragment):
+    with pytest.raises(ParseError) as info:
+        parse_latex(text)
+    message = str(info.value)
+    assert fragment in message
+    assert "column" in message and "^" in message
+
+
+def test_expr_reads_the_same_way():
+    assert same(parse_expr("x*sigmoid(1.702x)").expr, x * sigmoid(sp.Rational(1702, 1000) * x))
+    assert parse_expr("f(x) = scale * (x if x > 0 else alpha * (exp(x) - 1))").expr == \
+        scale * sp.Piecewise((x, x > 0), (alpha * (sp.exp(x) - 1), True))
+    assert same(parse_expr("0.5*x*(1 + tanh[sqrt(2/pi)*(x + 0.044715*x**3)])").expr,
+                x / 2 * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (x + sp.Rational(44715, 10**6) * x**3))))
+    assert parse_expr("elu(x, 2)").expr.subs(x, -1) == 2 * sp.exp(-1) - 2
+    assert same(parse_expr("LeakyReLU(x)").expr.subs(slope, sp.Rational(1, 100)),
+                sp.Piecewise((x / 100, x < 0), (x, True)))
+    with pytest.raises(ParseError, match="does not match"):
+        parse_expr("tanh[x)")

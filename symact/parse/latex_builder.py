@@ -544,8 +544,19 @@ class _Builder:
             return None
         if sub is not None:
             return None  # \sigma_1 (x) is a product with a subscripted symbol
-        if primes or _is(sup, "sprimes"):
+        order = primes + (len(sup.children) if _is(sup, "sprimes") else 0)
+        if order and (is_head or not (user is not None or name in APPLICABLE_SYMBOLS)):
             raise self.fail("a derivative such as f'(x) may only appear in the head", item)
+        if order:  # \sigma'(x) in a body: the derivative of the sigmoid
+            if order > 1 or (sup is not None and not _is(sup, "sprimes")):
+                raise self.fail("only first derivatives (\\sigma'(x)) are read", item)
+            args = [self.build(a) for a in dpost.children[0].children[0].children]
+            if len(args) != 1:
+                raise self.fail(f"{name}'(...) takes one argument", dpost)
+            build = (lambda u: self.call_user(user, name, u, item)) if user is not None \
+                else APPLICABLE_SYMBOLS[name]
+            value = self.checked(self.derivative(build, args[0], item), item, levels=4)
+            return self.apply_scripts(value, dpost.children[1] if len(dpost.children) > 1 else None)
         power = None
         if sup is not None:
             content = _sarg_content(sup)
@@ -616,8 +627,13 @@ class _Builder:
             if primes:
                 raise self.fail("a derivative such as f'(x) may only appear in the head", node)
             return self.self_reference(name, args, inner)
-        if primes:
-            raise self.fail("a derivative such as f'(x) may only appear in the head", node)
+        if primes:  # \tanh'(x), \mathrm{GELU}'(x) in a body: the derivative
+            if primes > 1:
+                raise self.fail("only first derivatives (\\tanh'(x)) are read", node)
+            if len(args) != 1:
+                raise self.fail(f"{name}'(...) takes one argument", node)
+            value = self.derivative(lambda u: self.apply_function(fname, [u], node), args[0], node)
+            return self.checked(value, node, levels=4)
         user = user_function(self.functions, name)
         if user is not None:
             if len(args) != 1:
@@ -635,6 +651,11 @@ class _Builder:
                     else f"{spec.min_args} to {spec.max_args}")
             raise self.fail(f"{name} takes {want} argument(s), not {len(args)}", node)
         return self.checked(spec.build(*args), node, levels=4)
+
+    def derivative(self, build, arg, node):
+        """The derivative of the function ``build`` at ``arg``."""
+        u = sp.Dummy("u", real=True)
+        return sp.diff(build(u), u).xreplace({u: arg})
 
     def call_user(self, fn, name: str, arg, node):
         """The user's definition of ``name`` applied to ``arg`` (a SymPy expression)."""
@@ -777,4 +798,11 @@ class _Builder:
         return sp.Piecewise((sp.Integer(1), self.condition(node.children[1])), (sp.Integer(0), True))
 
     def condition(self, node):
+        if _is(node, "member"):  # x \in (a, b]
+            value = self.build(node.children[0])
+            interval = node.children[1]
+            lside, low, high, rside = interval.children
+            lower = (sp.Gt if lside.data == "lopen" else sp.Ge)(value, self.build(low))
+            upper = (sp.Lt if rside.data == "ropen" else sp.Le)(value, self.build(high))
+            return sp.And(lower, upper)
         return build_condition(self, node, _RELATIONS, "expected a condition such as x \\geq 0")

@@ -53,7 +53,8 @@ _MAX_NUMBER_DIGITS = MAX_NUMBER_DIGITS
 # Tokenizer
 # --------------------------------------------------------------------------
 _FUNC_COMMANDS = frozenset(
-    "exp ln log tanh sinh cosh sin cos tan arctan max min sgn erf erfc".split()
+    "exp ln log tanh sinh cosh sin cos tan arctan max min sgn erf erfc coth sech csch "
+    "arcsinh arctanh".split()
 )
 _IGNORED_COMMANDS = frozenset(
     [",", ";", ":", "!", " ", ">", "quad", "qquad", "displaystyle", "textstyle",
@@ -348,7 +349,9 @@ class _Tokenizer:
             if is_arg:
                 stop = start + 1
                 if c == "." or (frame.remaining == 0 and stop < self.end
-                                and (text[stop] in DIGITS or text[stop] == ".")):
+                                and (text[stop] in DIGITS or (
+                                    text[stop] == "." and stop + 1 < self.end
+                                    and text[stop + 1] in DIGITS))):
                     raise self.error(
                         f"TeX takes a single character after {frame.cmd}; put the whole number in "
                         f"braces, e.g. {frame.cmd}{{{_NUMBER_RE.match(text, start).group()}}}", start)
@@ -376,6 +379,16 @@ class _Tokenizer:
             return
         if c == "\\":
             self.command(side)
+            return
+        if c in "([" and self.last_type() == "_IN" and self.rows:
+            self.push("iv", start)  # an interval: (a, b], [a, b)
+            self.emit(_OPENERS[c], c, start, start + 1)
+            self.i = start + 1
+            return
+        if c in ")]" and self.stack and self.stack[-1][0] == "iv":
+            self.stack.pop()
+            self.emit(_CLOSERS[c][1], c, start, start + 1)
+            self.i = start + 1
             return
         if c in _OPENERS:
             self.push(c, start)
@@ -681,7 +694,7 @@ class _Tokenizer:
                 self.rows[-1]["prose"] = True  # the condition's wording
                 return
             if (self.seen_equal and len(self.stack) == 1 and self.stack[0][0] == "("
-                    and not _NAME_RE.match(word.replace(" ", "").replace("-", ""))):
+                    and not _NAME_RE.match(word) and not catalog_name(word)):
                 # "\quad (\alpha \text{ is a small positive constant})": a remark
                 opened = self.stack.pop()[1]
                 del self.toks[self.brace_index.get(opened, len(self.toks)):]
