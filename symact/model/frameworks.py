@@ -11,7 +11,8 @@ Each row says, under the framework's spelling:
 
 * ``names``: the full dotted names (a module class and a function where both exist);
 * ``params``: catalog parameter -> (the framework's keyword, its default as an exact decimal
-  or ratio string; default ``None`` where the framework requires the argument, keyword
+  or ratio string; default ``None`` where the framework requires the argument, ``"None"``
+  where its default is None (Keras's ``max_value``: no cap, another entry), keyword
   ``None`` where the framework fixes the value and takes no argument);
 * ``extra``: the framework's other keywords and their defaults (not parameters of the
   function: ``threshold=20`` of PyTorch's softplus, ``dim``/``axis``);
@@ -97,7 +98,7 @@ class Spelling:
 
     def framework_defaults(self) -> dict[str, Fraction | None]:
         """Catalog parameter -> the framework's default, exact (None: required)."""
-        return {p: (None if d is None else Fraction(d)) for p, (_kw, d) in self.params.items()}
+        return {p: (None if d in (None, "None") else Fraction(d)) for p, (_kw, d) in self.params.items()}
 
     def to_dict(self) -> dict:
         return {
@@ -307,11 +308,11 @@ _row("relu_keras", "keras2", K2 + "relu",
 _none("relu_keras_capped", "torch")
 _none("relu_keras_capped", "jax")
 _row("relu_keras_capped", "keras", (K + "relu", "keras.layers.ReLU"), alias=False,
-     params={"negative_slope": ("negative_slope", "0"), "max_value": ("max_value", None),
+     params={"negative_slope": ("negative_slope", "0"), "max_value": ("max_value", "None"),
              "threshold": ("threshold", "0")},
      notes=("max_value defaults to None, no cap (relu_keras)",))
 _row("relu_keras_capped", "keras2", K2 + "relu", alias=False,
-     params={"negative_slope": ("alpha", "0"), "max_value": ("max_value", None), "threshold": ("threshold", "0")},
+     params={"negative_slope": ("alpha", "0"), "max_value": ("max_value", "None"), "threshold": ("threshold", "0")},
      notes=("max_value defaults to None, no cap (relu_keras)",))
 
 # ------------------------------------------------------------------ issue 16: vector
@@ -453,8 +454,8 @@ def call_text(row: Spelling) -> str:
     """``torch.nn.LeakyReLU, torch.nn.functional.leaky_relu (negative_slope=0.01)``."""
     if not row.shipped:
         return f"not shipped by {TITLES[row.framework]}"
-    args = [f"{kw}={_num(d)}" if d is not None else f"{kw} (required)"
-            for kw, d in row.params.values() if kw is not None]
+    args = [f"{kw} (required)" if d is None else f"{kw} (a number; default None)" if d == "None"
+            else f"{kw}={_num(d)}" for kw, d in row.params.values() if kw is not None]
     args += [f"{kw}={v!r}" for kw, (v, _d) in row.select.items()]
     args += [f"{kw}={v}" for kw, v in row.extra.items()]
     return ", ".join(row.names) + (f" ({', '.join(args)})" if args else "")
@@ -474,7 +475,7 @@ def differences(row: Spelling, act) -> list[str]:
         if p not in declared:
             continue
         spelled = p if kw in (None, p) else f"{kw} (symact's {p})"
-        if d is None:
+        if d in (None, "None"):
             continue
         if sp.Rational(Fraction(d).numerator, Fraction(d).denominator) != declared[p]:
             fixed = "fixed" if kw is None else "default"
