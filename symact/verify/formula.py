@@ -60,9 +60,12 @@ from symact.verify.results import TestResult
 __all__ = [
     "read_formula", "bind", "formula_test", "activation_from_formula", "catalog_matches",
     "oracle_points", "SYNONYMS", "FormulaMismatch", "DomainError", "domain_witness", "check_real",
+    "recognize", "RECOGNITION_SECONDS", "matched_parameters", "parameter_notes",
 ]
 
-#: Formula symbol names (after lowercasing and dropping "_" and "\") that mean a parameter.
+#: Formula symbol names (after lowercasing and dropping "_" and "\") that mean a parameter,
+#: beside the catalog's name and the frameworks' spellings (:mod:`symact.model.spellings`),
+#: which are matched first.
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "negative_slope": ("negativeslope", "a", "slope", "alpha"),
     "scale": ("scale", "lambda"),
@@ -70,6 +73,14 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "h0": ("h0", "h"),
     "slope": ("slope", "a", "alpha", "s", "k"),
     "offset": ("offset", "b", "beta", "c"),
+    "lambd": ("lambd", "lambda"),
+    "weight": ("weight", "a", "alpha"),
+    "beta": ("beta", "b"),
+    "threshold": ("threshold", "theta", "t"),
+    "value": ("value", "v"),
+    "max_value": ("maxvalue", "m"),
+    "lower": ("lower", "l"),
+    "upper": ("upper", "u"),
 }
 
 #: Vector test inputs (the course's own [0.3, 2.9, 4.0] and its overflow example).
@@ -314,23 +325,42 @@ def _leftover(expr: sp.Expr) -> list[sp.Symbol]:
                    and not isinstance(s, sp.Indexed) and s.name != "x"), key=lambda s: s.name)
 
 
+def _spelled(act: Activation, param: str) -> set[str]:
+    """The keys (:func:`_key`) of ``act``'s parameter ``param``: its catalog name and the
+    frameworks' spellings of it (``alpha`` for leaky_relu's negative_slope)."""
+    from symact.model import spellings
+
+    return {_key(s) for s in spellings.spellings(act, param)}
+
+
 def _match_params(act: Activation, symbols: list[sp.Symbol]) -> dict[sp.Symbol, str]:
-    """Formula symbol -> activation parameter name (exact name first, then synonyms)."""
+    r"""Formula symbol -> activation parameter name, case-insensitively and ignoring ``_``:
+    the exact name first, then the frameworks' spellings, then :data:`SYNONYMS`
+    (``\text{negative\_slope}``, ``\alpha`` and ``a`` for leaky_relu's negative_slope;
+    ``\lambda`` and ``\text{scale}`` for selu's scale)."""
     names = [p.name for p in act.params]
     out: dict[sp.Symbol, str] = {}
     taken: set[str] = set()
-    for exact_pass in (True, False):
+    tests = (lambda s, p: _key(s.name) == _key(p),
+             lambda s, p: _key(s.name) in _spelled(act, p),
+             lambda s, p: _key(s.name) in SYNONYMS.get(p, ()))
+    for test in tests:
         for s in symbols:
             if s in out:
                 continue
             for p in names:
                 if p in taken:
                     continue
-                ok = _key(s.name) == _key(p) if exact_pass else _key(s.name) in SYNONYMS.get(p, ())
-                if ok:
+                if test(s, p):
                     out[s], _ = p, taken.add(p)
                     break
     return out
+
+
+def matched_parameters(act: Activation, parsed: ParsedFormula) -> dict[str, str]:
+    """Formula symbol name -> ``act``'s parameter name, for the symbols that match one."""
+    body = _rename(parsed, act.x)
+    return {s.name: p for s, p in _match_params(act, _leftover(body)).items()}
 
 
 def bind(act: Activation, parsed: ParsedFormula, values: bool = True) -> sp.Expr:
@@ -385,7 +415,10 @@ def prove_equal(f: sp.Expr, g: sp.Expr, variables=()) -> bool:
     some inputs, which counts as "not proved".
     """
     try:
-        d = symbolic.normalize(f - g)
+        d = f - g
+        if d.has(sp.erfc):   # erfc(u) = 1 - erf(u): prove_zero knows erf only (JAX's exact GELU uses erfc)
+            d = d.replace(sp.erfc, lambda u: 1 - sp.erf(u))
+        d = symbolic.normalize(d)
         if d == 0:
             return True
         if d.has(sp.Sum):
@@ -506,18 +539,50 @@ def _show(v: sp.Expr) -> str:
 
 
 # --------------------------------------------------------------------------- the test
-def formula_test(act: Activation, parsed: ParsedFormula, *, seed: int = 0, examples: int = 500) -> TestResult:
+def parameter_notes(act: Activation, parsed: ParsedFormula, given=None) -> tuple[dict, list[str]]:
+    """The formula's parameters as bound to ``act``: ({symbol: "param = value"}, remarks).
+    ``given``: the parameter names the user set (None: unknown, no remark); each matched
+    parameter not among them says it took the catalog's default ("alpha not given:
+    catalog default 1")."""
+    matched = matched_parameters(act, parsed)
+    shown, remarks = {}, []
+    for sym, p in sorted(matched.items()):
+        value = act.param_values[p]
+        shown[sym] = f"{p} = {value}"
+        if given is not None and p not in given:
+            default = next(q.default for q in act.params if q.name == p)
+            what = "catalog default" if sp.nsimplify(value) == default else "value"
+            named = p if _key(sym) == _key(p) else f"{sym} ({act.name}'s {p})"
+            remarks.append(f"{named} not given: {what} {value}")
+    return shown, remarks
+
+
+def formula_test(act: Activation, parsed: ParsedFormula, *, seed: int = 0, examples: int = 500,
+                 given=None, name: str = "formula") -> TestResult:
     """Is ``parsed`` the activation ``act`` (with its bound parameters)?
 
     Passed with verdict "proved" or (no proof, agreement on every oracle point)
     "undecided"; failed with "refuted" and a certified witness. Unmatched
     formula symbols raise :class:`FormulaMismatch` (a user error, exit 2).
+    ``given``: the parameter names the user set; a formula parameter that is not
+    among them takes ``act``'s value (the catalog's default) and the result's
+    ``remarks`` say so. ``name``: the test's name (``formula[2]`` for a chain's side).
     """
     g = bind(act, parsed)
     budget.check_expr(g, "the formula", x=act.x)   # undefined points refute it (a witness), not exit 2
     f = _target(act, parsed)
     base = {"formula": parsed.source, "language": parsed.language,
             "compared_with": f"{act.name}'" if parsed.is_derivative else act.name}
+    shown, remarks = parameter_notes(act, parsed, given)
+    if shown:
+        base["parameters"] = shown
+    if remarks:
+        base["remarks"] = remarks
+    result = _formula_test(act, parsed, f, g, base, seed, examples)
+    return TestResult(name, result.passed, result.details) if name != "formula" else result
+
+
+def _formula_test(act, parsed, f, g, base, seed, examples) -> TestResult:
     if act.vector:
         return _vector_test(act, f, g, base)
     x = act.x
@@ -587,13 +652,15 @@ def _vector_test(act, f, g, base) -> TestResult:
 
 
 # --------------------------------------------------------------------------- new activations
-def activation_from_formula(parsed: ParsedFormula, name: str = "formula", params: dict | None = None) -> Activation:
+def activation_from_formula(parsed: ParsedFormula, name: str = "formula", params: dict | None = None,
+                            *, kinks: bool = True) -> Activation:
     """An unregistered activation defined by ``parsed``.
 
     Extra symbols become parameters; each needs a value in ``params``
     (``{"alpha": "2"}``) or a :class:`~symact.errors.ParameterError` says which is
     missing. Every kink gets the "left" derivative convention, stated in
-    ``convention_note``.
+    ``convention_note``; ``kinks=False`` skips that (an activation only to be
+    evaluated and compared, as recognition does).
     """
     if parsed.is_derivative or parsed.self_references:
         raise ParseError("a derivative formula does not define an activation; write f(x) = ...")
@@ -625,12 +692,15 @@ def activation_from_formula(parsed: ParsedFormula, name: str = "formula", params
     if not act.vector:
         if plist:
             check_real(act.expr, act.x, _head(parsed))
+        if not kinks:
+            return act
         try:
             with budget.step("finding the kinks of the formula"):
                 kinks = [k.at for k in act.kinks]
         except symbolic.NoBranch as exc:
             raise symbolic.undefined_error(exc) from None
-        except symbolic.Undecidable as exc:   # a condition not linear in x (sgn(x^2 - 1), x^2 < 1)
+        except (symbolic.Undecidable, sp.PolynomialError, NotImplementedError) as exc:
+            # a condition not linear in x (sgn(x^2 - 1), x^2 < 1, min(0, e^x - 1))
             raise SymactError(f"symact cannot split the formula at its conditions ({exc}); write its "
                                   f"cases with conditions linear in x (x < a, x >= b)") from None
         if kinks:
@@ -665,116 +735,160 @@ def _close(a, b) -> bool:
                for u, v in zip(a, b))
 
 
-def _solve_params(entry: Activation, act: Activation) -> list[dict]:
-    """Exact parameter values (as dicts) that make ``entry`` agree with ``act`` at a few rationals."""
-    symbols = [p.symbol for p in entry.params]
-    x = entry.x
-    eqs = []
-    for pt in _SOLVE_AT:
-        lhs = sp.piecewise_fold(symbolic.normalize(entry.definition).subs(x, pt))
-        if lhs.has(sp.Piecewise) or not (lhs.free_symbols & set(symbols)):
-            continue
-        rhs = sp.piecewise_fold(symbolic.normalize(act.expr).subs(act.x, pt))
-        if rhs.has(sp.Piecewise, sp.nan):
-            return []
-        eqs.append(lhs - rhs)
-        if len(eqs) == len(symbols):
-            break
-    if len(eqs) < len(symbols):
-        return []
-    if all(e.as_poly(*symbols) is not None for e in eqs):
-        try:
-            sols = sp.solve(eqs, symbols, dict=True)
-        except (NotImplementedError, ValueError, TypeError):
-            return []
-    else:
-        sols = _numeric_solve(eqs, symbols, entry)
+#: Points at which a formula is evaluated (correctly rounded, by the oracle) to fit a catalog
+#: family's parameters: 1/8 steps on [-6, 6] and a few beyond.
+_FIT_AT = tuple(sorted({i / 8 for i in range(-48, 49)} | {-10.0, -8.0, -7.0, 7.0, 8.0, 10.0}))
+
+
+class _Fit:
+    """The formula's values at :data:`_FIT_AT`, computed once (only if some family needs them)."""
+
+    def __init__(self, act: Activation):
+        self.act, self._values = act, None
+
+    def values(self) -> tuple[list[float], list[float]]:
+        if self._values is None:
+            orc = Oracle(self.act.expr, self.act.x)
+            self._values = (list(_FIT_AT), [_rounded(orc, v) for v in _FIT_AT])
+        return self._values
+
+
+def _solve_params(entry: Activation, fit: _Fit) -> list[dict]:
+    """Candidate parameter values (as {name: "p/q"}) of the catalog family ``entry`` for
+    the formula: a least-squares fit to the formula's correctly rounded values, snapped
+    to simple exact numbers (:func:`symact.verify.recognize.fit_params`). Bounded cost
+    (no ``sympy.solve``: on selu's two parameters it ran for minutes); candidates only,
+    each is confirmed by :func:`_equal`."""
+    from symact.verify.recognize import fit_params
+
+    xs, vs = fit.values()
     out = []
-    for s in sols:
-        vals = {p.name: sp.nsimplify(s.get(p.symbol)) if s.get(p.symbol) is not None else None for p in entry.params}
-        if any(v is None or not v.is_number or v.is_real is False for v in vals.values()):
-            continue
-        if any(p.symbol.is_positive and not v.is_positive for p, v in zip(entry.params, vals.values())):
-            continue
-        out.append(vals)
+    for vals in fit_params(entry.name, xs, vs):
+        out.append({k: str(v) for k, v in vals.items()})
     return out
 
 
-def _numeric_solve(eqs, symbols, entry) -> list[dict]:
-    """mpmath root from the defaults, recognized as a simple number, for transcendental equations."""
-    start = [float(p.default) for p in entry.params]
-
-    def residual(*vals):
-        sub = dict(zip(symbols, (sp.Float(str(v), 30) for v in vals)))
-        return [mpmath.mpf(sp.N(e.subs(sub), 30)) for e in eqs]
-
-    try:
-        with mpmath.workdps(30):
-            root = mpmath.findroot(residual if len(symbols) > 1 else (lambda v: residual(v)[0]),
-                                   start if len(symbols) > 1 else start[0])
-    except (ValueError, ZeroDivisionError, TypeError, mpmath.libmp.NoConvergence):
-        return []
-    root = list(root) if len(symbols) > 1 else [root]
-    return [{s: sp.nsimplify(sp.Float(str(r), 25), rational=True, tolerance=1e-20) for s, r in zip(symbols, root)}]
+#: Seconds that recognizing a formula (:func:`recognize`) may take in all; past it the
+#: search stops and says so (the matches found so far stand).
+RECOGNITION_SECONDS = 20.0
 
 
-def catalog_matches(act: Activation, *, proofs: bool = True, examples: int = 120) -> list[dict]:
-    """Catalog activations (with parameter values) equal to ``act``.
+def catalog_matches(act: Activation, *, proofs: bool = True, examples: int = 120,
+                    seconds: float | None = None) -> list[dict]:
+    """Catalog activations (with parameter values) equal to ``act``: :func:`recognize`'s
+    ``matches``."""
+    return recognize(act, proofs=proofs, examples=examples, seconds=seconds)["matches"]
 
-    Each match is ``{"name", "params": {k: str}, "verdict": "proved"|"undecided"}``.
-    A numeric pre-filter on a few points discards most entries before any proof.
+
+def recognize(act: Activation, *, proofs: bool = True, examples: int = 120,
+              seconds: float | None = None) -> dict:
+    """Which catalog activations (with parameter values) ``act`` equals, within ``seconds``
+    (default :data:`RECOGNITION_SECONDS`) of wall time.
+
+    Returns ``{"matches": [...], "complete": bool, "seconds": elapsed, "budget": seconds,
+    "note": str}``; each match is ``{"name", "params": {k: str}, "verdict":
+    "proved"|"undecided"}``. A numeric pre-filter on a few points discards most entries
+    before any proof; a family's parameters are fitted numerically and confirmed exactly;
+    each proof is bounded by what is left of the budget (past it the entry is judged on
+    oracle points: "undecided"). Where the budget runs out, ``complete`` is False and the
+    note names how far the search got.
     """
-    matches = []
+    import time
+
+    seconds = RECOGNITION_SECONDS if seconds is None else float(seconds)
+    start = time.monotonic()
+    deadline = start + seconds
+    names = [n for n in catalog.names() if catalog.get(n).vector == act.vector]
+    matches: list[dict] = []
+    done = 0
+    for name in names:
+        if time.monotonic() > deadline:
+            break
+        found = _match_one(act, name, proofs, examples, deadline)
+        if found is not None:
+            matches.append(found)
+        done += 1
+    elapsed = time.monotonic() - start
+    complete = done == len(names)
+    note = (f"searched all {len(names)} catalog entries in {elapsed:.1f} s (budget {seconds:g} s)" if complete else
+            f"stopped at the time budget of {seconds:g} s after {done} of {len(names)} catalog entries")
+    return {"matches": matches, "complete": complete, "seconds": round(elapsed, 2), "budget": seconds,
+            "note": note}
+
+
+def _bounded_proof(f, g, variables, deadline, what: str) -> bool:
+    """:func:`prove_equal` within what is left before ``deadline`` (False past it)."""
+    import time
+
+    from symact.errors import BudgetError
+
+    left = deadline - time.monotonic()
+    if left <= 0.05:
+        return False
+    try:
+        with budget.step(what, left):
+            return prove_equal(f, g, variables)
+    except BudgetError:
+        return False
+
+
+def _match_one(act: Activation, name: str, proofs: bool, examples: int, deadline: float) -> dict | None:
+    entry = catalog.get(name)
     if act.vector:
-        xs_cache = {}
-        for name in catalog.names():
-            entry = catalog.get(name)
-            if not entry.vector:
+        return _vector_match(act, entry, name, deadline)
+    mine = _mine(act)
+    candidates = []
+    if _close(_catalog_values(name), mine):
+        candidates.append(entry)
+    if entry.params:
+        for vals in _solve_params(entry, _fit_for(act)):
+            try:
+                cand = entry.with_params(**vals)
+            except SymactError:
                 continue
-            if prove_equal(entry.expr, act.expr):
-                matches.append({"name": name, "params": {}, "verdict": "proved"})
-                continue
-            ok = True
-            for v in VECTOR_POINTS[:4]:
-                n = len(v)
-                if n not in xs_cache:
-                    xs_cache[n] = symbolic.components(act.expr, n)
-                xs, ac = xs_cache[n]
-                _, ec = symbolic.components(entry.expr, n)
-                if not _close(VectorOracle(ac, xs).rounded(v), VectorOracle(ec, xs).rounded(v)):
-                    ok = False
-                    break
-            if ok:
-                matches.append({"name": name, "params": {}, "verdict": "undecided"})
-        return matches
-    mine = _values(act.expr, act.x, _PREFILTER)
-    for name in catalog.names():
-        entry = catalog.get(name)
-        if entry.vector:
-            continue
-        candidates = []
-        if _close(_catalog_values(name), mine):
-            candidates.append(entry)
-        if entry.params:
-            for vals in _solve_params(entry, act):
-                try:
-                    cand = entry.with_params(**vals)
-                except SymactError:
-                    continue
-                if cand.param_values != entry.param_values and _close(_values(cand.expr, cand.x, _PREFILTER), mine):
-                    candidates.append(cand)
-        for cand in candidates:
-            verdict = _equal(cand, act, proofs=proofs, examples=examples)
-            if verdict:
-                matches.append({"name": name, "params": {k: str(v) for k, v in cand.param_values.items()},
-                                "verdict": verdict})
-                break
-    return matches
+            if cand.param_values != entry.param_values and _close(_values(cand.expr, cand.x, _PREFILTER), mine):
+                candidates.append(cand)
+    for cand in candidates:
+        verdict = _equal(cand, act, proofs=proofs, examples=examples, deadline=deadline)
+        if verdict:
+            return {"name": name, "params": {k: str(v) for k, v in cand.param_values.items()}, "verdict": verdict}
+    return None
 
 
-def _equal(a: Activation, b: Activation, *, proofs: bool, examples: int) -> str | None:
+_MINE: dict = {}
+
+
+def _mine(act: Activation):
+    key = id(act)
+    if _MINE.get(key, (None,))[0] is not act:
+        _MINE.clear()
+        _MINE[key] = (act, _values(act.expr, act.x, _PREFILTER), _Fit(act))
+    return _MINE[key][1]
+
+
+def _fit_for(act: Activation) -> _Fit:
+    _mine(act)
+    return _MINE[id(act)][2]
+
+
+def _vector_match(act: Activation, entry: Activation, name: str, deadline: float) -> dict | None:
+    if _bounded_proof(entry.expr, act.expr, (), deadline, f"proving the formula equals {name}"):
+        return {"name": name, "params": {}, "verdict": "proved"}
+    for v in VECTOR_POINTS[:4]:
+        n = len(v)
+        xs, ac = symbolic.components(act.expr, n)
+        _, ec = symbolic.components(entry.expr, n)
+        if not _close(VectorOracle(ac, xs).rounded(v), VectorOracle(ec, xs).rounded(v)):
+            return None
+    return {"name": name, "params": {}, "verdict": "undecided"}
+
+
+def _equal(a: Activation, b: Activation, *, proofs: bool, examples: int, deadline: float | None = None) -> str | None:
+    import time
+
     f, g = a.expr, b.expr.xreplace({b.x: a.x})
-    if proofs and prove_equal(f, g, [a.x]):
+    deadline = time.monotonic() + RECOGNITION_SECONDS if deadline is None else deadline
+    if proofs and _bounded_proof(f, g, [a.x], deadline, f"proving the formula equals {a.name}"):
         return "proved"
     pts = oracle_points(_kink_points(f, g), examples=examples)
     fo, go = Oracle(f, a.x), Oracle(g, a.x)

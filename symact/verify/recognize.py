@@ -57,7 +57,7 @@ from symact.model import catalog
 from symact.model.activation import Activation
 from symact.numeric.ulp import ulp_distance
 
-__all__ = ["what_it_computes", "ULP_BOUND", "ABS_BOUND", "ORDINARY", "KNOWN_VARIANTS"]
+__all__ = ["what_it_computes", "fit_params", "ULP_BOUND", "ABS_BOUND", "ORDINARY", "KNOWN_VARIANTS"]
 
 #: A point agrees when the code is within this many ULP of the candidate...
 ULP_BOUND = 4.0
@@ -222,7 +222,11 @@ def _simple_values(v: float, default) -> list[Fraction]:
     for k in range(0, 10):
         out.add(Fraction(repr(round(v, k))))
     out.add(Fraction(v))
-    return sorted(out, key=lambda f: (len(str(abs(f.numerator))) + len(str(f.denominator)), abs(f - Fraction(v))))
+    # those within 1e-6 (relative) of the fit first: a short decimal such as 851/500 (1.702)
+    # must not fall behind cruder short fractions (5/3, 12/7) that the screen rejects anyway
+    near = Fraction(1, 10**6) * max(1, abs(Fraction(v)))
+    return sorted(out, key=lambda f: (abs(f - Fraction(v)) > near,
+                                      len(str(abs(f.numerator))) + len(str(f.denominator)), abs(f - Fraction(v))))
 
 
 def _fit(data: _Data, name: str, derivative: bool) -> list[dict[str, Fraction]]:
@@ -294,6 +298,25 @@ def _fit(data: _Data, name: str, derivative: bool) -> list[dict[str, Fraction]]:
         if miss <= SCREEN_OUTLIERS:
             ranked.append((miss, rank, c))
     return [c for _, _, c in sorted(ranked, key=lambda t: t[:2])[:2]]
+
+
+def fit_params(name: str, points, values) -> list[dict[str, Fraction]]:
+    """Parameter values of the catalog family ``name`` that fit ``values`` (float64 values
+    at ``points``), simplest first, at most two: the least-squares fit of :func:`_fit`
+    snapped to simple exact numbers. Only candidates: a caller confirms them exactly
+    (:func:`symact.verify.formula.catalog_matches` proves or tests each). Bounded work:
+    at most :data:`MAX_FIT_POINTS` points and a few hundred evaluations of the
+    family's NumPy form; [] where nothing fits or the fit cannot proceed."""
+    try:
+        x = np.asarray(points, dtype=np.float64).ravel()
+        v = np.asarray(values, dtype=np.float64).ravel()
+        keep = np.isfinite(x) & np.isfinite(v)
+        if keep.sum() < 2 * MIN_SIDE_POINTS or not catalog.get(name).params:
+            return []
+        return _fit(_Data(x[keep], v[keep], np.dtype(np.float64)), name, False)
+    except (ArithmeticError, ValueError, TypeError, NotImplementedError, RecursionError,
+            AttributeError, np.linalg.LinAlgError):
+        return []
 
 
 # --------------------------------------------------------------------------- the search
