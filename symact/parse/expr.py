@@ -98,6 +98,7 @@ _TOKEN_RE = re.compile(
       | (?P<APPROX>~=|\u2248)
       | (?P<COMPOP><=|>=|==|!=|<|>)
       | (?P<CHAR>[-+*/=(),&|\[\]])
+      | (?P<PRIME>'(?=\s*\())
     """,
     re.X,
 )
@@ -115,7 +116,7 @@ _RELATIONS = {"<": sp.Lt, "<=": sp.Le, ">": sp.Gt, ">=": sp.Ge, "==": sp.Eq, "!=
 _TOKEN_NAMES = {
     "NUMBER": "a number", "NAME": "a name", "PLUS": "'+'", "MINUS": "'-'",
     "STAR": "'*'", "SLASH": "'/'", "COMPOP": "a comparison", "_POW": "'**'",
-    "EQ": "'='", "APPROX": "'~='", "_LPAR": "'('", "_RPAR": "')'", "_COMMA": "','",
+    "EQ": "'='", "APPROX": "'~='", "PRIME": "a prime '", "_LPAR": "'('", "_RPAR": "')'", "_COMMA": "','",
     "_AND": "'and'", "_OR": "'or'", "_IF": "'if'", "_ELSE": "'else'", "$END": "the end of the expression",
 }
 
@@ -225,6 +226,11 @@ def _tokenize(text: str) -> list[Token]:
             type_ = "COMPOP"
         elif kind == "APPROX":
             type_ = "APPROX"
+        elif kind == "PRIME":
+            if not tokens or tokens[-1].type != "NAME" or tokens[-1].end_pos != pos:
+                raise parse_error("unexpected character \"'\" (a prime marks a derivative, as in "
+                                  "f'(x))", text, pos)
+            type_ = "PRIME"
         else:
             type_ = _CHAR_TYPES[value]
             if type_ == "_LPAR":
@@ -299,6 +305,8 @@ class _Builder:
                  functions: UserFunctions | None = None):
         self.text = text
         self.functions = functions
+        self.derivative = False
+        self.self_refs: set[str] = set()
         self.head_name = head_name
         self.dependent = dependent
         self.symbols: dict[str, sp.Symbol] = {}
@@ -393,7 +401,10 @@ class _Builder:
             cond = self.condition(arg_nodes[0])
             return sp.Piecewise((self.build(arg_nodes[1]), cond), (self.build(arg_nodes[2]), True))
         if name == self.head_name:
-            raise self.fail(f"the expression defines {name} in terms of itself", tok)
+            if not self.derivative:
+                raise self.fail(f"the expression defines {name} in terms of itself", tok)
+            self.self_refs.add(name)  # f'(x) = f(x)*(1 - f(x))
+            return sp.Function(name)(*(self.build(a) for a in arg_nodes))
         user = user_function(self.functions, name)
         if user is not None:
             if len(arg_nodes) != 1:
@@ -429,6 +440,23 @@ class _Builder:
             raise self.fail(f"{name} takes {want} argument(s), not {len(arg_nodes)}", node)
         return self.checked(spec.build(*(self.build(a) for a in arg_nodes)), node, levels=4)
 
+    def b_dcall(self, node):
+        """``sigmoid'(x)`` in a body: the derivative of a known function."""
+        tok, _prime, args = node.children
+        if tok.value == self.head_name:
+            raise self.fail("a derivative such as f'(x) may only appear in the head", tok)
+        if len(args.children) != 1:
+            raise self.fail(f"{tok.value}'(...) takes one argument", node)
+        arg = self.build(args.children[0])
+        u = sp.Dummy("u", real=True)
+        call = Tree("call", [tok, Tree("args", [Tree("name", [Token("NAME", "__u__")])])])
+        self.symbols["__u__"] = u
+        try:
+            value = sp.diff(self.b_call(call), u).xreplace({u: arg})
+        finally:
+            del self.symbols["__u__"]
+        return self.checked(value, node, levels=4)
+
     def b_ternary(self, node):
         """``a if cond else b`` (Python's conditional expression)."""
         value, cond, other = node.children
@@ -442,8 +470,8 @@ def _read_head(lhs, text: str) -> tuple[str | None, str | None, str | None]:
     """(function name, variable, dependent name) from the left of '='."""
     if _is(lhs, "name"):
         return None, None, lhs.children[0].value
-    if _is(lhs, "call"):
-        tok, args = lhs.children
+    if _is(lhs, "call") or _is(lhs, "dcall"):
+        tok, args = lhs.children[0], lhs.children[-1]
         if len(args.children) == 1 and _is(args.children[0], "name"):
             var = args.children[0].children[0].value
             if var == tok.value:
@@ -479,12 +507,15 @@ def parse_expr(text: str, *, functions: UserFunctions | None = None) -> ParsedFo
     relations = ["approx" if tok.type == "APPROX" else "=" for tok in tree.children[1::2]]
     if len(items) > 1:
         head, var_name, dependent = _read_head(items[0], text)
+        derivative = _is(items[0], "dcall")
         sides = items[1:]
     else:
         head = var_name = dependent = None
+        derivative = False
         sides = items
         relations = ["="]
     builder = _Builder(text, head, dependent, functions)
+    builder.derivative = derivative
     values = []
     for side in sides:
         value = builder.build(side)
@@ -510,8 +541,8 @@ def parse_expr(text: str, *, functions: UserFunctions | None = None) -> ParsedFo
         expr=expr,
         variable=variable,
         head=head,
-        is_derivative=False,
-        self_references=(),
+        is_derivative=derivative,
+        self_references=tuple(sorted(builder.self_refs)),
         source=text,
         parameters=tuple(sorted(names - {var_name})),
         language="expr",

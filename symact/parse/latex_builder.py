@@ -338,6 +338,10 @@ class _Analysis:
                 up = _name_token(upper)
                 if up is not None:
                     self.size_names.add(up.value)
+                elif isinstance(upper, Tree):  # \sum_{j=0}^{N-1}: N is the size
+                    for tok in upper.scan_values(lambda v: isinstance(v, Token)):
+                        if tok.type in ("LETTER", "GREEK") and tok.value != index.value:
+                            self.size_names.add(tok.value)
             for sub in node.iter_subtrees():
                 if _is(sub, "npost"):
                     base, _, _, s = _npost_parts(sub)

@@ -152,7 +152,7 @@ _NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 _BRACED_ANY_RE = re.compile(r"\s*\{(?:[^{}$]|\{[^{}$]*\})*\}")
 #: The content of \text{..}, \mathrm{..}, \operatorname{..}: no groups; \_ and
 #: spacing commands are the only commands allowed inside.
-_NAME_BRACED_RE = re.compile(r"\s*\{((?:[^{}\\$]|\\[_ ,;:!~])*)\}")
+_NAME_BRACED_RE = re.compile(r"\s*\{((?:[^{}\\$]|\\[_ ,;:!~]|\\text\{-\})*)\}")
 #: A run of ASCII letters (a bare word such as exp, GELU, alpha), with trailing digits
 #: (ReLU6) or a digit group inside (log1p, expm1).
 _WORD_RE = re.compile(r"[A-Za-z]+(?:[0-9]+[A-Za-z]*)?")
@@ -588,8 +588,9 @@ class _Tokenizer:
                 self.emit("LETTER", m.group(1), m.start(1), m.end(1))
                 self.i = m.end()
         elif name in _FONT_SWITCHES:  # {\rm ReLU}: the old font switch before a name
-            m = re.compile(r"\s*\{?\s*([A-Za-z]+(?:\\_[A-Za-z0-9]+)*)\s*\}?").match(
-                self.text, self.i, self.end)
+            m = re.compile(r"\s*\{\s*([A-Za-z]+(?:\\_[A-Za-z0-9]+)*)\s*\}").match(
+                self.text, self.i, self.end) or re.compile(
+                r"\s*([A-Za-z]+(?:\\_[A-Za-z0-9]+)*)").match(self.text, self.i, self.end)
             if m is None:
                 raise self.error(f"\\{name} must be followed by a name, as in {{\\{name} ReLU}}",
                                  start)
@@ -677,7 +678,7 @@ class _Tokenizer:
                              f"\\{name}{{erf}} (only \\_ and spacing commands inside)", start)
         self.i = m.end()
         content, cpos = m.group(1), m.start(1)
-        plain = re.sub(r"\\_", "_", content)
+        plain = re.sub(r"\\_", "_", content.replace("\\text{-}", "-"))
         plain = re.sub(r"\\.|~", " ", plain)
         word = " ".join(plain.split())
         if name in _TEXT_COMMANDS or name == "mathrm":
