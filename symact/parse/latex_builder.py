@@ -106,16 +106,21 @@ def _name_sequence(node) -> list[str] | None:
     """['d', 'x'] for the juxtaposition ``dx``; None if not only bare names."""
     tok = _name_token(node)
     if tok is not None:
-        return [tok.value]
+        return [_leibniz_d(tok)]
     if _is(node, "product"):
         names = []
-        for item in node.children:
+        for k, item in enumerate(node.children):
             tok = _name_token(item)
             if tok is None:
                 return None
-            names.append(tok.value)
+            names.append(_leibniz_d(tok) if k == 0 else tok.value)
         return names
     return None
+
+
+def _leibniz_d(tok: Token) -> str:
+    """``d`` for the d, \\delta or \\partial of Leibniz's notation (\\partial is read as d)."""
+    return "d" if tok.type == "GREEK" and tok.value == "delta" else tok.value
 
 
 def _subscript_text(node) -> str | None:

@@ -112,6 +112,12 @@ _SIMPLE_COMMANDS = {
 }
 _TEXT_MATH_RE = re.compile(r"\s*\{([^{}$\\]*)\$")
 _TEXT_MATH_END_RE = re.compile(r"[^{}$\\]*\}")
+#: What may follow a bare function name written without parentheses (exp x, log 2x).
+_OPERAND_FOLLOWS_RE = re.compile(
+    r"\s*(?:[A-Za-z0-9.{|]|\\(?!over(?![A-Za-z])|right(?![A-Za-z])|end(?![A-Za-z])|cdot"
+    r"(?![A-Za-z])|times(?![A-Za-z])|approx(?![A-Za-z])|\\)[A-Za-z{|])")
+#: What ends a name in the head: \over, }, =, \approx.
+_HEAD_WORD_END_RE = re.compile(r"\s*(?:\\over(?![A-Za-z])|\}|=|\\approx(?![A-Za-z]))")
 _HEAD_EQUAL_RE = re.compile(r"\s*(?:=|\\approx(?![A-Za-z])|\u2248)")
 _ROW_SKIP_RE = re.compile(r"\s*\[\s*-?[0-9.]+\s*(?:ex|em|pt|mm|cm|in|mu|bp)\s*\]")
 _FONT_SWITCHES = frozenset("rm it bf sf tt mit cal".split())
@@ -205,6 +211,7 @@ class _Tokenizer:
         self.brace_index: dict[int, int] = {}  # position of an open '{' -> its token index
         self.rows: list[dict] = []       # per open piecewise environment: the current row
         self.text_math = False           # inside the $...$ of \text{if $x > 0$}
+        self.head_words: set[str] = set()  # bare names read in the head (Sig in dSig/dx)
         self.i = start
         self.end = end
         self.toks: list[Token] = []
@@ -757,8 +764,17 @@ class _Tokenizer:
                 self.emit("LETTER", word, start, self.i)
             return
         if len(word) > 1:
-            if self.is_function(word):
+            if word in self.head_words:  # the head's name again: Sig(x) after Sig = ...
+                self.emit("OPNAME" if self.applied() else "LETTER", word, start, self.i)
+                return
+            if self.is_function(word) and (
+                    self.applied() or _OPERAND_FOLLOWS_RE.match(text, self.i, self.end)):
                 self.emit("OPNAME", word, start, self.i)
+                return
+            if not self.seen_equal and len(word) >= 3 and word[0].isupper() \
+                    and not _is_word_name(word) and _HEAD_WORD_END_RE.match(text, self.i, self.end):
+                self.head_words.add(word)  # \frac{\delta Sig}{\delta x} = Sig(x)...
+                self.emit("LETTER", word, start, self.i)
                 return
             if word == "pi":
                 self.emit("CONST", "pi", start, self.i)
