@@ -160,6 +160,8 @@ class LinkCheck:
     witness: dict | None
     message: str
     severity: str | None = None
+    got: str | None = None        # at the witness: the side's exact value
+    expected: str | None = None   # and the reference's
 
 
 def check_against(act, rf: ReadFormula, what: str) -> list[LinkCheck]:
@@ -183,7 +185,7 @@ def check_against(act, rf: ReadFormula, what: str) -> list[LinkCheck]:
         elif d.get("verdict") == "refuted":
             out.append(LinkCheck("mismatch", d["witness"],
                                  f"{which} differs from {what}: at x = {d['witness']['x']} it gives {d['got']}, "
-                                 f"{what} is {d['expected']}", "wrong"))
+                                 f"{what} is {d['expected']}", "wrong", d['got'], d['expected']))
         else:
             out.append(LinkCheck("error", None, f"{which} against {what}: {d.get('note', 'not decided')}"))
     return out

@@ -258,11 +258,13 @@ def _label_finding(title, rf, used: bool) -> Finding | None:
     p = rf.parsed
     links = formulas.links_of(p)
     if rf.label and not rf.is_derivative:
-        try:
-            entry = catalog.get(rf.label)
+        try:  # the label names the family: its parameters may take the formula's values
+            entry = judge._subject(rf.act, rf.match) if rf.match and rf.match["name"] == rf.label \
+                else catalog.get(rf.label)
         except SymactError:
             return None
-        checks = formulas.check_against(entry, rf, rf.label)
+        what = formulas.match_name(rf.match) if rf.match and rf.match["name"] == rf.label else rf.label
+        checks = formulas.check_against(entry, rf, what)
     elif len(links) > 1 and rf.act is not None and not rf.is_derivative:
         checks = formulas.check_against(rf.act, rf, "the first side")[1:]
     else:
@@ -277,7 +279,7 @@ def _label_finding(title, rf, used: bool) -> Finding | None:
                        "; ".join(b.message for b in bad), c.severity)
     name = formulas.match_name(rf.match) if rf.match else rf.label
     return Finding(title, rf.line, rf.text, None, rf.label or (rf.match or {}).get("name"), "consistent", None,
-                   f"the formula is {name}" + (f" ({rf.match['verdict']})" if rf.match else "")
+                   f"the formula is {name}" + (f" ({rf.match['verdict']})" if rf.match else "") + _with_values(rf)
                    + ("; " + "; ".join(c.message for c in checks) if len(links) > 1 else ""))
 
 
@@ -340,7 +342,7 @@ def _review_section(sec: Section, runner, note: _Note | None = None, *, execute,
     used: set[int] = set()
     for name, code, call, points in funcs:
         out.append(_code_finding(title, name, code, call, points, plain, derivs, base, base_label,
-                                 section_act, section_match, used, rules))
+                                 section_act, section_match, used, rules, note.entry))
 
     for rf in plain:
         labelled = _label_finding(title, rf, id(rf) in used)
@@ -369,7 +371,7 @@ def _review_section(sec: Section, runner, note: _Note | None = None, *, execute,
 def _with_values(rf) -> str:
     if not rf.params:
         return ""
-    return " (with " + ", ".join(f"{k} = {v[0]} from the prose: {v[1]!r}" for k, v in rf.params.items()) + ")"
+    return " (" + ", ".join(f"{k} = {v[0]} from the prose: {v[1]!r}" for k, v in rf.params.items()) + ")"
 
 
 def _derivative_finding(title, rf, base, base_label, note) -> Finding:
@@ -384,9 +386,15 @@ def _derivative_finding(title, rf, base, base_label, note) -> Finding:
         severity = c.severity
         if c.verdict == "mismatch" and c.witness and formulas.at_kink(base, c.witness.get("x", "")):
             severity = "convention"
-        return Finding(title, rf.line, rf.text, None, base_label, c.verdict, c.witness,
-                       "the derivative is wrong: " + "; ".join(b.message for b in bad)
-                       if c.verdict == "mismatch" else "; ".join(b.message for b in bad), severity)
+        if severity == "convention":
+            of = base_label or "the section's function"
+            message = (f"at x = {c.witness['x']}, a kink of {of}, the formula gives {c.got} and symact's "
+                       f"derivative of {of} {c.expected}: the value at a kink is a convention, not another function")
+        elif c.verdict == "mismatch":
+            message = "the derivative is wrong: " + "; ".join(b.message for b in bad)
+        else:
+            message = "; ".join(b.message for b in bad)
+        return Finding(title, rf.line, rf.text, None, base_label, c.verdict, c.witness, message, severity)
     return Finding(title, rf.line, rf.text, None, base_label, "consistent", None,
                    "the derivative is right (" + "; ".join(c.message for c in checks) + ")")
 
@@ -395,7 +403,7 @@ _raised = judge.describe_raise
 
 
 def _code_finding(title, name, code, call, points, plain, derivs, base, base_label, section_act, section_match,
-                  used, rules) -> Finding:
+                  used, rules, note_entry=catalog.get) -> Finding:
     line = code.line
     no_scalar = call is not None and (call.scalar is None or all(v != v for v in call.scalar))
     if call is None or (call.scalar_error and no_scalar and all(v is None for v in call.vectors)):
@@ -423,7 +431,10 @@ def _code_finding(title, name, code, call, points, plain, derivs, base, base_lab
                 candidates.append((id(rf), rf, _Ref(_subject(rf.act, rf.match), False, "formula",
                                                     rf.match["name"] if rf.match else None)))
         if not candidates and base is not None and section_act is None:
-            candidates.append((None, None, _Ref(base, False, base_label, base_label)))
+            own = catalog_name(name)  # a helper named for another function (sigmoid beside swish) is that one
+            ref = base if own is None or own == base_label or catalog.get(own).vector else note_entry(own)
+            label = own if ref is not base else base_label
+            candidates.append((None, None, _Ref(ref, False, label, label)))
     verdicts = [(key, rf, ref, judge._compare(ref, call, points, rules)) for key, rf, ref in candidates]
     rank = {None: 0, **{c: len(policy.SEVERITIES) - i for i, c in enumerate(policy.SEVERITIES)}}
     chosen = min(verdicts, key=lambda v: rank[v[3][1]]) if verdicts else None
