@@ -44,9 +44,16 @@ def _activation(args):
     except ModuleNotFoundError:
         raise UsageError("symact codegen: --latex/--expr need symact.verify.formula, which is not installed "
                          "in this version; use a catalog NAME") from None
+    from symact.verify import claims
+
+    # the same reading as check: chains give the first side's code; catalog names are functions;
+    # --param binds the formula's symbols, a symbol with no value that is a catalog parameter
+    # takes the catalog's default (said on stderr)
     parsed = formula.read_formula(latex=args.latex, expr=args.expr)
-    act = formula.activation_from_formula(parsed)
-    return act.with_params(**params) if params else act
+    act, remarks = claims.formula_activation(parsed, params)
+    for text in remarks:
+        warnings.warn(text)
+    return act
 
 
 def run(args, out) -> int:

@@ -231,8 +231,11 @@ def approximation_test(exact: sp.Expr, approx: sp.Expr, x, *, name: str = "appro
     details.update({k: d[k] for k in ("max_abs_error", "at", "signed_error", "method", "tail") if k in d})
     located = res.established == "located" and res.max_abs_error != "undecided"
     diff = approx - exact
-    far = [(t, _abs_at(diff, x, t)) for t in _FAR]
-    grows = [(t, v) for t, v in far if not math.isfinite(v) or v > INACCURATE * scale]
+    far = dict((t, _abs_at(diff, x, t)) for t in _FAR)
+    # unbounded: not finite far out, or still growing from 1e3 to 1e6 past the threshold
+    grows = [(t, v) for t, v in far.items() if not math.isfinite(v)
+             or (abs(t) == 1e6 and v > INACCURATE * scale and v > 2 * far[math.copysign(1e3, t)])]
+    tail = max((v for v in far.values() if math.isfinite(v)), default=0.0)
     if located:
         err = float(sp.Float(res.max_abs_error))
         rel = err / scale
@@ -245,6 +248,12 @@ def approximation_test(exact: sp.Expr, approx: sp.Expr, x, *, name: str = "appro
         t, v = grows[-1]
         details.update(verdict="unbounded", max_abs_error="unbounded")
         text = f"the error is not bounded: |error| = {v:.4g} at x = {t:g}"
+        bad = True
+    elif tail > INACCURATE * scale:   # bounded, its supremum approached far out (sigmoid vs 1/2)
+        at = max((t for t in far if far[t] == tail), key=abs)
+        details.update(verdict="tail", max_abs_error=f"{tail:.6g}", at=[f"{at:g}"])
+        text = (f"|error| approaches {tail:.6g} far out (at x = {at:g}), {tail / scale:.3g} of "
+                f"{against or 'the function'}'s scale {scale:.4g}")
         bad = True
     else:
         details.update(verdict="undecided")
