@@ -315,3 +315,24 @@ def test_expr_reads_the_same_way():
                 sp.Piecewise((x / 100, x < 0), (x, True)))
     with pytest.raises(ParseError, match="does not match"):
         parse_expr("tanh[x)")
+
+
+def test_expr_derivative_heads_and_primes():
+    f = parse_expr("swish'(x) = sigmoid(x) + x*sigmoid(x)*(1 - sigmoid(x)) = "
+                   "swish(x) + sigmoid(x)*(1 - swish(x))")
+    assert f.head == "swish" and f.is_derivative and f.self_references == ("swish",)
+    assert same(f.expr, sp.diff(x * sigmoid(x), x))
+    assert same(parse_expr("sigmoid'(x)").expr, sigmoid(x) * (1 - sigmoid(x)))
+    with pytest.raises(ParseError):
+        parse_expr("__import__('os').system('true')")
+    with pytest.raises(ParseError, match="in terms of itself"):
+        parse_expr("f(x) = f(x)")
+
+
+def test_leibniz_heads():
+    f = parse_latex(r"{\delta Tanh \over \delta x}=({2 \over e^x+e^{-x}})^2=1-Tanh^2(x)")
+    assert f.head == "Tanh" and f.is_derivative and f.variable == x
+    assert same(f.expr, 1 - sp.tanh(x) ** 2)
+    g = parse_latex(r"\frac{\partial{y}}{\partial{x}}= \begin{cases} 1&(x\gt0)\\ 0&(x\le0) "
+                    r"\end{cases}")
+    assert g.is_derivative and g.expr == sp.Piecewise((1, x > 0), (0, True))

@@ -5,7 +5,13 @@ Each reader tokenizes the text itself, parses the tokens with its own strict
 LALR(1) grammar (:mod:`symact.parse._grammar`) and walks the tree into SymPy
 objects; neither ever evaluates user text.  What they have in common lives here:
 
-* :class:`ParsedFormula`, the result both return (``language`` says which);
+* :class:`ParsedFormula`, the result both return (``language`` says which),
+  with one :class:`Link` per side of a chain (``f(x) = A \\approx B``) and
+  ``notes`` on what the reader dropped or assumed;
+* :func:`catalog_name`, the one normalisation of names to catalog entries
+  (case, ``\\_``, ``_``, spaces and hyphens ignored) that the readers and
+  :mod:`symact.verify` share, and :func:`catalog_function`, a catalog entry
+  as a function of its argument with its parameters free;
 * the bounds (below), which both readers enforce while tokenizing, on the
   parse tree before any SymPy object is built, and while building, so that
   refusing an input costs time linear in its length;

@@ -1,6 +1,6 @@
 """Read plain-text formulas such as ``--expr "1/(1+exp(-x))"`` into SymPy.
 
-``parse_expr(text)`` returns the same :class:`~symact.parse.common.ParsedFormula`
+``parse_expr(text, *, functions=None)`` returns the same :class:`~symact.parse.common.ParsedFormula`
 as :func:`symact.parse.latex.parse_latex` (with ``language="expr"``).  Like the
 LaTeX reader it never evaluates user text: a small regex tokenizer, an LALR(1)
 grammar (``_grammar/expr.lark``, built in Lark's strict mode, so it has no
@@ -16,17 +16,31 @@ The language (Python-like):
   ``e`` is Euler's number; a function name used without a call is an error;
 * ``+ - * /``, powers ``**`` and ``^`` (both mean power; right-associative,
   tighter than unary minus: ``-x**2`` is ``-(x**2)``, ``2**-x`` is allowed);
-  there is no implicit multiplication (``2x`` is an error: write ``2*x``);
+  a number written directly before a name multiplies it (``1.702x``,
+  ``2exp(x)``), as publications write it; there is no other implicit
+  multiplication (``2 x`` and ``x y`` are errors: write ``*``);
+  ``[..]`` groups like ``(..)``;
 * calls of the whitelisted functions: exp, log/ln (natural), log1p
   (log(1+u)), expm1 (exp(u)-1), tanh, sinh, cosh, sin, cos, tan, atan,
   atanh, erf, erfc, sqrt, abs, max, min (2+ arguments), sigmoid/logistic
   (1/(1+exp(-u))), relu (max(0,u)), softplus (log(1+exp(u))), sign/sgn,
-  heaviside/step; names are matched case-insensitively (``ReLU(x)``);
+  heaviside/step, sech, csch, coth, asinh; names are matched
+  case-insensitively (``ReLU(x)``); so is every catalog name or alias
+  (``gelu(x)``, ``LeakyReLU(x)``, ``hard_swish(x)``), built as the catalog's
+  definition with its parameters free (``elu(x, 2)`` binds them in order;
+  vector entries are refused); ``parse_expr(text, functions={...})``
+  overrides the meaning of a name;
+* a prime on a known function is its derivative (``sigmoid'(x)``); a head
+  ``f'(x) = ...`` is a derivative head, whose body may use ``f(x)``;
+* ``a if cond else b`` (Python's conditional) is ``Piecewise((a, cond), (b, True))``;
 * ``where(cond, a, b)`` is ``Piecewise((a, cond), (b, True))``; conditions
   are comparisons ``< <= > >= == !=`` (chains ``0 < x < 1`` mean both),
   joined by ``and``/``&`` and ``or``/``|`` (``and`` binds tighter), and may
-  appear only as the first argument of ``where``;
-* an optional head ``f(x) = ...`` (names the variable) or ``y = ...``;
+  appear only as the first argument of ``where`` or after ``if``;
+* an optional head ``f(x) = ...`` (names the variable) or ``y = ...``, then
+  one or more sides joined by ``=`` or the approximations ``~=`` and ``≈``
+  (``f(x) = a = b ~= c``): every side is read, into
+  :attr:`~symact.parse.common.ParsedFormula.links`, and ``expr`` is the first;
 * Unicode as typeset text has it: ``−`` (minus), ``×`` ``·`` ``⋅`` ``∗`` (times),
   ``÷``, ``≤ ≥ ≠``, Greek letters (``π`` is pi, ``α`` the name alpha),
   superscript digits and signs as a power (``x²`` is ``x**2``, ``x⁻¹`` is

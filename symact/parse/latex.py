@@ -1,6 +1,7 @@
 r"""Read activation-function formulas written in LaTeX into SymPy expressions.
 
-``parse_latex(text)`` returns a :class:`~symact.parse.common.ParsedFormula`.
+``parse_latex(text, *, functions=None)`` returns a
+:class:`~symact.parse.common.ParsedFormula`.
 It never evaluates user text: a hand-written tokenizer turns the text into
 tokens from a fixed whitelist, an unambiguous LALR(1) grammar
 (``_grammar/latex.lark``, built in Lark's strict mode, so a grammar with any
@@ -26,40 +27,76 @@ nesting, digits, exact numbers, exponents, terms, factors, rows); beyond one,
 
 Unicode
 =======
-``−`` (minus), ``×``, ``·``, ``⋅``, ``∗``, ``÷``, ``≤``, ``≥``, ``≠``, ``∞``,
-``π``, ``∑``, ``∈ ℝ`` and the Greek letters read as their commands;
+``−`` (minus), ``×``, ``·``, ``⋅``, ``∗``, ``÷``, ``≤``, ``≥``, ``≠``, ``≈``, ``≃``,
+``∞``, ``π``, ``∑``, ``∈ ℝ``, ``’`` and ``′`` (primes) and the Greek letters read
+as their commands;
 superscript digits and signs are an exponent (``x²``, ``e⁻ˣ`` is not: only
 digits, ``x⁻¹`` is), subscript digits a subscript (``x₂`` is the symbol
 ``x_2``).  Any other non-ASCII digit or letter is refused with its name.
 
 The language
 ============
-A formula is an optional *head*, ``=``, and a *body*::
+The reader reads formulas the way publications write them: PyTorch, JAX and
+Keras docstrings, papers, Wikipedia's markup, course notes and blogs in
+English, French, German, Spanish and Chinese (``tests/corpus/`` holds such
+formulas with their sources; ``tests/test_parse_published.py`` one case of
+each notation below).
+
+A formula is an optional *head*, then one or more *sides* joined by ``=``
+or an approximation (``\approx``, ``\simeq``, ``≈``)::
 
     f(x) = ...      \sigma(u) = ...     \mathrm{ReLU}(x) = ...    y = ...
+    GELU(x) = ...   Mish'(x) = ...      \text{Hard SiLU}(x) = ...  ELU = ...
     f'(x) = ...     \frac{d}{dx} f(x) = ...    \frac{df}{dx} = ...
-    \operatorname{softmax}(x)_i = ...          y_i = ...
+    \frac{\partial y}{\partial x} = ...        {\delta Tanh \over \delta x} = ...
+    \operatorname{softmax}(x)_i = ...   \text{Softmax}(x_i) = ...  y_i = ...
+    \text{Sigmoid}(x) = \sigma(x) = \frac{1}{1 + \exp(-x)}
+    \mathrm{GELU}(x) = x\Phi(x) \approx 0.5x(1 + \tanh[\sqrt{2/\pi}(x + 0.044715x^3)])
 
-The variable is the one the head names (``u`` in ``\sigma(u) =``).  With no
-parenthesised argument in the head, or no head, it is the single free symbol
-that is not a Greek letter (``x`` if ``x`` occurs); if that is not unique the
-formula is refused.  Greek letters, other letters and subscripted names
-(``\alpha``, ``a``, ``\alpha_1``) are the parameters.  All symbols are created
-``real=True``.  A body may end with ``,`` or ``.`` or a domain remark
-``, x \in \mathbb{R}`` (the named symbol must be the variable).
+Chains.  Every side is read; :attr:`~symact.parse.common.ParsedFormula.links`
+holds one :class:`~symact.parse.common.Link` per side (its relation to the
+item before it, ``"="`` or ``"approx"``, its expression, its text and
+offset) and ``expr`` is the first side.  A side that only applies a known
+function (``\sigma(x)``) is an ordinary expression; ``y = f(x) = ...`` reads
+``f(x)`` as the head (said in ``notes``).  When the left-most item is no
+head (``1 - \tanh^2(x) = \text{sech}^2(x)``, ``(x)^+ = \max(0, x)``), it is
+the first side, with no head, provided its symbols all occur in the other sides.
 
-Atoms: decimal numbers (``0.044715`` is the exact rational 8943/200000),
-single letters (``xy`` is ``x*y``), ``\alpha``...``\omega`` and the capital
-Greek letters, ``\pi``, ``\infty``, and the letter ``e``, which is always
-Euler's number (``e^{x}`` and ``e^x`` are ``exp(x)``; a subscripted ``e_1``
-is an ordinary symbol).  ``x_i``, ``x_{i}``, ``\alpha_1`` are symbols named
-``x_i``, ``alpha_1``.  ``\mathbf{x}``/``\boldsymbol{x}`` are plain ``x``.
+The head names the variable (``u`` in ``\sigma(u) =``); further arguments
+(``\mathrm{logit}(x, \beta)``) are parameters.  A subscripted argument
+(``\text{Softmax}(x_i)``, ``\phi(v_i)``) is the vector index when the body
+sums over that name, else part of the variable's name (``v_i``).  When the
+head names ``x`` and the body writes only ``x_i`` (PyTorch's old
+docstrings), ``x_i`` is read as ``x`` (said in ``notes``).  With no
+parenthesised argument in the head, or no head, the variable is the single
+free symbol that is not a Greek letter (``x`` if ``x`` occurs); if that is
+not unique the formula is refused.  Greek letters, other letters,
+subscripted names and named constants are the parameters.  All symbols are
+created ``real=True``.
+
+Names.  Single letters (``xy`` is ``x*y``), ``\alpha``...``\omega`` and the
+capital Greek letters, ``\pi``, ``\infty``, and ``e``, which is always
+Euler's number (a subscripted ``e_1`` is a symbol).  ``x_i``, ``x_{i}``,
+``\alpha_1`` are symbols named ``x_i``, ``alpha_1``.  ``\mathbf{x}`` and
+``\boldsymbol{x}`` are plain ``x``.  A name in ``\text``, ``\mathrm``,
+``\operatorname``, ``\mbox`` or ``{\rm ..}`` may contain ``\_`` (read
+``_``), spaces and hyphens (``\text{negative\_slope}``,
+``\text{Hard SiLU}``, ``\text{h-swish}``); so may a bare word
+(``negative\_slope``).  Runs of letters written bare: a Greek letter's name
+(``alpha``) is that letter, ``pi`` is pi, a function name (below) is that
+function, a word of four or more letters with at least three different
+letters and a vowel is one name (``scale``, ``input``; ``xxxx`` stays
+``x x x x``), any other run is single letters.  A *named constant*
+(``\text{scale}``, ``\alpha``, ``\lambda``, ``\text{negative\_slope}``) is
+a free symbol named as written (``negative_slope``); a name is a function
+only where it is applied to an argument and known as a function
+(``\text{scale}(x+1)`` is a product).
 
 Groups: ``(..)``, ``[..]``, ``\{..\}`` and TeX braces ``{..}``, with or
 without ``\left``/``\right``/``\big`` sizing; ``|x|``, ``\lvert x\rvert``,
 ``\left| x \right|``; ``\frac{a}{b}``/``\dfrac``/``\tfrac`` (also ``\frac12``),
 ``\sqrt{x}``, ``\sqrt[n]{x}``.  Spacing (``\,`` ``\;`` ``\!`` ``\quad`` ...),
-``\displaystyle`` and ``\limits`` are ignored; ``%`` starts a TeX comment.
+``\displaystyle``, ``\limits`` and the sizes ``\big``... are ignored; ``%`` starts a TeX comment.
 
 Scripts follow TeX: without braces ``^`` and ``_`` take exactly one token,
 so ``x^2`` is fine but ``x^23`` (which TeX typesets as x²3) and ``x^-1`` are
@@ -77,57 +114,99 @@ Precedence, tightest first:
    ambiguous (write ``\frac{1}{2x}`` or ``\frac{1}{2}x``);
 5. binary ``+`` and ``-``.
 
-Function application
---------------------
-Functions are the commands ``\exp \ln \log \tanh \sinh \cosh \sin \cos
-\tan \arctan \max \min \sgn \erf \erfc`` and any name in ``\operatorname{..}``,
-``\mathrm{..}`` or ``\text{..}`` that is in :data:`FUNCTIONS`
-(case-insensitive: ``ReLU``, ``Softplus``, ``sigmoid``...).  ``\log`` and
-``\ln`` are the natural logarithm.
+Functions.  The builtins of :data:`~symact.parse.common.FUNCTIONS`
+(``\exp \ln \log \tanh \sinh \cosh \sech \csch \coth \sin \cos \tan \arctan
+\max \min \sgn \erf \erfc``, ``\operatorname{softplus}``, ``sqrt``, ``relu``,
+``sigmoid``...), with or without a backslash (``exp(x)``, ``max(0, x)``),
+case-insensitively; and every catalog name or alias, in any case, spelled
+with ``_``, ``\_``, spaces or hyphens (``\mathrm{ReLU6}(x+3)``,
+``\mathrm{log\_sigmoid}(x)``, ``\text{SiLU}(x)``, ``LeakyReLU(x)``; see
+:func:`~symact.parse.common.catalog_name`), built as the catalog's
+definition with its parameters as free symbols named as in the catalog
+(``\mathrm{ELU}(x)`` has ``alpha`` free; ``elu(x, 2)`` binds it).  Vector
+entries (softmax, log_softmax) are refused in a scalar body.
+``\log``/``\ln`` are the natural logarithm.  ``parse_latex(text,
+functions={...})`` overrides the meaning of a name (``{"sigma": sympy.tanh}``
+when a note defines sigma otherwise).
 
 * A function directly followed by a group takes exactly that group as its
   argument list: ``\tanh(x)y`` is ``tanh(x)*y``, ``\max(0, x)``,
-  ``\tanh\left[...\right]``, ``\exp{x}``.  A script after the group applies
-  to the result: ``\tanh(x)^2``.  ``\tanh^2 x`` is refused.
+  ``\max\{0, x\}``, ``\tanh\left[...\right]``, ``\exp{x}``.  A script after
+  the group applies to the result: ``\tanh(x)^2``.  A positive whole power
+  written on the name is the power of the value (``\tanh^2(x)``,
+  ``\text{sech}^2 x``); ``^{-1}`` on ``\tanh \sinh \cosh \sin \cos \tan``
+  is the inverse function.
 * Without a group, the argument is the run of juxtaposed items after the
   name, up to the next function name or operator: ``\tanh x`` is
   ``tanh(x)``, ``\ln 2x`` is ``log(2x)``, ``\ln 2x + 1`` is ``log(2x) + 1``,
   ``\sin x \cos x`` is ``sin(x)*cos(x)``, ``\log \sum_j e^{x_j}`` is the log
   of the sum, ``\ln 2\cosh x`` is ``log(2)*cosh(x)``.  ``\exp -x`` is
   refused.
+* A prime on a known function in a body is its derivative:
+  ``\sigma'(x)``, ``\tanh'(x)``, ``\mathrm{GELU}'(x)``, ``f’(x)`` (the
+  typographic apostrophe and ``′`` are primes).
 
-Letters used as functions.  A few names mean a function when they are
-directly followed by a parenthesised group, and a plain symbol otherwise:
-``\sigma(x)`` is the logistic sigmoid ``1/(1+exp(-x))``, ``\Phi(x)`` the
-standard normal CDF ``(1+erf(x/sqrt(2)))/2``, ``\phi(x)`` the standard normal
-density, ``H(x)`` the Heaviside step.  ``\alpha(x+1)`` and every other
-letter before a group is a product.  ``f(..)``, ``g(..)``, ``h(..)`` are
-refused unless the name is the head's (they look like calls of an unknown
-function).  In the body, the head's own name applied to a group
-(``f(x)``, ``\sigma(x)``, ``\mathrm{ReLU}(x)``) is a *self reference*:
-``sympy.Function(name)(arg)``.  Self references are allowed only when the
-head is a derivative (``f'(x) = f(x)(1 - f(x))``); ``f(x) = f(x)`` is refused.
+Letters used as functions.  ``\sigma(x)`` is the logistic sigmoid,
+``\Phi(x)`` the standard normal CDF ``(1+erf(x/sqrt(2)))/2``, ``\phi(x)``
+the standard normal density, ``H(x)`` the Heaviside step, when directly
+followed by a parenthesised group (``\sigma^2(x)`` is the square); otherwise
+they are symbols.  ``\alpha(x+1)`` and every other letter before a group is
+a product.  ``f(..)``, ``g(..)``, ``h(..)`` are refused unless the name is
+the head's.  In the body, the head's own name applied to a group is a *self
+reference* ``sympy.Function(name)(arg)``, allowed only when the head is a
+derivative (``f'(x) = f(x)(1 - f(x))``).
+
+Notation.  ``{a \over b}`` is ``\frac{a}{b}``; ``(x)^+``, ``x^+`` and
+``[x]_+`` are the positive part ``max(x, 0)``; ``\mathbb{1}_{x>0}``,
+``\mathbb{1}(x>0)``, ``\mathbb{1}[x>0]`` and ``\mathbf{1}\{x > 0\}`` are the
+indicator ``Piecewise((1, x > 0), (0, True))``.
+
+Markup that is read past.  Wikipedia's ``{\displaystyle ...}`` around the
+formula; braces around one keyword or name (``{\text{if }}``, ``{ReLU}``);
+``\begin{split}``, ``aligned``, ``align``, ``gather``, ``equation`` around
+the formula, with their ``&`` and ``\\``; ``&`` before ``=`` in a line
+copied from an alignment; a sentence-final ``.`` (also after a script:
+``x^2.``).  Trailing prose at the top level (``, \text{where } ...``, ``with``,
+``here``, ``où``, ``其中``...) and a parenthesised remark in words
+(``\quad (\alpha \text{ is a small constant})``) are dropped and recorded in
+``notes``.  ``value \text{ if } condition`` at the end of a formula (one
+branch of a definition) is ``Piecewise((value, condition))``, undefined
+elsewhere (said in ``notes``).
 
 Sums (softmax): ``\sum_{j=1}^{n} body``, ``\sum_{j}``, ``\sum_j``; the body is
 what a bare function would take (or a group).  The lower limit defaults to 1
-and the upper limit to ``n``.  A subscripted name whose subscript is a
-summation index (``x_j`` under ``\sum_j``) makes its base a vector:
-``x_j`` becomes ``Indexed(IndexedBase('x'), j)`` everywhere, including a
-free ``x_i``.  Summation indices and vector subscripts are
-``Symbol(..., integer=True)``, sum bounds ``integer=True, positive=True``.
-The vector formula's variable is the base's label and ``is_vector`` is set.
+and the upper limit to ``n``; the letters of an upper limit such as ``N-1``
+are sum bounds.  A subscripted name whose subscript is a summation index
+(``x_j`` under ``\sum_j``) makes its base a vector: ``x_j`` becomes
+``Indexed(IndexedBase('x'), j)`` everywhere, including a free ``x_i``.
+Summation indices and vector subscripts are ``Symbol(..., integer=True)``,
+sum bounds ``integer=True, positive=True``.  The vector formula's variable
+is the base's label and ``is_vector`` is set.
 
-Piecewise definitions: ``\begin{cases} .. \end{cases}`` (also ``dcases``) or
-``\left\{ \begin{array}{ll} .. \end{array} \right.``, rows ``value & condition``
-separated by ``\\`` (a comma before ``&`` is allowed).  Conditions are
-relations ``< > = \lt \gt \le \leq \ge \geq \neq \ne`` (chains such as
-``-1 \le x \le 1`` mean both), optionally in parentheses, preceded by
-``\text{if}``/``\text{for}``/``\text{when}``, joined by ``,`` or
-``\text{and}`` (and ``\text{or}``, looser), or ``\text{otherwise}`` /
-``\text{else}``, which must be the last row and becomes ``True``.  The result
-is ``sympy.Piecewise`` with the rows in the written order; as in SymPy, a row
+Piecewise definitions: ``\begin{cases} .. \end{cases}`` (also ``dcases``,
+``rcases``), or ``array`` (any column specification: ``{ll}``, ``{cll}``,
+``{lcl}``), ``matrix`` or ``aligned`` after ``\left\{`` (also
+``\left\lbrace``, and a bare ``\left`` whose brace was lost) closed by
+``\right.``.  Rows are separated by ``\\`` or ``\cr`` (``\\[2ex]`` and empty
+rows are allowed); each row is ``value & condition``, where the ``&`` may
+be a comma (``x, x > 0``), may be missing before ``\text{if}`` (``x,
+\text{if } x > 0``), and empty columns (``x, & & \text{if} ...``, ``& x &&
+(x > 0)``) are skipped.  Conditions are relations ``< > = \lt \gt \le \leq
+\ge \geq \neq \ne`` (chains such as ``-1 \le x \le 1`` mean both),
+intervals ``x \in (-1, 1]``, optionally in parentheses, joined by ``,``,
+``;`` or ``\text{and}`` (and ``\text{or}``, looser).  Words in a condition
+(in ``\text``/``\mbox``, also around inline math: ``\text{if $x > 0$}``)
+are its wording: ``if``, ``for``, ``when``, ``si``, ``pour``, ``falls``,
+``当``... start it, ``otherwise``, ``else``, ``sinon``, ``sonst``,
+``否则``, ``其他``... make the row ``True`` (it must be the last), and
+other prose is skipped (a condition that is only prose is ``otherwise``);
+the condition itself is always read from the math.  The result is
+``sympy.Piecewise`` with the rows in the written order; as in SymPy, a row
 applies where its condition holds and no earlier row's does, and where no
 row applies the value is undefined (``nan``).
+
+Anything else is refused with the construct and its position, e.g.
+``\begin{tabular} is not supported ... (at column 8)``.
 """
 from __future__ import annotations
 
