@@ -170,7 +170,7 @@ def check_against(act, rf: ReadFormula, what: str) -> list[LinkCheck]:
     out = []
     links = links_of(rf.parsed)
     for k, link in enumerate(links):
-        which = f"side {k + 2} ({_short(link.source)})" if len(links) > 1 else "the formula"
+        which = f"side {k + 1} ({_short(link.source)})" if len(links) > 1 else "the formula"
         if link.relation != "=":
             out.append(_approximation(act, rf, link, which, what))
             continue

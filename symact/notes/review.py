@@ -245,7 +245,7 @@ def _base_name(sec: Section, plain, derivs, names, note) -> str | None:
             return note.sigma()
     candidates = [sec.title] + re.findall(r"[A-Za-z][A-Za-z0-9_\- ]*[A-Za-z0-9]", sec.title)
     candidates += [w for c in candidates[1:] for w in c.split()]
-    candidates += [_DERIVATIVE_PARTS.sub("", n) for n in names]
+    candidates += [_DERIVATIVE_PARTS.sub("", n) for n in names if _DERIVATIVE_NAME.search(n)]
     for c in candidates:
         name = catalog_name(c.strip())
         if name is not None and not catalog.get(name).vector:
