@@ -234,15 +234,24 @@ def stable_form(expr: sp.Expr) -> sp.Expr:
         return e
 
     def fix_erf(e):
-        # c erf(u) + c -> c erfc(-u);  c erf(u) - c -> -c erfc(u)  (gelu: erf/2 + 1/2)
-        for a in e.args:
-            coeff, rest = a.as_coeff_Mul()
-            if not isinstance(rest, sp.erf):
+        # k erf(u) + k -> k erfc(-u);  k erf(u) - k -> -k erfc(u)  (gelu: erf/2 + 1/2)
+        # k erfc(u) - 2k -> -k erfc(-u)  (SymPy writes erfc(-u) as 2 - erfc(u): JAX's gelu)
+        # k: any cofactor (a number, or x/2 in x - x erfc(u)/2)
+        args = e.args
+        for a in args:
+            factors = sp.Mul.make_args(a)
+            f = next((t for t in factors if isinstance(t, (sp.erf, sp.erfc))), None)
+            if f is None:
                 continue
-            for c, sign in ((coeff, 1), (-coeff, -1)):
-                if c in e.args:
-                    others = sp.Add(*[t for t in e.args if t is not a and t != c])
-                    return sign * coeff * _erfc_fn(-sign * rest.args[0]) + others
+            k = sp.Mul(*[t for t in factors if t is not f])
+            if isinstance(f, sp.erfc):
+                pairs = ((-2 * k, -k * _erfc_fn(-f.args[0])),)
+            else:
+                pairs = ((k, k * _erfc_fn(-f.args[0])), (-k, -k * _erfc_fn(f.args[0])))
+            for partner, form in pairs:
+                if partner in args:
+                    others = sp.Add(*[t for t in args if t is not a and t != partner])
+                    return form + others
         return e
 
     def fix_tanh(e):
@@ -262,8 +271,8 @@ def stable_form(expr: sp.Expr) -> sp.Expr:
 
     out = expr.replace(lambda e: isinstance(e, sp.log), fix_log)
     out = out.replace(lambda e: isinstance(e, sp.Add) and e.has(sp.tanh), fix_tanh)
-    out = out.replace(lambda e: isinstance(e, sp.Add) and any(isinstance(a.as_coeff_Mul()[1], sp.erf)
-                                                              for a in e.args), fix_erf)
+    out = out.replace(lambda e: isinstance(e, sp.Add) and any(isinstance(t, (sp.erf, sp.erfc)) for a in e.args
+                                                              for t in sp.Mul.make_args(a)), fix_erf)
     return out.replace(lambda e: isinstance(e, sp.Add), fix_add)
 
 

@@ -456,8 +456,10 @@ class _Gen(_PiecewiseLowering):
             else:
                 self.exact.setdefault(float(c), c)
                 ops.append(("np.multiply", float(c)))
-        if len(ops) > 2 and not isinstance(ops[-1][1], tuple):
-            ops.insert(1, ops.pop())  # scale early: x*t/6 overflows where x/6*t does not
+        if len(ops) > 2 and not isinstance(ops[-1][1], tuple) and (ops[-1][0] == "np.divide") == (abs(ops[-1][1]) >= 1):
+            # scale down early: x*t/6 overflows where x/6*t does not; scale up last:
+            # x*1.13*exp(-x^2) is inf*0 = nan at x = 1.8e308, where x*exp(-x^2)*1.13 is 0
+            ops.insert(1, ops.pop())
         cur = 1.0 if ops[0][0] == "np.divide" else ops.pop(0)[1]
         return self.fold(cur, ops, target)
 
@@ -518,10 +520,41 @@ def _has_dd_expit(expr) -> bool:
                for a in expr.atoms(rw.expit))
 
 
+def erfc_forms(expr: sp.Expr) -> sp.Expr:
+    """SymPy's erfc as the stable primitive, its reflection undone: k erfc(u) - 2k -> -k erfc(-u).
+
+    SymPy evaluates erfc(-u) to 2 - erfc(u) (JAX's gelu, x/2 erfc(-x/sqrt 2), arrives as
+    x (2 - erfc(x/sqrt 2))/2), and 2 - erfc(u) loses every bit for u < -6; a user's erfc
+    is SymPy's, which :meth:`_Gen.needs_dd` does not give a double-double argument.
+    ``k`` is any cofactor (a number, or x/3 once the product is expanded).
+    """
+    if not expr.has(sp.erfc, rw.erfc):
+        return expr
+    out = expr.replace(lambda e: isinstance(e, sp.erfc), lambda e: rw.erfc(e.args[0]))
+
+    def reflect(e):
+        args = e.args
+        for a in args:
+            factors = sp.Mul.make_args(a)
+            f = next((t for t in factors if isinstance(t, rw.erfc)), None)
+            if f is None:
+                continue
+            k = sp.Mul(*[t for t in factors if t is not f])
+            if -2 * k in args:
+                others = [t for t in args if t is not a and t != -2 * k]
+                return sp.Add(*others) - k * rw.erfc(-f.args[0])
+        return e
+
+    return out.replace(lambda e: isinstance(e, sp.Add) and any(isinstance(t, rw.erfc) for a in e.args
+                                                               for t in sp.Mul.make_args(a)), reflect)
+
+
 def _compile_chain(expr, dd: bool, name: str, ld: bool = False, dd_expit: bool = False) -> _Chain:
     """``expr`` (in x, maybe with the shared e = exp(-|x|) :data:`_T`) as a compiled
     chain: ``dd`` -- inexact polynomial arguments in double-double; ``ld`` --
-    constants in long double; ``dd_expit`` -- expit's argument in double-double too."""
+    constants in long double; ``dd_expit`` -- expit's argument in double-double too.
+    SymPy's erfc becomes the stable primitive first (:func:`erfc_forms`)."""
+    expr = erfc_forms(expr)
     gen = _Gen(X, dd, dd_expit)
     gen.ld = ld
     env = {X: ("X", False)}
