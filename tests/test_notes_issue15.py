@@ -44,7 +44,7 @@ def test_a_bad_formula_is_a_finding_and_the_json_is_always_emitted(tmp_path):
     assert scaled["verdict"] == "unrecognized" and "lambda = 2 from the prose" in scaled["message"]
     assert data["summary"] == {"formulas": 3, "formulas_read": 2, "formulas_checked": 1, "functions": 0,
                                "functions_run": 0, "blocks_run": 0,
-                               "text": "2 of 3 formulas read, 1 checked; 0 functions not run (--no-exec)"}
+                               "text": "2 of 3 formulas read, 1 checked; no functions defined; code not run (--no-exec)"}
 
 
 def test_prose_values_and_rounded_constants(tmp_path):

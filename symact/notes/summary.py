@@ -26,7 +26,8 @@ def describe(d: dict, *, no_exec: bool = False) -> str:
     s = lambda n, word: f"{n} {word}" + ("" if n == 1 else "s")  # noqa: E731
     text = f"{d['formulas_read']} of {s(d['formulas'], 'formula')} read, {d['formulas_checked']} checked"
     if no_exec:
-        return text + f"; {s(d['functions'], 'function')} not run (--no-exec)"
+        return text + (f"; {s(d['functions'], 'function')} not run (--no-exec)" if d["functions"]
+                       else "; no functions defined; code not run (--no-exec)")
     if not d["functions"]:
         return text + f"; no functions defined ({s(d['blocks_run'], 'code block')} ran)"
     return text + f"; {d['functions_run']} of {s(d['functions'], 'function')} run"
