@@ -144,5 +144,8 @@ def test_vector_components_match_reference(name):
         denom = mpmath.fsum(mpmath.exp(v) for v in mv)
         for i, c in enumerate(comps):
             got = mpmath.mpf(str(sp.N(c.subs(dict(zip(xs, vals))), 50)))
-            ref = mpmath.exp(mv[i]) / denom if name == "softmax" else mv[i] - mpmath.log(denom)
+            if name == "softmin":         # softmax(-x)
+                ref = mpmath.exp(-mv[i]) / mpmath.fsum(mpmath.exp(-v) for v in mv)
+            else:
+                ref = mpmath.exp(mv[i]) / denom if name == "softmax" else mv[i] - mpmath.log(denom)
             assert abs(got - ref) < mpmath.mpf(10) ** -45
