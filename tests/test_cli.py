@@ -277,3 +277,46 @@ def test_one_name_gives_the_same_report_with_its_tests_in_a_child_process():
                   "--examples", "60", "--seed", "3"]):
         one, two = capture(argv + ["--jobs", "1"]), capture(argv + ["--jobs", "2"])
         assert one == two and one[1].startswith("{")
+
+
+# --------------------------------------------------------------------------- formulas as published
+def test_a_formula_symbol_without_a_value_is_exit_2_naming_it_and_param_binds_it():
+    code, _, err = capture(["check", "--jobs", "1", "--latex", r"\beta x + \gamma"])
+    assert code == 2 and "beta, gamma have no value" in err and "--param" in err
+    assert "internal error" not in err and "Traceback" not in err
+    code, out, err = capture(["codegen", "--param", "beta=2", "--param", "gamma=1/2", "--latex",
+                              r"f(x) = \beta x + \gamma = \gamma + \beta x"])
+    assert code == 0 and "def formula(x)" in out, err
+
+
+@pytest.mark.slow
+def test_a_correct_formula_ends_ok_whatever_the_as_written_kernel():
+    """tanh written with exp(-2x): proved tanh, ok (the as-written kernel lost ULPs: exit 1 before)."""
+    code, out, err = capture(["check", "--jobs", "1", "--examples", "50", "--latex",
+                              r"(1 - \exp(-2x))/(1 + \exp(-2x))"])
+    assert code == 0, (out, err)
+    assert "equals: tanh [proved]" in out and "PASS formula: verdict proved" in out and "ok: yes" in out
+    assert "recognition: searched all" in out
+
+
+@pytest.mark.slow
+def test_chain_links_and_approximations_in_the_cli():
+    code, out, err = capture(["check", "--jobs", "1", "--examples", "50", "--json", "--latex",
+                              r"\mathrm{GELU}(x) = \frac{x}{2} \mathrm{erfc}\left(\frac{-x}{\sqrt{2}}\right)"
+                              r" \approx x\sigma(1.702x)"])
+    assert code == 0, err
+    rep = json.loads(out)
+    tests = {t["name"]: t for t in rep["tests"]}
+    assert rep["name"] == "gelu" and rep["formula"]["named_by_head"] == "gelu"
+    assert tests["formula[1]"]["verdict"] == "proved"
+    assert tests["approximation[2]"]["verdict"] == "located" and tests["approximation[2]"]["passed"]
+    code, out, _ = capture(["check", "--jobs", "1", "--examples", "50", "--latex", r"\mathrm{ReLU}(x) \approx x"])
+    assert code == 1 and "FAIL approximation (inaccurate approximation)" in out
+
+
+@pytest.mark.slow
+def test_param_without_name_binds_the_formula_symbol():
+    code, out, err = capture(["check", "--jobs", "1", "--examples", "50", "--param", "alpha=2", "--latex",
+                              r"\max(0,x) + \min(0, \alpha (\exp(x/\alpha) - 1))"])
+    assert code == 0, err
+    assert "celu(alpha=2) [proved]" in out and "give it as a parameter" not in out + err

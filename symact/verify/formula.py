@@ -551,10 +551,18 @@ def parameter_notes(act: Activation, parsed: ParsedFormula, given=None) -> tuple
         shown[sym] = f"{p} = {value}"
         if given is not None and p not in given:
             default = next(q.default for q in act.params if q.name == p)
-            what = "catalog default" if sp.nsimplify(value) == default else "value"
+            what = "catalog default" if value == default else "value"
             named = p if _key(sym) == _key(p) else f"{sym} ({act.name}'s {p})"
-            remarks.append(f"{named} not given: {what} {value}")
+            remarks.append(f"{named} not given: {what} {show_value(value)}")
     return shown, remarks
+
+
+def show_value(v) -> str:
+    """A parameter value for a message: exact when short (1/100), else 17 digits (selu's alpha)."""
+    text = str(v)
+    if len(text) <= 16 or not getattr(v, "is_number", False):
+        return text
+    return f"{sp.N(v, 17)} (= {text[:12]}...)" if not v.is_Rational else str(sp.N(v, 17))
 
 
 def formula_test(act: Activation, parsed: ParsedFormula, *, seed: int = 0, examples: int = 500,
