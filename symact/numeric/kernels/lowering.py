@@ -549,12 +549,39 @@ def erfc_forms(expr: sp.Expr) -> sp.Expr:
                                                                for t in sp.Mul.make_args(a)), reflect)
 
 
+def expit_expm1_forms(expr: sp.Expr) -> sp.Expr:
+    """expit(u) expm1(-u) -> -tanh(u/2): the stabilized form of (1 - e^-2x)/(1 + e^-2x)
+    (tanh as written) is -expit(2x) expm1(-2x), whose factors underflow and overflow
+    together (0 * inf = NaN at x <= -355); their product is exactly -tanh(u/2)
+    ((e^-u - 1)/(1 + e^-u), times e^(u/2) over e^(u/2)), which NumPy computes within an ULP.
+    Only where the whole expression is that product (times other factors)."""
+    if not (expr.has(rw.expit) and expr.has(rw.expm1)):
+        return expr
+
+    def pair(e):
+        factors = list(sp.Mul.make_args(e))
+        for f in factors:
+            if not isinstance(f, rw.expit):
+                continue
+            partner = next((g for g in factors if isinstance(g, rw.expm1) and sp.expand(g.args[0] + f.args[0]) == 0),
+                           None)
+            if partner is not None:
+                rest = [g for g in factors if g is not f and g is not partner]
+                return pair(sp.Mul(*rest)) * -sp.tanh(f.args[0] / 2)
+        return e
+
+    # the whole expression only: inside a sum (a derivative's 1 + expit(u) expm1(-u) ...)
+    # -tanh(u/2) would bring a cancellation of its own
+    return pair(expr) if isinstance(expr, sp.Mul) else expr
+
+
 def _compile_chain(expr, dd: bool, name: str, ld: bool = False, dd_expit: bool = False) -> _Chain:
     """``expr`` (in x, maybe with the shared e = exp(-|x|) :data:`_T`) as a compiled
     chain: ``dd`` -- inexact polynomial arguments in double-double; ``ld`` --
     constants in long double; ``dd_expit`` -- expit's argument in double-double too.
-    SymPy's erfc becomes the stable primitive first (:func:`erfc_forms`)."""
-    expr = erfc_forms(expr)
+    SymPy's erfc becomes the stable primitive first (:func:`erfc_forms`), and
+    expit(u) expm1(-u) becomes -tanh(u/2) (:func:`expit_expm1_forms`)."""
+    expr = expit_expm1_forms(erfc_forms(expr))
     gen = _Gen(X, dd, dd_expit)
     gen.ld = ld
     env = {X: ("X", False)}
