@@ -185,3 +185,12 @@ def test_erfc_form_of_gelu_is_proved():
         latex=r"\frac{x}{2} \mathrm{erfc}\left(\frac{-x}{\sqrt{2}}\right)"), kinks=False)
     gelu = catalog.get("gelu")
     assert formula.prove_equal(gelu.expr, act.expr.xreplace({act.x: gelu.x}), [gelu.x])
+
+
+def test_a_formula_that_is_a_documented_approximation_says_what_it_approximates():
+    act = formula.activation_from_formula(read_formula(latex=r"x \cdot \sigma(1.702x)"), kinks=False)
+    known = claims.known_approximations(act)
+    assert [(k["key"], k["approximates"]) for k in known] == [("sigmoid_1702_vs_gelu", "gelu")]
+    assert 0.02 < float(known[0]["max_abs_error"]) < 0.021
+    plain = formula.activation_from_formula(read_formula(latex=r"x \cdot \sigma(2x)"), kinks=False)
+    assert claims.known_approximations(plain) == []

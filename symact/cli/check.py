@@ -231,6 +231,9 @@ def _formula_report(name, args, params, opts):
     rep.tests.extend(tests)
     rep.extra["matches"] = matches
     rep.extra["recognition"] = {k: found[k] for k in ("complete", "seconds", "budget", "note")}
+    known = claims.known_approximations(act)
+    if known:
+        rep.extra["approximates"] = known
     rep.extra["formula"] = info
     return rep
 
@@ -280,6 +283,8 @@ def render_report(rep) -> str:
         rec = rep.extra.get("recognition")
         if isinstance(rec, dict) and rec.get("note"):
             lines.append(f"  recognition: {rec['note']}")
+        for a in rep.extra.get("approximates") or []:
+            lines.append(f"  approximates: {a['text']}")
     info = rep.extra.get("formula")
     if isinstance(info, dict):
         if info.get("named_by_head"):

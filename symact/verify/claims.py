@@ -378,3 +378,40 @@ def formula_activation(parsed: ParsedFormula, params: dict | None = None, *,
     act = formula.activation_from_formula(first, params={s: v for s, v in values.items() if s in first_symbols},
                                           kinks=kinks)
     return act, remarks
+
+
+# --------------------------------------------------------------------------- known approximations
+def known_approximations(act: Activation) -> list[dict]:
+    """The documented approximations (:data:`symact.analysis.approximations.APPROXIMATIONS`)
+    that the formula ``act`` *is*: x sigmoid(1.702 x) is the sigmoid approximation of gelu.
+    Each: {"key", "of", "approximates", "max_abs_error", "at", "text"}; proved equal (bounded
+    by the recognition budget), the error located as ``prove`` locates it."""
+    import time
+
+    from symact.analysis import approximations as ap
+
+    if act.vector:
+        return []
+    out = []
+    mine = formula._values(act.expr, act.x, formula._PREFILTER)
+    deadline = time.monotonic() + formula.RECOGNITION_SECONDS / 4
+    for appr in ap.APPROXIMATIONS:
+        if appr.lo is not None or appr.hi is not None:
+            continue   # an approximation on an interval only: the formula is no claim about it
+        try:
+            g, _ = appr.build()
+        except Exception:  # noqa: BLE001 - an entry that cannot be built here: not this formula
+            continue
+        g = g.xreplace({ap.x: act.x})
+        if catalog_name(appr.of) is not None:
+            continue   # a catalog entry itself (gelu_tanh): recognition names it
+        if not formula._close(formula._values(g, act.x, formula._PREFILTER), mine):
+            continue
+        if not formula._bounded_proof(g, act.expr, [act.x], deadline, f"proving the formula is {appr.of}"):
+            continue
+        res = ap.locate(appr.key)
+        out.append({"key": appr.key, "of": appr.of, "approximates": appr.target,
+                    "max_abs_error": res.max_abs_error, "at": list(res.at),
+                    "text": f"the formula is {appr.of}, an approximation of {appr.target}: max |error| "
+                            f"{res.max_abs_error}" + (f" at x = {', '.join(res.at)}" if res.at else "")})
+    return out
