@@ -92,14 +92,15 @@ def test_softmax_jacobian_at_extreme_spreads(name):
     """The Jacobians at spreads past float max: finite, the oracle's values; rows whose
     maximum is not finite (+inf, NaN, all -inf) give a NaN Jacobian."""
     k = kernel(name, derivative=True)
+    sgn = -1.0 if name == "softmin" else 1.0          # softmin(x) = softmax(-x): mirrored rows
     for row in ([9e307, -9e307], [1e308, -1e300, 0.0], [-inf, 2.0, -MAX]):
-        x = np.array(row)
+        x = sgn * np.array(row)
         J = _no_warnings(k, x)
         assert np.isfinite(J).all(), (row, J)
         ref = vector_reference(catalog.get(name), x, derivative=True)
         assert floor_errors(J, ref).max() <= FLOOR_ULP, (row, J, ref)
     for row in ([inf, 1.0], [nan, 1.0], [-inf, -inf]):
-        assert np.isnan(_no_warnings(k, np.array(row))).all()
+        assert np.isnan(_no_warnings(k, sgn * np.array(row))).all()
 
 
 @pytest.mark.parametrize("name", VECTOR)
@@ -113,19 +114,21 @@ def test_empty_one_element_and_long_rows(name):
         out = np.empty(shape)
         assert k(x, out=out) is out
     one = np.array([[5.0], [-MAX], [MAX], [0.0]])
-    assert np.array_equal(k(one), np.full((4, 1), 1.0 if name == "softmax" else 0.0))
+    soft = name in ("softmax", "softmin")             # softmin: softmax's expectations at -x
+    sgn = -1.0 if name == "softmin" else 1.0
+    assert np.array_equal(k(one), np.full((4, 1), 1.0 if soft else 0.0))
     assert np.array_equal(dk(one), np.zeros((4, 1, 1)))
     # one row of 10^5 entries, ordinary and with a huge spread
     rng = np.random.default_rng(5)
     x = rng.normal(size=100_000) * 10
-    y = k(x)
+    y = k(sgn * x)
     z = np.exp(x - x.max())
-    want = z / math.fsum(z) if name == "softmax" else (x - x.max()) - math.log(math.fsum(z))
+    want = z / math.fsum(z) if soft else (x - x.max()) - math.log(math.fsum(z))
     assert np.allclose(y, want, rtol=1e-12, atol=0)
     x[123] = 9e307
     x[456] = -9e307
-    y = k(x)
-    if name == "softmax":
+    y = k(sgn * x)
+    if soft:
         assert y[123] == 1.0 and not y[np.arange(y.size) != 123].any() and not np.signbit(y).any()
     else:
         assert y[123] == 0.0 and y[456] == -inf and np.array_equal(y[:100], x[:100] - 9e307)
