@@ -9,7 +9,6 @@ import io
 import json
 from pathlib import Path
 
-import pytest
 
 from symact.cli import notes as notes_cli
 from symact.notes import review as notes

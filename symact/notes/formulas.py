@@ -187,7 +187,7 @@ def check_against(act, rf: ReadFormula, what: str) -> list[LinkCheck]:
                                  f"{which} differs from {what}: at x = {d['witness']['x']} it gives {d['got']}, "
                                  f"{what} is {d['expected']}", "wrong", d['got'], d['expected']))
         else:
-            out.append(LinkCheck("error", None, f"{which} against {what}: {d.get('note', 'not decided')}"))
+            out.append(LinkCheck("error", None, f"{which} against {what}: undecided ({d.get('note', 'not decided')})"))
     return out
 
 

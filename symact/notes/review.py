@@ -269,7 +269,6 @@ def _label_finding(title, rf, used: bool) -> Finding | None:
         checks = formulas.check_against(rf.act, rf, "the first side")[1:]
     else:
         return None
-    note_counts_checked = checks  # noqa: F841
     bad = [c for c in checks if c.verdict == "mismatch"] or [c for c in checks if c.verdict == "error"]
     if not bad and used:
         return None
@@ -341,8 +340,12 @@ def _review_section(sec: Section, runner, note: _Note | None = None, *, execute,
 
     used: set[int] = set()
     for name, code, call, points in funcs:
-        out.append(_code_finding(title, name, code, call, points, plain, derivs, base, base_label,
-                                 section_act, section_match, used, rules, note.entry))
+        try:
+            out.append(_code_finding(title, name, code, call, points, plain, derivs, base, base_label,
+                                     section_act, section_match, used, rules, note.entry))
+        except formulas.CHECK_ERRORS as exc:  # a reference the oracle cannot evaluate: this function's finding
+            out.append(Finding(title, code.line, None, name, None, "error", None,
+                               f"{name} could not be judged: {type(exc).__name__}: {exc}"))
 
     for rf in plain:
         labelled = _label_finding(title, rf, id(rf) in used)
@@ -369,9 +372,14 @@ def _review_section(sec: Section, runner, note: _Note | None = None, *, execute,
 
 
 def _with_values(rf) -> str:
-    if not rf.params:
-        return ""
-    return " (" + ", ".join(f"{k} = {v[0]} from the prose: {v[1]!r}" for k, v in rf.params.items()) + ")"
+    """The prose's values the formula used, and what the reader dropped or assumed."""
+    out = ""
+    if rf.params:
+        out += " (" + ", ".join(f"{k} = {v[0]} from the prose: {v[1]!r}" for k, v in rf.params.items()) + ")"
+    said = tuple(getattr(rf.parsed, "notes", ()) or ())
+    if said:
+        out += " (read: " + "; ".join(said) + ")"
+    return out
 
 
 def _derivative_finding(title, rf, base, base_label, note) -> Finding:
