@@ -967,7 +967,9 @@ _DISPLAYSTYLE_RE = re.compile(r"\{\s*\\(?:displaystyle|textstyle)(?![A-Za-z])")
 
 def _strip_displaystyle(text: str, start: int, end: int) -> tuple[int, int]:
     """Wikipedia's ``{\\displaystyle ...}`` around the whole formula: the braces go."""
-    while _DISPLAYSTYLE_RE.match(text, start, end) and text[end - 1] == "}":
+    for _ in range(3):  # bounded: a hostile text cannot make this quadratic
+        if not (_DISPLAYSTYLE_RE.match(text, start, end) and text[end - 1] == "}"):
+            break
         depth, k = 0, start
         while k < end:
             c = text[k]
