@@ -125,3 +125,20 @@ def test_symbol_keys():
     assert md.symbol_key("\\varepsilon") == md.symbol_key("ε") == "epsilon"
     assert md.symbol_key("negative_slope") == md.symbol_key("\\text{negative\\_slope}") == "negativeslope"
     assert md.symbol_key("lmbda") == "lambda"
+
+
+# ------------------------------------------------------------------ hostile prose
+@pytest.mark.parametrize("chunk", ["$", "$$", "\\(", "\\\\(", "\\[", "`", "$x", "alpha ", "σ is ", "= 1 ",
+                                   " " * 1000 + "f", "$$f" + " " * 5000 + "(x) = x$$\n"])
+def test_hostile_prose_is_read_in_linear_time(chunk):
+    """100 kB of delimiters without closers, long whitespace runs, definitions without values:
+    read in about a second (the scanner finds each delimiter once, no pattern backtracks on
+    whitespace; a quadratic reading of this would take hours)."""
+    import time
+
+    text = "# S\n" + chunk * (100_000 // len(chunk))
+    start = time.monotonic()
+    md.split_sections(text)
+    md.definitions_in(text, 1)
+    md.sigma_meaning(text)
+    assert time.monotonic() - start < 10

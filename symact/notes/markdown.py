@@ -167,7 +167,7 @@ def looks_like_definition(text: str, display: bool) -> bool:
     if m is None:
         return display and not re.search(r"[<>]|\\[lg]eq?\b|\\[lg]t\b|\\in\b|\\to\b|\\forall", text) \
             and re.search(r"\bx\b", text) is not None
-    lhs = text[: m.start()]
+    lhs = re.sub(r"\s+", " ", text[: m.start()])  # one space per run: the patterns below stay linear
     if lhs.count("{") != lhs.count("}"):
         return False
     if _HEAD_APPLIED.match(lhs) or _HEAD_DERIVATIVE.match(lhs) or _HEAD_PRIME_OF.match(lhs):
@@ -179,41 +179,66 @@ def _is_constant(rhs: str) -> bool:
     return re.fullmatch(r"\s*[-+]?\d+(?:\.\d+)?\s*[.,;]?\s*", rhs) is not None
 
 
+#: Longest math read from prose: inline math within a sentence, display math within a formula's
+#: own bound (:data:`symact.parse.common.MAX_LENGTH`). Longer stretches are text.
+MAX_INLINE = 2_000
+MAX_DISPLAY = 10_000
+_DELIMITERS = (("$$", "$$", True, False), ("\\\\[", "\\\\]", True, True), ("\\[", "\\]", True, False),
+               ("\\\\(", "\\\\)", False, True), ("\\(", "\\)", False, False), ("$", "$", False, False))
+
+
+_CANDIDATE = re.compile(r"[$\\`]")
+
+
+def _positions(text: str, token: str) -> list[int]:
+    out, i = [], text.find(token)
+    while i != -1:
+        out.append(i)
+        i = text.find(token, i + 1)
+    return out
+
+
 def _math_spans(text: str):
     """(start, end, body, display) of the math in a stretch of prose: ``$$...$$``, ``\\[...\\]``,
     ``$...$``, ``\\(...\\)`` and kramdown's ``\\\\(...\\\\)``/``\\\\[...\\\\]``; code spans skipped.
-    Inline math stays within a paragraph; an unclosed delimiter is text."""
+    Inline math stays within a paragraph and :data:`MAX_INLINE` characters, display math within
+    :data:`MAX_DISPLAY`; an unclosed delimiter is text. Linear in the text's length: each
+    delimiter's positions are found once, and each closer is looked up by bisection."""
+    from bisect import bisect_left
+
+    closers = {c: _positions(text, c) for _, c, _, _ in _DELIMITERS}
+    ticks = _positions(text, "`")
     i, n = 0, len(text)
     while i < n:
         c = text[i]
         if c == "`":
-            run = len(text[i:]) - len(text[i:].lstrip("`"))
-            close = text.find("`" * run, i + run)
+            run = len(text[i:i + 100]) - len(text[i:i + 100].lstrip("`"))
+            k = bisect_left(ticks, i + run)
+            close = next((t for t in ticks[k:k + 200] if text.startswith("`" * run, t)), -1)
             i = (close + run) if close != -1 else i + run
             continue
-        for opener, closer, display, kramdown in (("$$", "$$", True, False), ("\\\\[", "\\\\]", True, True),
-                                                  ("\\[", "\\]", True, False), ("\\\\(", "\\\\)", False, True),
-                                                  ("\\(", "\\)", False, False), ("$", "$", False, False)):
+        if c not in "$\\":
+            m = _CANDIDATE.search(text, i)
+            i = m.start() if m else n
+            continue
+        for opener, closer, display, kramdown in _DELIMITERS:
             if not text.startswith(opener, i):
                 continue
-            if opener == "$" and (i > 0 and text[i - 1] == "\\"):
+            if opener == "$" and i > 0 and text[i - 1] == "\\":
                 break
-            j = text.find(closer, i + len(opener))
-            if j == -1:
+            pos = closers[closer]
+            k = bisect_left(pos, i + len(opener))
+            j = pos[k] if k < len(pos) else -1
+            if j == -1 or j - i > (MAX_DISPLAY if display else MAX_INLINE):
                 break
             body = text[i + len(opener):j]
-            if not display and "\n\n" in body or (opener == "$" and not body.strip()):
+            if (not display and "\n\n" in body) or (opener == "$" and not body.strip()):
                 break
-            if kramdown:  # Markdown escapes inside kramdown math: \_ is _, \* is *, \\ is \
+            if kramdown:  # Markdown escapes inside kramdown math: \_ is _, \* is *
                 body = re.sub(r"\\([_*{}|])", r"\1", body)
             yield i, j + len(closer), body, display
-            i = j + len(closer)
+            i = j + len(closer) - 1
             break
-        else:
-            i += 1
-            continue
-        if i < n and text[i - 1:i] in ("$", ")", "]"):
-            continue
         i += 1
 
 
@@ -222,7 +247,7 @@ _NUMBER = r"[-+−]?\d{1,%d}(?:[.,]\d{1,%d})?(?:[eE][-+]?\d{1,3})?" % (MAX_NUMBE
 _DEFINITION = re.compile(
     r"(?<![\w\\])(?P<sym>\\(?:text|mathrm|operatorname|mathit)\s*\{[A-Za-z_\\ ]{1,40}\}|\\[A-Za-z]{2,20}"
     r"|[\u0370-\u03ff\U0001d6a8-\U0001d7c9]|`[A-Za-z_][A-Za-z0-9_]{0,30}`|[A-Za-z_][A-Za-z0-9_]{1,30})"
-    r"\s*\$?\s*(?:=|:=|≈|\\approx|\\simeq|≃)\s*\$?\s*`?(?P<num>" + _NUMBER + r")(?![\d\w])")
+    r"\s*(?:\$\s*)?(?:=|:=|≈|\\approx|\\simeq|≃)\s*(?:\$\s*)?`?(?P<num>" + _NUMBER + r")(?![\d\w])")
 #: Words that name a parameter when written in plain letters ("where alpha = 1.67", "scale = 1.05").
 _PARAMETER_WORDS = frozenset({"alpha", "beta", "gamma", "lambda", "lamda", "lmbda", "lamb", "scale", "slope",
                               "negativeslope", "epsilon", "eps", "theta", "threshold", "offset", "h0", "kappa",
@@ -274,7 +299,7 @@ def definitions_in(text: str, line: int) -> list[Definition]:
 
 #: "σ denotes tanh", "where \sigma is the hyperbolic tangent", "σ désigne la fonction tanh".
 _SIGMA_IS = re.compile(
-    r"(?:σ|\\sigma)\s*\$?\s*(?:\\?\)\s*)?(?:denotes|stands\s+for|is|désigne|est|représente)\s+"
+    r"(?:σ|\\sigma)\s*(?:\$\s*)?(?:\\?\)\s*)?(?:denotes|stands\s+for|is|désigne|est|représente)\s+"
     r"(?:the\s+|la\s+|le\s+|une?\s+)?(?:function\s+|fonction\s+)?\$?\\?(?:operatorname\{|mathrm\{|text\{)?"
     r"(?P<name>[A-Za-z][A-Za-z0-9_ -]{1,30}?)\}?\$?(?=[\s.,;:)]|$)")
 _HYPERBOLIC = {"hyperbolic tangent": "tanh", "tangente hyperbolique": "tanh"}
@@ -286,7 +311,7 @@ def sigma_meaning(text: str) -> str | None:
 
     low = text.lower()
     for words, name in _HYPERBOLIC.items():
-        if re.search(r"(?:σ|\\sigma)\s*\$?\s*(?:denotes|stands for|is|désigne|est)\s+(?:the\s+|la\s+)?" + words, low):
+        if re.search(r"(?:σ|\\sigma)\s*(?:\$\s*)?(?:denotes|stands for|is|désigne|est)\s+(?:the\s+|la\s+)?" + words, low):
             return name
     for m in _SIGMA_IS.finditer(text):
         name = catalog_name(m.group("name").strip())
