@@ -202,6 +202,10 @@ def _formula_report(name, args, params, opts):
         rep.tests.extend(tests)
         rep.extra["formula"] = info
         return rep
+    if claims.sides(parsed)[0].approximate:
+        remarks_head = (f"{parsed.head or 'the head'} is no catalog activation: the claim that the first side "
+                        f"approximates it is not checked")
+        info.setdefault("notes", []).append(remarks_head)
     act, remarks = claims.formula_activation(parsed, params, kinks=False)   # kinks only if it is reported itself
     if remarks:
         info["remarks"] = remarks
