@@ -71,6 +71,20 @@ MP = {
     "relu6": lambda x: min(max(mpmath.mpf(0), x), mpmath.mpf(6)),
     "log_sigmoid": lambda x: -mpmath.log1p(mpmath.exp(-x)),
     "squareplus": lambda x: (x + mpmath.sqrt(x**2 + 4)) / 2,
+    # issue 16: the frameworks' other scalars, at their default parameters
+    "hardshrink": lambda x: x if abs(x) > mpmath.mpf(1) / 2 else mpmath.mpf(0),
+    "softshrink": lambda x: x - mpmath.mpf(1) / 2 if x > 0.5 else x + mpmath.mpf(1) / 2 if x < -0.5 else mpmath.mpf(0),
+    "tanhshrink": lambda x: x - mpmath.tanh(x),
+    "threshold": lambda x: x if x > 0 else mpmath.mpf(0),
+    "prelu": lambda x: x if x >= 0 else x / 4,
+    "rrelu": lambda x: x if x >= 0 else x * (mpmath.mpf(1) / 8 + mpmath.mpf(1) / 3) / 2,
+    "sparse_plus": lambda x: mpmath.mpf(0) if x <= -1 else (x + 1) ** 2 / 4 if x < 1 else x,
+    "sparse_sigmoid": lambda x: mpmath.mpf(0) if x <= -1 else (x + 1) / 2 if x < 1 else mpmath.mpf(1),
+    "exponential": mpmath.exp,
+    "swish_beta": lambda x: x * mpmath.mpf(1) / (1 + mpmath.exp(-x)),
+    "softplus_beta": lambda x: mpmath.log(1 + mpmath.exp(x)),
+    "relu_keras": lambda x: max(mpmath.mpf(0), x),
+    "relu_keras_capped": lambda x: min(max(mpmath.mpf(0), x), mpmath.mpf(6)),
 }
 
 
@@ -109,6 +123,11 @@ def test_derivative_matches_numerical_differentiation(name):
     ("relu", 0, 0), ("relu6", 0, 0), ("relu6", 6, 0), ("hard_tanh", -1, 0), ("hard_tanh", 1, 0),
     ("hard_sigmoid", -3, 0), ("hard_sigmoid", 3, 0), ("hard_swish", -3, 0), ("hard_swish", 3, 1),
     ("leaky_relu", 0, sp.Rational(1, 100)), ("step", 0, 0), ("elu", 0, 1), ("celu", 0, 1),
+    ("hardshrink", sp.Rational(-1, 2), 0), ("hardshrink", sp.Rational(1, 2), 0),
+    ("softshrink", sp.Rational(-1, 2), 0), ("softshrink", sp.Rational(1, 2), 0), ("threshold", 0, 0),
+    ("prelu", 0, sp.Rational(1, 4)), ("rrelu", 0, sp.Rational(11, 48)), ("sparse_plus", -1, 0),
+    ("sparse_plus", 1, 1), ("sparse_sigmoid", -1, 0), ("sparse_sigmoid", 1, 0), ("relu_keras", 0, 0),
+    ("relu_keras_capped", 0, 0), ("relu_keras_capped", 6, 0),
 ])
 def test_derivative_convention_at_kinks(name, at, value):
     act = symact.get(name)

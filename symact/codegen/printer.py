@@ -128,6 +128,9 @@ class CodePrinterBase:
     def _print_Mul(self, e):
         c, rest = e.as_coeff_Mul()
         if _small_rational(c) and c.q & (c.q - 1):  # not a power of two: divide
+            if abs(c.p) != 1:  # (p x)/q overflows at the largest doubles (rrelu's 11x/48), and
+                # (x/q) p underflows where subnormals flush (XLA): the rounded c times x, <= 1 ULP
+                return f"{self._num(float(c))}*({self._print(rest)})"
             num = self._print(c.p * rest)
             return f"({num})/{self._num(c.q)}"
         return super()._print_Mul(e)

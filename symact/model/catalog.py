@@ -264,6 +264,171 @@ declare(
 )
 
 
+# ------------------------------------------------------------------ the frameworks' other scalars (issue 16)
+# Derivative conventions at kinks follow PyTorch's backward formulas (hardshrink,
+# softshrink: 0 at +-lambd; threshold: 0 at the jump; prelu, rrelu: the slope below 0).
+lambd = sp.Symbol("lambd", positive=True)
+declare(
+    "hardshrink", Piecewise((x, x < -lambd), (0, x <= lambd), (x, True)),
+    params=(Param(lambd, Rational(1, 2), "half-width of the zeroed band (PyTorch lambd, Keras threshold: 0.5)"),),
+    aliases=("hard_shrink",),
+    description=("Hard shrinkage: x for |x| > lambd, 0 for |x| <= lambd (so f(+-lambd) = 0); "
+                 "f'(+-lambd) = 0, as PyTorch's backward."),
+    latex=r"f(x) = \begin{cases} x & |x| > \lambda \\ 0 & |x| \leq \lambda \end{cases}",
+    reference="Donoho & Johnstone (1994); PyTorch Hardshrink; Keras 3 hard_shrink",
+    role="hidden",
+    conventions={-lambd: "right", lambd: "left"},
+    convention_note="f(+-lambd) = 0 and f'(+-lambd) = 0 in PyTorch and Keras 3 (|x| > lambd keeps x), as in symact.",
+)
+declare(
+    "softshrink", Piecewise((x - lambd, x > lambd), (x + lambd, x < -lambd), (0, True)),
+    params=(Param(lambd, Rational(1, 2), "half-width of the zeroed band (PyTorch lambd, Keras threshold: 0.5)"),),
+    aliases=("soft_shrink",),
+    description=("Soft shrinkage (soft thresholding): x - lambd above lambd, x + lambd below -lambd, 0 between; "
+                 "f'(+-lambd) = 0, as PyTorch's backward."),
+    latex=(r"f(x) = \begin{cases} x - \lambda & x > \lambda \\ x + \lambda & x < -\lambda \\ "
+           r"0 & |x| \leq \lambda \end{cases}"),
+    reference="Donoho (1995); PyTorch Softshrink; Keras 3 soft_shrink",
+    role="hidden",
+    conventions={-lambd: "right", lambd: "left"},
+    convention_note="f'(+-lambd) = 0 in PyTorch and Keras 3 (the band |x| <= lambd is closed), as in symact.",
+)
+declare(
+    "tanhshrink", x - tanh(x),
+    aliases=("tanh_shrink",),
+    description="Tanhshrink x - tanh(x): about x^3/3 near 0, x -+ 1 in the tails.",
+    latex=r"f(x) = x - \tanh(x)",
+    reference="PyTorch Tanhshrink; Keras 3 tanh_shrink",
+    role="hidden",
+)
+threshold = sp.Symbol("threshold", real=True)
+value = sp.Symbol("value", real=True)
+declare(
+    "threshold", Piecewise((x, x > threshold), (value, True)),
+    params=(Param(threshold, sp.S.Zero, "x above it passes (PyTorch threshold, Keras threshold)"),
+            Param(value, sp.S.Zero, "the value at and below the threshold (PyTorch value, Keras default_value)")),
+    description=("Threshold: x for x > threshold, value for x <= threshold (so f(threshold) = value); "
+                 "a jump unless value = threshold; f'(threshold) = 0, as PyTorch's backward."),
+    latex=r"f(x) = \begin{cases} x & x > t \\ v & x \leq t \end{cases}",
+    reference="PyTorch Threshold; Keras 3 threshold (default_value)",
+    role="hidden",
+    conventions={threshold: "left"},
+    convention_note=("PyTorch requires both arguments (no defaults; 0, 0 here make it relu); "
+                     "f(threshold) = value and f'(threshold) = 0 in PyTorch and Keras 3, as in symact."),
+)
+weight = sp.Symbol("weight", real=True)
+declare(
+    "prelu", Piecewise((weight * x, x < 0), (x, True)),
+    params=(Param(weight, Rational(1, 4), "the learned slope for x < 0 (PyTorch's initial value 0.25)"),),
+    description="Parametric ReLU: x for x >= 0, weight * x below; its learned slope is a parameter here.",
+    latex=r"f(x) = \begin{cases} x & x \geq 0 \\ a x & x < 0 \end{cases}",
+    reference="He, Zhang, Ren & Sun (2015), arXiv:1502.01852; PyTorch PReLU",
+    role="hidden",
+    conventions={0: "left"},
+    convention_note="PyTorch's backward uses weight at 0 (x > 0 ? 1 : weight), as symact.",
+)
+lower = sp.Symbol("lower", real=True)
+upper = sp.Symbol("upper", real=True)
+declare(
+    "rrelu", Piecewise(((lower + upper) / 2 * x, x < 0), (x, True)),
+    params=(Param(lower, Rational(1, 8), "lower bound of the random slope (PyTorch: 1/8)"),
+            Param(upper, Rational(1, 3), "upper bound of the random slope (PyTorch: 1/3)")),
+    description=("Randomized leaky ReLU in evaluation mode: x for x >= 0, (lower + upper)/2 * x below "
+                 "(training mode draws the slope at random: not a function)."),
+    latex=r"f(x) = \begin{cases} x & x \geq 0 \\ \frac{l + u}{2} x & x < 0 \end{cases}",
+    reference="Xu, Wang, Chen & Li (2015), arXiv:1505.00853; PyTorch RReLU (eval)",
+    role="hidden",
+    conventions={0: "left"},
+    convention_note="PyTorch (eval) is leaky_relu with slope (lower + upper)/2, and uses that slope at 0, as symact.",
+)
+declare(
+    "sparse_plus", Piecewise((0, x <= -1), ((x + 1) ** 2 / 4, x < 1), (x, True)),
+    description="Sparse plus: 0 for x <= -1, (x + 1)^2/4 between, x for x >= 1; continuously differentiable.",
+    latex=r"f(x) = \begin{cases} 0 & x \leq -1 \\ \frac{(x + 1)^{2}}{4} & -1 < x < 1 \\ x & x \geq 1 \end{cases}",
+    reference="Martins & Astudillo (2016), arXiv:1602.02068; jax.nn.sparse_plus; Keras 3 sparse_plus",
+    role="hidden",
+    conventions={-1: "left", 1: "right"},
+    convention_note="f' is continuous (0 at -1, 1 at 1): every framework agrees.",
+)
+declare(
+    "sparse_sigmoid", Piecewise((0, x <= -1), ((x + 1) / 2, x < 1), (1, True)),
+    description=("Sparse sigmoid: (x + 1)/2 clipped to [0, 1] (the derivative of sparse_plus); "
+                 "f'(+-1) = 0, as Keras 3."),
+    latex=r"f(x) = \begin{cases} 0 & x \leq -1 \\ \frac{x + 1}{2} & -1 < x < 1 \\ 1 & x \geq 1 \end{cases}",
+    reference="Martins & Astudillo (2016), arXiv:1602.02068; jax.nn.sparse_sigmoid; Keras 3 sparse_sigmoid",
+    role="hidden",
+    conventions={-1: "left", 1: "right"},
+    convention_note=("Keras 3's nested where gives f'(+-1) = 0, as symact; jax.nn.sparse_sigmoid is "
+                     "0.5 clip(x + 1, 0, 2), whose derivative at the clip bounds is JAX's tie rule for "
+                     "max/min (1/4 at +-1)."),
+)
+declare(
+    "exponential", exp(x),
+    description="Exponential activation e^x (Keras exponential), positive and unbounded.",
+    latex=r"f(x) = e^{x}",
+    reference="Keras exponential",
+    role="hidden",
+)
+beta = sp.Symbol("beta", real=True)
+declare(
+    "swish_beta", x / (1 + exp(-beta * x)),
+    params=(Param(beta, sp.S.One, "slope inside the sigmoid (1: silu; TensorFlow tf.nn.silu beta)"),),
+    description="Swish with a parameter: x * sigmoid(beta x); beta = 1 is silu, beta -> inf relu.",
+    latex=r"f(x) = \frac{x}{1 + e^{-\beta x}}",
+    reference="Ramachandran, Zoph & Le (2017), arXiv:1710.05941; TensorFlow tf.nn.silu(x, beta)",
+    role="hidden",
+)
+beta_pos = sp.Symbol("beta", positive=True)
+declare(
+    "softplus_beta", log(1 + exp(beta_pos * x)) / beta_pos,
+    params=(Param(beta_pos, sp.S.One, "sharpness (PyTorch beta: 1)"),),
+    description=("Softplus with a sharpness: log(1 + e^(beta x))/beta, the mathematical function "
+                 "(PyTorch's threshold=20 switch to x is a framework deviation, not part of it)."),
+    latex=r"f(x) = \frac{1}{\beta} \ln\left(1 + e^{\beta x}\right)",
+    reference="Dugas et al. (2001); PyTorch Softplus(beta, threshold)",
+    role="hidden",
+    convention_note=("PyTorch's softplus returns x itself where beta x > threshold (default 20): "
+                     "off by up to log1p(e^-20)/beta ~ 2e-9/beta there (relative 1e-10 at x = 20)."),
+)
+# Keras 3 keras.activations.relu(x, negative_slope=0, max_value=None, threshold=0): what its
+# code computes, x * (x > threshold) clipped to [0, max_value], minus negative_slope *
+# relu(threshold - x). No cap (max_value=None) and a cap are two entries, as there is no
+# exact "infinite" parameter value.
+t_k = sp.Symbol("threshold", real=True)
+t_kc = sp.Symbol("threshold", nonnegative=True)
+max_value = sp.Symbol("max_value", positive=True)
+declare(
+    "relu_keras", Piecewise((x, x > t_k), (negative_slope * (x - t_k), True)),
+    params=(Param(negative_slope, sp.S.Zero, "slope below the threshold (Keras: 0)"),
+            Param(t_k, sp.S.Zero, "x above it passes; a jump of size threshold there (Keras: 0)")),
+    description=("Keras 3's relu without a cap (max_value=None): x for x > threshold, "
+                 "negative_slope (x - threshold) at and below it; f'(threshold) = negative_slope."),
+    latex=r"f(x) = \begin{cases} x & x > t \\ a (x - t) & x \leq t \end{cases}",
+    reference="Keras 3 keras.activations.relu (max_value=None)",
+    role="hidden",
+    conventions={t_k: "left"},
+    convention_note=("f(threshold) = 0 (x * (x > threshold)). At the kink symact uses the slope below, "
+                     "negative_slope; Keras's backends differ: threshold = 0 runs leaky_relu (TensorFlow "
+                     "and PyTorch: negative_slope, JAX: 1), a threshold != 0 gives 0."),
+)
+declare(
+    "relu_keras_capped", Piecewise((negative_slope * (x - t_kc), x <= t_kc), (x, x < max_value), (max_value, True)),
+    params=(Param(negative_slope, sp.S.Zero, "slope below the threshold (Keras: 0)"),
+            Param(max_value, sp.Integer(6), "the cap (Keras max_value; 6: relu6)"),
+            Param(t_kc, sp.S.Zero, "x above it passes, >= 0 here (Keras: 0)")),
+    description=("Keras 3's relu with max_value: min(x, max_value) for x > threshold, "
+                 "negative_slope (x - threshold) at and below it; f'(threshold) = negative_slope, "
+                 "f'(max_value) = 0."),
+    latex=(r"f(x) = \begin{cases} a (x - t) & x \leq t \\ x & t < x < m \\ m & x \geq m \end{cases}"),
+    reference="Keras 3 keras.activations.relu (max_value given)",
+    role="hidden",
+    conventions={t_kc: "left", max_value: "right"},
+    convention_note=("f'(max_value) = 0 as relu6 (TensorFlow's relu6, which Keras uses for max_value = 6 and "
+                     "threshold = 0); for other caps Keras clips, whose derivative at the cap is 1 in "
+                     "TensorFlow and PyTorch and 1/2 in JAX. A negative threshold is not represented here."),
+)
+
+
 # ------------------------------------------------------------------ lookup
 def names() -> list[str]:
     """Canonical names of every catalog activation, in declaration order."""

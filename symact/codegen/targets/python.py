@@ -7,6 +7,10 @@ take lists of floats and return lists (the Jacobian as a list of rows).
 """
 from __future__ import annotations
 
+import math
+
+import numpy as np
+import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
 from symact.codegen.emit import (branch_body, dd_py, header_lines, helper_order, indent, interval_parts, lim,
@@ -15,6 +19,8 @@ from symact.numeric.kernels.vector import mirrored
 from symact.codegen.forms import Plan
 from symact.codegen.printer import CodePrinterBase, dispatch_functions, primitive_sources
 from symact.codegen.target import Target
+from symact.numeric.oracle import oracle_for
+from symact.symbolic.forms import X
 
 
 @dispatch_functions
@@ -86,6 +92,42 @@ HELPERS = {
 }
 
 
+def overflow_guards(form) -> list[tuple[float, str, float]]:
+    """(threshold, comparison, +-inf) for each side where the value itself overflows at a
+    finite x (exponential past x = 709.78): Python's math.exp raises OverflowError there,
+    where every other target returns inf. The threshold is the first double whose value
+    the oracle rounds to +-inf, found by bisection over the doubles (the value is
+    monotone that far out)."""
+    out = []
+    if form.limits is None or not any(b.expr.has(sp.exp, sp.cosh, sp.sinh) for b in form.branches):
+        return out   # no math.exp in the body: Python's float arithmetic overflows to inf itself
+    orc = None
+
+    def overflows(v: float) -> bool:
+        try:
+            return not math.isfinite(orc.rounded(v))
+        except OverflowError:   # a value past the largest double
+            return True
+
+    for sign, v in ((1, form.limits[1]), (-1, form.limits[0])):
+        if math.isfinite(v):
+            continue
+        orc = orc or oracle_for(form.reference, X)
+        big = float(np.finfo(np.float64).max)
+        if not overflows(sign * big):
+            continue
+        lo, hi = 0, int(np.float64(big).view(np.int64))   # bit patterns: lo finite, hi overflows
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if not overflows(sign * float(np.int64(mid).view(np.float64))):
+                lo = mid
+            else:
+                hi = mid
+        t = float(np.int64(hi).view(np.float64))
+        out.append((sign * t, ">=" if sign > 0 else "<=", v))
+    return out
+
+
 class PythonTarget(Target):
     name = "python"
     order = 20
@@ -118,6 +160,9 @@ class PythonTarget(Target):
             lines += ["    if math.isinf(x):", f"        return {hi} if x > 0 else {lo}"]
             for t, side, v in tail_guards(form):
                 lines += [f"    if x {side} {num_py(t)}:  # rounds to the limit here", f"        return {lim(v, 'math.inf')}"]
+            for t, side, v in overflow_guards(form):
+                lines += [f"    if x {side} {num_py(t)}:  # overflows here (math.exp would raise)",
+                          f"        return {lim(v, 'math.inf')}"]
         for i, rp in enumerate(form.roots):
             printer.used.add("rootpoly")
             cname = f"_{ident}{'_grad' if deriv else ''}_root{i}"

@@ -79,6 +79,18 @@ def _finite_at_ends(e, part, x) -> bool:
     return True
 
 
+def _common_denominator(e, x):
+    """A linear branch c (x - t) that SymPy distributed into c x - c t (relu_keras's
+    negative_slope (x - threshold)) as (x - t) times c again: x - t is exact next to the
+    kink at t, c x - c t cancels there (1e-17 instead of 0 at x = t)."""
+    if e.is_number or not isinstance(e, sp.Add) or not e.is_polynomial(x) or sp.degree(e, x) != 1:
+        return e
+    c, prim = e.primitive()
+    if c == 1 or not prim.is_Add:
+        return e
+    return sp.Mul(c, prim, evaluate=False)
+
+
 class _PiecewiseLowering:
     """Conditions and Piecewise expressions for :class:`.lowering._Gen` (a mixin:
     it uses the generator's buffers, ``emit`` and ``block``)."""
@@ -318,7 +330,7 @@ class _PiecewiseLowering:
         needs_clip = (always_clip or any(isinstance(f, sp.Function) and not isinstance(f, (sp.Abs, sp.Max, sp.Min))
                                          for f in e.atoms(sp.Function))) and (lo != -sp.oo or hi != sp.oo)
         if not needs_clip:
-            return self.block(e, target, env)
+            return self.block(_common_denominator(e, self.x), target, env)
         xc = self.fbuf()
         lo_s = "-np.inf" if lo == -sp.oo else repr(float(lo))
         hi_s = "np.inf" if hi == sp.oo else repr(float(hi))
@@ -329,7 +341,7 @@ class _PiecewiseLowering:
         self.x, self.xname = sym, xc
         env2 = dict(env)
         env2[sym] = (xc, False)
-        v = self.block(e.subs(saved, sym), target, env2)
+        v = self.block(_common_denominator(e.subs(saved, sym), sym), target, env2)
         self.x, self.xname = saved, saved_name
         self.free_f.append(xc)
         return v
