@@ -140,3 +140,12 @@ def test_derivative_code_without_a_readable_formula_and_code_that_raises(tmp_pat
     assert (cube.verdict, cube.severity) == ("error", "wrong") and "matches no catalog" not in cube.message
     assert cube.message.startswith("cube_or_fail raised OverflowError: too big at x = ")
     assert review.summary["text"] == "0 of 1 formula read, 0 checked; 4 of 4 functions run"
+
+
+def test_an_approximation_is_never_refuted_for_being_approximate(tmp_path):
+    note = write(tmp_path, "# GELU\n$$\\mathrm{GELU}(x) = x\\Phi(x) \\approx x \\sigma(1.702 x)$$\n")
+    (f,) = notes.review(note, execute=False).findings
+    assert (f.verdict, f.activation) == ("consistent", "gelu")
+    assert "side 1 (x\\Phi(x)) is gelu (proved)" in f.message
+    # its largest error over the real line where symact.analysis.approximations locates it (0.0203)
+    assert "side 2 (x \\sigma(1.702 x)) approximates gelu" in f.message or "is an approximation of gelu" in f.message

@@ -279,7 +279,8 @@ def _label_finding(title, rf, used: bool) -> Finding | None:
     name = formulas.match_name(rf.match) if rf.match else rf.label
     return Finding(title, rf.line, rf.text, None, rf.label or (rf.match or {}).get("name"), "consistent", None,
                    f"the formula is {name}" + (f" ({rf.match['verdict']})" if rf.match else "") + _with_values(rf)
-                   + ("; " + "; ".join(c.message for c in checks) if len(links) > 1 else ""))
+                   + ("; " + "; ".join(c.message for c in checks)
+                      if len(links) > 1 or any(k.relation != "=" for k in links) else ""))
 
 
 def _review_section(sec: Section, runner, note: _Note | None = None, *, execute, seed, rules=None) -> list[Finding]:
