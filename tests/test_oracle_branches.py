@@ -94,3 +94,12 @@ def test_conditions_between_functions_that_touch_at_zero(v):
         t = mpmath.mpf(v)
         ref = max(mpmath.tanh(t), mpmath.sin(t))
     assert Oracle(m, x).rounded(v) == float(ref)
+
+
+def test_boolean_functions_in_conditions():
+    # hardshrink's condition comes as ITE(x >= 0, x > 1/2, x < -1/2); Xor as And/Or/Not
+    half = sp.Rational(1, 2)
+    e = sp.Piecewise((x, sp.ITE(x >= 0, x > half, x < -half)), (0, True))
+    assert [Oracle(e, x)(v) for v in (-1.0, -0.5, 0.0, 0.5, 0.7)] == [-1, 0, 0, 0, mpmath.mpf(0.7)]
+    xor = sp.Piecewise((1, sp.Xor(x > 0, x > 1)), (0, True))
+    assert [Oracle(xor, x)(v) for v in (-1.0, 0.5, 1.0, 2.0)] == [0, 1, 1, 0]

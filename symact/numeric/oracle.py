@@ -492,6 +492,10 @@ def _compile_cond(cond, x) -> Callable:
             return None if t is None else not t
 
         return negated
+    if isinstance(cond, sp.logic.boolalg.BooleanFunction):   # ITE, Xor, Implies, ...: as And/Or/Not
+        nnf = cond.to_nnf()
+        if nnf != cond and isinstance(nnf, (sp.And, sp.Or, sp.Not, sp.core.relational.Relational)) or nnf in (sp.true, sp.false):
+            return _compile_cond(nnf, x)
     if not isinstance(cond, sp.core.relational.Relational):
         raise OracleError(f"the oracle cannot evaluate the condition {cond}")
     ops = {"==": lambda s: s == 0, "!=": lambda s: s != 0, "<": lambda s: s < 0,
