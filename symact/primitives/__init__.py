@@ -17,6 +17,7 @@ module             primitive                                instead of
 :mod:`.hypot`      hypot(u, a)                              sqrt(u^2 + a^2)
 :mod:`.hypot_add`  hypot_add(u, a), sign split              u + sqrt(u^2 + a^2)
 :mod:`.x_minus_tanh`  x_minus_tanh(u), fitted near 0        u - tanh(u)
+:mod:`.tanh2`      tanh2(u), 1 - sech^2 in JAX              tanh(u)^2 (x_minus_tanh')
 =================  =======================================  ===============================
 
 :mod:`.base` defines the record (:class:`Primitive`), :mod:`.registry` collects the
@@ -39,10 +40,11 @@ from symact.primitives.registry import PRIMITIVES, REGISTRY, primitive_of
 from symact.primitives.rewrite import RULES, stabilize, stable_derivative, to_standard
 from symact.primitives.sech2 import sech2
 from symact.primitives.softplus import softplus
+from symact.primitives.tanh2 import tanh2
 from symact.primitives.tanh_softplus import sech2_softplus, tanh_softplus
 from symact.primitives.x_minus_tanh import x_minus_tanh
 
 __all__ = ["Code", "Kernel", "PRIMITIVES", "Primitive", "REGISTRY", "RULES", "Rule", "StableFunction", "erfc",
            "exp_neg_abs", "expit", "expm1", "hypot", "hypot_add", "log1p", "primitive_of", "sech2",
-           "sech2_softplus", "softplus", "stabilize", "stable_derivative", "tanh_softplus", "to_standard",
-           "x_minus_tanh"]
+           "sech2_softplus", "softplus", "stabilize", "stable_derivative", "tanh2", "tanh_softplus",
+           "to_standard", "x_minus_tanh"]

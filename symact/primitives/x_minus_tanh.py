@@ -32,7 +32,9 @@ class x_minus_tanh(StableFunction):
         return u - sp.tanh(u)
 
     def fdiff(self, argindex=1):
-        return sp.tanh(self.args[0]) ** 2
+        from symact.primitives.tanh2 import tanh2
+
+        return tanh2(self.args[0])
 
 
 def _r_x_minus_tanh(e):
