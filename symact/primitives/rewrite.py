@@ -28,6 +28,7 @@ sech2                  1 - tanh(u)^2 -> sech2(u)                     all bits lo
 hypot                  sqrt(k v^2 + c) -> sqrt(k) hypot(v, sqrt(c/k))  v^2 overflows
 hypot_add              k v + k hypot(v, a) ->                        cancellation for v < 0
                        2k hypot_add(v/2, a/2)
+x_minus_tanh           c u - c tanh(u) -> c x_minus_tanh(u)          cancellation near u = 0
 =====================  ============================================  ==========================
 
 Choices made by measured error (float64, max ULP against the mpmath oracle; see
