@@ -223,9 +223,12 @@ def test_a_user_formula_under_test():
     found = what_it_computes(act, pts, mixups.gelu_bert(pts))
     assert found is not None and found["text"].startswith("this computes gelu_tanh, not my_gelu")
     found = what_it_computes(act, pts, mixups.sigmoid_backward_forgets(pts), derivative=True)
-    assert found is not None and (found["name"], found["derivative"], found["also"]) == ("softplus", True, ["sigmoid"])
+    # softplus_beta at its default beta = 1 is softplus: its derivative is the same function too
+    assert found is not None and (found["name"], found["derivative"]) == ("softplus", True)
+    assert "sigmoid" in found["also"] and set(found["also"]) <= {"sigmoid", "the derivative of softplus_beta"}
     assert found["text"].startswith("this computes the derivative of softplus, not the derivative of my_gelu; "
-                                    "the same function as sigmoid (within ")
+                                    "the same function as ")
+    assert "sigmoid (within " in found["text"]
 
 
 def test_a_wrong_vector_implementation_is_named_by_check():
