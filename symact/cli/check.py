@@ -92,7 +92,9 @@ def run(args, out) -> int:
     formula = args.latex is not None or args.expr is not None
     if not (args.all or args.names or formula):
         raise UsageError("check needs NAME, --all, --latex FORMULA or --expr TEXT")
-    names = catalog.names() if args.all else [catalog.canonical(n) for n in args.names]
+    # a framework's spelling (keras.activations.leaky_relu) stays as given: report.resolve binds
+    # that framework's defaults; canonical() only refuses an unknown name here
+    names = catalog.names() if args.all else [n for n in args.names if catalog.canonical(n)]
     if len(names) > 1 and (args.impl or args.grad_impl or formula):
         raise UsageError("--impl, --grad-impl, --latex and --expr apply to one activation at a time")
     params = parse_params(args.param)
