@@ -336,3 +336,36 @@ def test_leibniz_heads():
     g = parse_latex(r"\frac{\partial{y}}{\partial{x}}= \begin{cases} 1&(x\gt0)\\ 0&(x\le0) "
                     r"\end{cases}")
     assert g.is_derivative and g.expr == sp.Piecewise((1, x > 0), (0, True))
+
+
+def test_markdown_escaped_subscripts():
+    # cs231n (Markdown source): w\_1 is w_1 wherever a subscript can stand
+    f = parse_latex(r"\max(w\_1^Tx+b\_1, w\_2^Tx + b\_2)")
+    w1, w2, b1, b2, T = (sp.Symbol(n, real=True) for n in ("w_1", "w_2", "b_1", "b_2", "T"))
+    assert f.variable == x
+    assert sp.simplify(f.expr - sp.Max(w1**T * x + b1, w2**T * x + b2)) == 0
+    assert set(f.parameters) == {"T", "b_1", "b_2", "w_1", "w_2"}
+    with pytest.raises(ParseError, match=r"'\\_' is not supported \(at column 1\)"):
+        parse_latex(r"\_1 x")
+
+
+def test_expr_tex_braces_after_power():
+    # ONNX Mish in a code block: e^{x} in plain text
+    f = parse_expr("mish(x) = x * tanh(softplus(x)) = x * tanh(ln(1 + e^{x}))")
+    assert len(f.links) == 2
+    for link in f.links:
+        assert same(link.expr, x * sp.tanh(sp.log(1 + sp.exp(x))))
+    assert same(parse_expr("2^{x + 1}").expr, 2 ** (x + 1))
+    with pytest.raises(ParseError, match=r"'\)' does not match the '\{' opened at column 3"):
+        parse_expr("e^{x+1)")
+    with pytest.raises(ParseError, match="unexpected character '{'"):
+        parse_expr("x{1}")
+
+
+def test_word_head_and_short_word_variable():
+    # oneDNN: dst = src * tanh(SoftPlus(src)): the head word names the output, src the variable
+    f = parse_latex(r"dst = src * \tanh(SoftPlus(src)) = src * \tanh(\ln(1 + e^{src}))")
+    src = sp.Symbol("src", real=True)
+    assert f.variable == src and f.parameters == ()
+    for link in f.links:
+        assert same(link.expr, src * sp.tanh(sp.log(1 + sp.exp(src))), src)

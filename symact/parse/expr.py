@@ -207,6 +207,23 @@ def _tokenize(text: str) -> list[Token]:
             if not c.isascii():
                 pos = _unicode_token(text, pos, tokens)
                 continue
+            if c == "{" and tokens and tokens[-1].type == "_POW":
+                # e^{x}: TeX braces around an exponent group it, as parentheses do
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise budget_error(f"the expression is nested more than {MAX_DEPTH} levels "
+                                       f"deep (parentheses); symact reads at most {MAX_DEPTH}",
+                                       text, pos)
+                openers.append(("{", pos))
+                tokens.append(_token("_LPAR", "{", pos, pos + 1))
+                pos += 1
+                continue
+            if c == "}" and openers and openers[-1][0] == "{":
+                depth -= 1
+                openers.pop()
+                tokens.append(_token("_RPAR", "}", pos, pos + 1))
+                pos += 1
+                continue
             hint = " (strings and attribute access are not part of the language)" \
                 if c in "'\".[]{}_:;" else ""
             if not c.isprintable():
@@ -258,6 +275,9 @@ def _tokenize(text: str) -> list[Token]:
                 depth -= 1
                 want = "(" if value == ")" else "["
                 if openers and openers[-1][0] != want:
+                    if openers[-1][0] == "{":
+                        raise parse_error(f"'{value}' does not match the '{{' opened at column "
+                                          f"{openers[-1][1] + 1}", text, pos)
                     raise parse_error(f"'{value}' does not match the '{openers[-1][0]}' opened at "
                                       f"column {openers[-1][1] + 1}", text, pos)
                 if openers:

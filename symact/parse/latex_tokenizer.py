@@ -212,6 +212,7 @@ class _Tokenizer:
         self.rows: list[dict] = []       # per open piecewise environment: the current row
         self.text_math = False           # inside the $...$ of \text{if $x > 0$}
         self.head_words: set[str] = set()  # bare names read in the head (Sig in dSig/dx)
+        self.word_head = False           # the head is a bare word (dst = ...): short words are names
         self.i = start
         self.end = end
         self.toks: list[Token] = []
@@ -609,6 +610,10 @@ class _Tokenizer:
             raise self.error(f"misplaced \\{name}", start)
         elif name == "|":
             raise self.error("norms ('\\|') are not supported", start)
+        elif name == "_" and self.last_type() in ("LETTER", "GREEK", "_RBRACE"):
+            # w\_1: Markdown-escaped subscript (the source escaped '_' for Markdown)
+            self.emit("_SUBSCR", "_", start, self.i)
+            self.frames.append(_Frame("_", start, len(self.stack), 1))
         elif not (name.isascii() and name.isalpha()):
             raise self.error(f"'\\{name}' is not supported", start)
         else:
@@ -786,8 +791,15 @@ class _Tokenizer:
             if key in _TEXT_KEYWORDS and self.rows:
                 self.keyword(_TEXT_KEYWORDS[key], key, start)
                 return
-            if _is_word_name(word) or (not self.toks and _HEAD_EQUAL_RE.match(text, self.i, self.end)):
-                self.emit("LETTER", word, start, self.i)  # scale; ELU = ... (a named left side)
+            if not self.toks and _HEAD_EQUAL_RE.match(text, self.i, self.end):
+                self.word_head = True  # ELU = ..., dst = ... (a named left side)
+                self.emit("LETTER", word, start, self.i)
+                return
+            if _is_word_name(word) or (self.word_head and self.seen_equal and len(word) <= 3
+                                       and word.islower()):
+                # scale; src in "dst = src * ...": after a word head, a short lowercase
+                # word is one name (a variable or a parameter), not a product of letters
+                self.emit("LETTER", word, start, self.i)
                 return
         for k, letter in enumerate(word):
             self.emit("LETTER", letter, start + k, start + k + 1)
