@@ -369,3 +369,56 @@ def test_word_head_and_short_word_variable():
     assert f.variable == src and f.parameters == ()
     for link in f.links:
         assert same(link.expr, src * sp.tanh(sp.log(1 + sp.exp(src))), src)
+
+
+def _softmax_parts():
+    xb = sp.IndexedBase("x", real=True)
+    i, j = sp.Symbol("i", integer=True), sp.Symbol("j", integer=True)
+    n = sp.Symbol("n", integer=True, positive=True)
+    return xb, i, j, n
+
+
+def test_expr_vector_sums():
+    # Keras: exp(x) / sum(exp(x)) is softmax's component i, as LaTeX's \sum_j reads
+    xb, i, j, n = _softmax_parts()
+    f = parse_expr("exp(x) / sum(exp(x))")
+    assert f.is_vector and f.index == "i" and f.sizes == ("n",) and f.parameters == ()
+    assert f.expr == sp.exp(xb[i]) / sp.Sum(sp.exp(xb[j]), (j, 1, n))
+    # at n = 3 the component 1 is the softmax of (1, 2, 3)
+    vals = {xb[1]: 1, xb[2]: 2, xb[3]: 3}
+    got = f.expr.subs({i: 1, n: 3}).doit().subs(vals)
+    assert sp.simplify(got - sp.E / (sp.E + sp.E**2 + sp.E**3)) == 0
+    with pytest.raises(ParseError, match="sum takes one argument"):
+        parse_expr("sum(x, 2)")
+
+
+def test_expr_where_clause_and_juxtaposed_call():
+    # Torch5 manual: f_i(x) = log(1/a exp(x_i)), where a = sum_j exp(x_j)
+    xb, i, j, n = _softmax_parts()
+    f = parse_expr("f_i(x) = log(1/a exp(x_i)), where a = sum_j exp(x_j)")
+    assert f.is_vector and f.head == "f_i" and f.index == "i" and f.parameters == ()
+    assert f.expr == sp.log(sp.exp(xb[i]) / sp.Sum(sp.exp(xb[j]), (j, 1, n)))
+    assert f.notes == ("substituted a = sum_j exp(x_j) from the 'where' clause",)
+    a = sp.Symbol("a", real=True)
+    assert parse_expr("1/a exp(x)").expr == sp.exp(x) / a  # a space before a call multiplies
+    assert parse_expr("f(x) = a*x, where a = 2").expr == 2 * x
+    with pytest.raises(ParseError, match="no implicit multiplication"):
+        parse_expr("a x")
+    with pytest.raises(ParseError, match="in terms of itself"):
+        parse_expr("f(x) = a*x, where a = a + 1")
+    with pytest.raises(ParseError, match="cannot define x"):
+        parse_expr("f(x) = x, where x = 1")
+    with pytest.raises(ParseError, match="does not use"):
+        parse_expr("f(x) = x, where b = 1")
+
+
+def test_expr_for_rows():
+    # ONNX Selu: y = ... for x <= 0, y = ... for x > 0
+    f = parse_expr("y = gamma * (alpha * e^x - alpha) for x <= 0, y = gamma * x for x > 0")
+    gamma = sp.Symbol("gamma", real=True)
+    assert f.parameters == ("alpha", "gamma") and f.variable == x
+    selu = sp.Piecewise((gamma * alpha * (sp.exp(x) - 1), x <= 0), (gamma * x, True))
+    for p in POINTS + [sp.Integer(0)]:
+        assert sp.simplify((f.expr - selu).subs(x, p)) == 0
+    with pytest.raises(ParseError, match="repeat the same left-hand side"):
+        parse_expr("y = x for x > 0, z = 0 for x <= 0")

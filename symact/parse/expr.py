@@ -121,17 +121,21 @@ _CHAR_TYPES = {
     "(": "_LPAR", ")": "_RPAR", ",": "_COMMA", "&": "_AND", "|": "_OR",
     "[": "_LPAR", "]": "_RPAR",
 }
-_WORD_TYPES = {"and": "_AND", "or": "_OR", "if": "_IF", "else": "_ELSE"}
+_WORD_TYPES = {"and": "_AND", "or": "_OR", "if": "_IF", "else": "_ELSE", "for": "_FOR"}
 _OPERATOR_TYPES = {"-": "MINUS", "*": "STAR", "/": "SLASH", "<=": "COMPOP", ">=": "COMPOP",
                    "!=": "COMPOP"}
 _CONSTANTS = {"pi": sp.pi, "e": sp.E}
+_CALL_AHEAD_RE = re.compile(r"\s*\(")
+#: sum(E), sum_j(E): the sum of E over a vector's components (softmax's denominator)
+_VSUM = sp.Function("_symact_vector_sum")
+_SUM_NAME_RE = re.compile(r"sum(?:_([a-z]))?")
 _CONDITIONS = ("chain", "cond_and", "cond_or")
 _RELATIONS = {"<": sp.Lt, "<=": sp.Le, ">": sp.Gt, ">=": sp.Ge, "==": sp.Eq, "!=": sp.Ne}
 _TOKEN_NAMES = {
     "NUMBER": "a number", "NAME": "a name", "PLUS": "'+'", "MINUS": "'-'",
     "STAR": "'*'", "SLASH": "'/'", "COMPOP": "a comparison", "_POW": "'**'",
     "EQ": "'='", "APPROX": "'~='", "PRIME": "a prime '", "_LPAR": "'('", "_RPAR": "')'", "_COMMA": "','",
-    "_AND": "'and'", "_OR": "'or'", "_IF": "'if'", "_ELSE": "'else'", "$END": "the end of the expression",
+    "_AND": "'and'", "_OR": "'or'", "_IF": "'if'", "_ELSE": "'else'", "_FOR": "'for'", "$END": "the end of the expression",
 }
 
 
@@ -251,6 +255,11 @@ def _tokenize(text: str) -> list[Token]:
                     and tokens[-1].end_pos == pos):
                 # 1.702x, 2exp(x): a number written directly before a name multiplies it
                 tokens.append(_token("STAR", "*", pos, pos))
+            elif (type_ == "NAME" and tokens and tokens[-1].type in ("NAME", "NUMBER", "_RPAR")
+                    and tokens[-1].end_pos < pos and value.lower() in FUNCTIONS
+                    and _CALL_AHEAD_RE.match(text, m.end())):
+                # 1/a exp(x_i): a space before a known function's call multiplies
+                tokens.append(_token("STAR", "*", pos, pos))
         elif kind == "POW":
             type_ = "_POW"
         elif kind == "COMPOP":
@@ -345,6 +354,7 @@ class _Builder:
         self.dependent = dependent
         self.symbols: dict[str, sp.Symbol] = {}
         self.depth = 0
+        self.vector_sums = False
 
     def fail(self, message: str, node) -> ParseError:
         return parse_error(message, self.text, _pos(node))
@@ -453,6 +463,13 @@ class _Builder:
                 raise self.fail(f"the definition given for {name} is not an expression", tok)
             return self.checked(value, node, levels=4)
         spec = FUNCTIONS.get(name.lower())
+        vsum = _SUM_NAME_RE.fullmatch(name)
+        if spec is None and vsum is not None:
+            if len(arg_nodes) != 1:
+                raise self.fail(f"{name} takes one argument, the summand", node)
+            self.vector_sums = True
+            index = sp.Symbol(vsum.group(1), integer=True) if vsum.group(1) else sp.Integer(0)
+            return _VSUM(self.build(arg_nodes[0]), index)
         if spec is None:
             try:
                 build = catalog_function(name, self.symbol)
@@ -531,14 +548,23 @@ def parse_expr(text: str, *, functions: UserFunctions | None = None) -> ParsedFo
                            f"{len(text)}); symact reads at most {MAX_LENGTH}", text, MAX_LENGTH)
     if not text.strip():
         raise parse_error("the expression is empty", text, 0)
-    tokens = _tokenize(text)
+    notes: list[str] = []
+    clause = _WHERE_CLAUSE_RE.search(text)
+    stop = len(text)
+    if clause is not None:
+        stop = len(text[:clause.start()].rstrip().removesuffix(","))
+    tokens = _tokenize(text[:stop])
     try:
         tree = _grammar.load("expr").parse(tokens)
     except UnexpectedInput as exc:
         raise _syntax_error(exc, text, tokens) from None
     _check_budget(tree, text)
-    items = tree.children[0::2]
-    relations = ["approx" if tok.type == "APPROX" else "=" for tok in tree.children[1::2]]
+    if tree.data == "rows":
+        items = [tree.children[0].children[0], tree]
+        relations = ["="]
+    else:
+        items = tree.children[0::2]
+        relations = ["approx" if tok.type == "APPROX" else "=" for tok in tree.children[1::2]]
     if len(items) > 1:
         head, var_name, dependent = _read_head(items[0], text)
         derivative = _is(items[0], "dcall")
@@ -552,12 +578,17 @@ def parse_expr(text: str, *, functions: UserFunctions | None = None) -> ParsedFo
     builder.derivative = derivative
     values = []
     for side in sides:
-        value = builder.build(side)
+        value = _build_rows(builder, side, text, (head, var_name, dependent)) \
+            if _is(side, "rows") else builder.build(side)
         if value.has(sp.nan, sp.zoo):
             raise parse_error("the expression is undefined (a division by zero or log 0?)",
                               text, _pos(side))
         values.append(value)
-    expr = values[0]
+    if clause is not None:
+        if clause.group(1) in (var_name, head, dependent):
+            raise parse_error(f"the 'where' clause cannot define {clause.group(1)}, the formula's "
+                              "head or variable", text, clause.start(1))
+        values = _substitute_clause(values, clause, builder, functions, notes)
     names = set().union(*({s.name for s in v.free_symbols if isinstance(s, sp.Symbol)}
                           for v in values))
     if var_name is None:
@@ -565,12 +596,21 @@ def parse_expr(text: str, *, functions: UserFunctions | None = None) -> ParsedFo
             names, {n for n in names if n.split("_")[0] in GREEK},
             lambda m: parse_error(m, text, _pos(sides[0]))) or "x"
     variable = builder.symbols.get(var_name) or sp.Symbol(var_name, real=True)
+    is_vector, index, sizes = False, None, ()
+    if builder.vector_sums:
+        values, variable, index, hidden = _vectorize(values, var_name, head)
+        is_vector, sizes = True, ("n",)
+        names = set().union(*({s.name for s in v.free_symbols if isinstance(s, sp.Symbol)}
+                              for v in values)) - hidden
+    expr = values[0]
     links = []
     for relation, side, value in zip(relations, sides, values):
         start = _pos(side) or 0
-        stop = side.end_pos if isinstance(side, Token) else (
+        if _is(side, "rows"):
+            start = _pos(side.children[0].children[2]) or 0
+        stop_ = side.end_pos if isinstance(side, Token) else (
             side.meta.end_pos if not side.meta.empty else len(text))
-        links.append(Link(relation, value, text[start:stop].strip(), start))
+        links.append(Link(relation, value, text[start:stop_].strip(), start))
     return ParsedFormula(
         expr=expr,
         variable=variable,
@@ -579,6 +619,91 @@ def parse_expr(text: str, *, functions: UserFunctions | None = None) -> ParsedFo
         self_references=tuple(sorted(builder.self_refs)),
         source=text,
         parameters=tuple(sorted(names - {var_name})),
+        is_vector=is_vector,
+        index=index,
+        sizes=sizes,
         language="expr",
         links=tuple(links),
+        notes=tuple(notes),
     )
+
+
+#: ", where a = sum_j exp(x_j)": a trailing clause that defines a symbol
+_WHERE_CLAUSE_RE = re.compile(r"(?<=[\s,])where\s+([A-Za-z][A-Za-z0-9_]*)\s*=(?!=)\s*(\S.*)$", re.S)
+_BARE_SUM_RE = re.compile(r"(sum(?:_[a-z])?)\s+(?!\()(\S.*)$", re.S)
+
+
+def _build_rows(builder, rows: Tree, text: str, head) -> sp.Expr:
+    """``y = a for x <= 0, y = b for x > 0``: a Piecewise, each row repeating the head."""
+    pieces = []
+    for row in rows.children:
+        lhs, _eq, rhs, cond = row.children
+        if _read_head(lhs, text) != head:
+            raise parse_error("every 'for' row must repeat the same left-hand side",
+                              text, _pos(lhs))
+        pieces.append((builder.build(rhs), builder.condition(cond)))
+    return sp.Piecewise(*pieces)
+
+
+def _substitute_clause(values, clause, builder, functions, notes):
+    """Substitute the symbol that a trailing ``where NAME = EXPR`` clause defines."""
+    name, rhs = clause.group(1), clause.group(2).rstrip().removesuffix(".").rstrip()
+    bare = _BARE_SUM_RE.fullmatch(rhs)
+    if bare is not None:  # sum_j exp(x_j): the sum's summand is the rest of the clause
+        rhs = f"{bare.group(1)}({bare.group(2)})"
+    try:
+        tokens = _tokenize(rhs)
+        tree = _grammar.load("expr").parse(tokens)
+    except UnexpectedInput as exc:
+        raise _syntax_error(exc, rhs, tokens) from None
+    if tree.data == "rows" or len(tree.children) != 1:
+        raise parse_error("a 'where' clause must define one name by one expression",
+                          builder.text, clause.start(2))
+    _check_budget(tree, rhs)
+    sub = _Builder(rhs, builder.head_name, builder.dependent, functions)
+    sub.symbols = builder.symbols
+    value = sub.build(tree.children[0])
+    builder.vector_sums = builder.vector_sums or sub.vector_sums
+    symbol = builder.symbols.get(name)
+    if symbol is None or not any(v.has(symbol) for v in values):
+        raise parse_error(f"the 'where' clause defines {name}, which the formula does not use",
+                          builder.text, clause.start(1))
+    if value.has(symbol):
+        raise parse_error(f"the 'where' clause defines {name} in terms of itself",
+                          builder.text, clause.start(2))
+    shown = clause.group(2).rstrip().removesuffix(".").rstrip()
+    notes.append(f"substituted {name} = {shown} from the 'where' clause")
+    return [v.xreplace({symbol: value}) for v in values]
+
+
+def _vectorize(values, var_name: str, head: str | None):
+    """Read plain-text vector sums: ``sum(exp(x))`` and ``sum_j(exp(x_j))`` are sums over
+    the components of the vector ``x`` (as LaTeX's ``\\sum_j`` is read); outside a sum,
+    ``x`` and ``x_i`` are the component i (the head's subscript, as in ``f_i(x)``)."""
+    base = sp.IndexedBase(var_name, real=True)
+    m = re.fullmatch(r"[A-Za-z]\w*_([a-z])", head or "")
+    i = sp.Symbol(m.group(1) if m else "i", integer=True)
+    n = sp.Symbol("n", integer=True, positive=True)
+    plain = sp.Symbol(var_name, real=True)
+    indices = {i.name}
+
+    def components(expr, default):
+        repl = {plain: base[default]}
+        for s in expr.free_symbols:
+            if isinstance(s, sp.Symbol) and s.name.startswith(var_name + "_") \
+                    and re.fullmatch(r"[a-z]", s.name[len(var_name) + 1:]):
+                k = s.name[len(var_name) + 1:]
+                indices.add(k)
+                repl[s] = base[sp.Symbol(k, integer=True)]
+        return expr.xreplace(repl)
+
+    inner = sp.IndexedBase(sp.Dummy(var_name), real=True)  # kept apart from the outer x
+
+    def vsum(summand, index):
+        j = index if index != 0 else sp.Symbol("j" if i.name != "j" else "k", integer=True)
+        indices.add(j.name)
+        return sp.Sum(components(summand, j).xreplace({base: inner}), (j, 1, n))
+
+    out = [components(v.replace(_VSUM, vsum), i).xreplace({inner: base}) for v in values]
+    hidden = indices | {"n", var_name}
+    return out, base.label, i.name, hidden
