@@ -115,8 +115,10 @@ def test_catalog_functions_in_a_body():
     assert g.parameters == ("alpha",)
     assert g.expr.subs(alpha, 1).subs(x, -1) == sp.exp(-1) - 1
     assert parse_expr("elu(x)").parameters == ("alpha",)
-    with pytest.raises(ParseError, match="vector"):
-        parse_latex(r"f(x) = \mathrm{softmax}(x)")
+    # a vector entry applied to a vector is its component i (see test_vector_catalog_inside)
+    assert parse_latex(r"f(x) = \mathrm{softmax}(x)").is_vector
+    with pytest.raises(ParseError, match="vector function: it has no value at a single number"):
+        parse_latex(r"f(x) = \mathrm{softmax}(2x)")
 
 
 def test_user_functions_override():
@@ -288,7 +290,7 @@ def test_functions_are_applied_and_constants_are_not():
 
 @pytest.mark.parametrize("text,fragment", [
     (r"f(x) = \begin{tabular}{ll} x \end{tabular}", r"\begin{tabular} is not supported"),
-    (r"f(x) = \mathrm{softmax}(x)", "vector function"),
+    (r"f(x) = \mathrm{softmax}(2x)", "vector function"),
     (r"f(x) = \text{hello world}", r"cannot read \text{hello world}"),
     (r"f(x) = g'(x)", "only appear in the head"),
     (r"f(x) = \sigma''(x)", "first derivatives"),
@@ -422,3 +424,22 @@ def test_expr_for_rows():
         assert sp.simplify((f.expr - selu).subs(x, p)) == 0
     with pytest.raises(ParseError, match="repeat the same left-hand side"):
         parse_expr("y = x for x > 0, z = 0 for x <= 0")
+
+
+def test_vector_catalog_inside():
+    # PyTorch LogSoftmax summary: \log(\text{Softmax}(x)), softmax applied componentwise
+    xb, i, j, n = _softmax_parts()
+    want = sp.log(sp.exp(xb[i]) / sp.Sum(sp.exp(xb[j]), (j, 1, n)))
+    for text in (r"\log(\text{Softmax}(x))", r"\log(\text{Softmax}(x_i))",
+                 r"\text{LogSoftmax}(x_i) = \log(\text{Softmax}(x_i))"):
+        f = parse_latex(text)
+        assert f.is_vector and f.index == "i" and f.sizes == ("n",) and f.parameters == ()
+        assert f.expr == want
+    # the catalog's log_softmax component, checked at n = 3, component 2
+    vals = {xb[1]: 1, xb[2]: 2, xb[3]: 3}
+    got = want.subs({i: 2, n: 3}).doit().subs(vals)
+    assert sp.simplify(got - (2 - sp.log(sp.E + sp.E**2 + sp.E**3))) == 0
+    with pytest.raises(ParseError, match="x is a vector here"):
+        parse_latex(r"\text{Softmax}(x) + x")
+    with pytest.raises(ParseError, match="not j"):
+        parse_latex(r"\text{Softmax}(x_j)")

@@ -29,6 +29,7 @@ from symact.parse.common import (
     budget_error,
     build_condition,
     catalog_function,
+    catalog_name,
     check_numbers,
     checked_pow,
     user_function,
@@ -152,6 +153,41 @@ def _sum_index(sumhead: Tree) -> tuple[Token | None, object, object]:
             else:
                 upper = part
     return index, lower, upper
+
+
+def _vector_catalog_call(node):
+    """(catalog entry, vector name token, index token or None) for a vector catalog
+    function applied to a vector, as in ``\\log(\\text{Softmax}(x_i))``
+    (``\\text{Softmax}(x)``); else None."""
+    if not _is(node, "call") or len(node.children) < 2:
+        return None
+    fname, delim = node.children[0], node.children[1]
+    tok = fname.children[0] if _is(fname, "fname") and fname.children else None
+    if not isinstance(tok, Token) or not _is(delim, "paren"):
+        return None
+    canon = catalog_name(tok.value)
+    if canon is None:
+        return None
+    from symact.model import catalog
+
+    act = catalog.get(canon)
+    if not act.vector:
+        return None
+    args = delim.children[0].children
+    if len(args) != 1:
+        return None
+    arg = args[0]
+    if isinstance(arg, Token) and arg.type == "LETTER":
+        return act, arg, None
+    if _is(arg, "npost"):
+        base, primes, sup, sub = _npost_parts(arg)
+        if (isinstance(base, Token) and base.type == "LETTER" and not primes and sup is None):
+            if sub is None:
+                return act, base, None
+            content = _sarg_content(sub)
+            if isinstance(content, Token) and content.type == "LETTER":
+                return act, base, content
+    return None
 
 
 def _fname_sumhead(node) -> Tree | None:
@@ -353,6 +389,13 @@ class _Analysis:
                     if (s is not None and isinstance(base, Token) and base.type in ("LETTER", "GREEK")
                             and _subscript_text(s) == index.value):
                         self.vector_bases.add(base.value)
+        for sub in body.iter_subtrees():
+            found = _vector_catalog_call(sub)
+            if found is not None:  # \log(\text{Softmax}(x_i)): x is a vector, summed over j
+                _act, base, index = found
+                self.vector_bases.add(base.value)
+                self.index_names.update((index.value if index is not None else "i", "j"))
+                self.size_names.add("n")
         if head.index is not None and head.variable is not None:
             self.vector_bases.add(head.variable)
         if head.index is not None:
@@ -714,6 +757,9 @@ class _Builder:
         return check_numbers(checked_pow(value, exponent, fail), fail)
 
     def b_call(self, node):
+        found = _vector_catalog_call(node)
+        if found is not None:
+            return self.vector_catalog(node, *found)
         fname, *rest = node.children
         if _is(fname, "fpow"):
             delim = rest[0]
@@ -732,6 +778,26 @@ class _Builder:
         args = [self.build(a) for a in arg_nodes]
         value = self.apply_function(fname, args, node, primes)
         return self.apply_scripts(value, rest[1] if len(rest) > 1 else None)
+
+    def vector_catalog(self, node, act, base, index):
+        """A vector catalog function's component (softmax's component i), applied
+        componentwise: ``\\text{Softmax}(x_i)`` and ``\\text{Softmax}(x)`` are component i."""
+        if len(node.children) > 2:
+            raise self.fail("scripts after a vector function are not supported", node)
+        i = self.symbol(index.value if index is not None else "i")
+        if i.name == "j" or (self.head.index is not None and i.name != self.head.index):
+            raise self.fail(f"the component of {act.name} must be named with the formula's "
+                            "index (as in x_i), not j", node)
+        src = act.definition
+        old_base = next(iter(src.atoms(sp.IndexedBase)))
+        old_syms = {s.name: s for s in src.free_symbols if isinstance(s, sp.Symbol)}
+        repl = {old_base: self.base(base.value)}
+        for name, new in (("i", i), ("j", self.symbol("j")), ("n", self.symbol("n"))):
+            if name in old_syms:
+                repl[old_syms[name]] = new
+        if set(old_syms) - {"i", "j", "n", old_base.label.name}:
+            raise self.fail(f"{act.name} with parameters is not supported here", node)
+        return self.checked(src.xreplace(repl), node, levels=4)
 
     def b_bapp(self, node):
         fname, barg = node.children
