@@ -443,3 +443,15 @@ def test_vector_catalog_inside():
         parse_latex(r"\text{Softmax}(x) + x")
     with pytest.raises(ParseError, match="not j"):
         parse_latex(r"\text{Softmax}(x_j)")
+
+
+def test_reversed_bars_are_an_absolute_value():
+    # material-informatics notes: \frac{\rvert x\lvert+x}{2} is ReLU
+    f = parse_latex(r"\text{ReLU}(x)=\text{max}(0,x)=\frac{\rvert x\lvert+x}{2}")
+    assert [link.expr for link in f.links] == [sp.Max(0, x), (sp.Abs(x) + x) / 2]
+    assert any("reversed bars" in n for n in f.notes)
+    for p in POINTS:
+        assert f.links[1].expr.subs(x, p) == sp.Max(0, p)
+    assert parse_latex(r"\lvert x\rvert").notes == ()
+    with pytest.raises(ParseError, match="'\\|' is never closed"):
+        parse_latex(r"\rvert x")

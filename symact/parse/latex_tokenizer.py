@@ -570,6 +570,14 @@ class _Tokenizer:
             self.emit("_RBRACK", "]", start, self.i)
         elif name in ("lvert", "rvert", "vert"):
             forced = {"lvert": "l", "rvert": "r"}.get(name, side)
+            top_abs = bool(self.stack) and self.stack[-1][0] == "|"
+            ends = self.last_type() in _ENDS_OPERAND
+            if side is None and ((name == "rvert" and not top_abs and not ends)
+                                 or (name == "lvert" and top_abs and ends)):
+                # \rvert x\lvert: the bars were written reversed; still an absolute value
+                forced = None
+                if "read the reversed bars \\rvert ... \\lvert as an absolute value" not in self.notes:
+                    self.notes.append("read the reversed bars \\rvert ... \\lvert as an absolute value")
             self.vert(forced, start, self.i)
         elif name in _NAME_COMMANDS:
             self.name_command(name, start)
