@@ -455,3 +455,14 @@ def test_reversed_bars_are_an_absolute_value():
     assert parse_latex(r"\lvert x\rvert").notes == ()
     with pytest.raises(ParseError, match="'\\|' is never closed"):
         parse_latex(r"\rvert x")
+
+
+def test_period_between_operands_is_a_product():
+    # Obsidian notes: ReLU with '1 . x' and '0.x' written for products
+    f = parse_latex(r"f(x)=\begin{cases}1 . x , \text{if } x \gt 0\\0.x, x \leq 0\end{cases}")
+    assert f.expr == sp.Piecewise((x, x > 0), (0, True))
+    assert len([n for n in f.notes if "period" in n]) == 2
+    assert parse_latex(r"f(x) = x^2.").notes == ()  # a sentence-final period stays one
+    assert parse_latex(r"f(x) = 2.5x").expr == sp.Rational(5, 2) * x
+    with pytest.raises(ParseError):
+        parse_latex(r"f(x)=x. y")

@@ -161,6 +161,7 @@ _BRACED_ANY_RE = re.compile(r"\s*\{(?:[^{}$]|\{[^{}$]*\})*\}")
 _NAME_BRACED_RE = re.compile(r"\s*\{((?:[^{}\\$]|\\[_ ,;:!~]|\\text\{-\})*)\}")
 #: A run of ASCII letters (a bare word such as exp, GELU, alpha), with trailing digits
 #: (ReLU6) or a digit group inside (log1p, expm1).
+_DOT_PRODUCT_RE = re.compile(r" +[A-Za-z0-9(]")
 _WORD_RE = re.compile(r"[A-Za-z]+(?:[0-9]+[A-Za-z]*)?")
 _LETTERS_RE = re.compile(r"[A-Za-z]+")
 #: What follows a name applied to an argument: a group, a prime, a power.
@@ -435,6 +436,19 @@ class _Tokenizer:
             else:
                 self.emit("REL", c, start, start + 1)
                 self.i = start + 1
+            return
+        if c == "." and ((
+                self.last_type() in ("NUMBER", "LETTER", "GREEK", "_RPAR")
+                and _DOT_PRODUCT_RE.match(text, start + 1, self.end) and start > 0
+                and text[start - 1] == " ") or (
+                self.last_type() == "NUMBER" and text[start - 1] in DIGITS
+                and start + 1 < self.end and text[start + 1].isascii()
+                and text[start + 1].isalpha())):
+            # "1 . x", "0.x": a period between two operands, written for a product
+            self.emit("MUL", "*", start, start + 1)
+            self.i = start + 1
+            self.notes.append(f"read the period at column {start + 1} as a product "
+                              "(as in '1 . x' or '0.x')")
             return
         if c == ".":
             self.emit("_PERIOD", c, start, start + 1)
