@@ -466,3 +466,18 @@ def test_period_between_operands_is_a_product():
     assert parse_latex(r"f(x) = 2.5x").expr == sp.Rational(5, 2) * x
     with pytest.raises(ParseError):
         parse_latex(r"f(x)=x. y")
+
+
+@pytest.mark.parametrize("reader, text, message, column", [
+    (parse_latex, r"GELU(x) = xP(X\leq x)=x\Phi(x)", r"probability notation P\(X \\le x\) is not "
+     "supported", 12),
+    (parse_expr, "gelu(x) = x * P(X <= x)", "probability notation", 15),
+    (parse_latex, r"E[f(x)]\approx0.5x(1+\tanh(x))", r"expectation notation E\[...\]", 1),
+    (parse_latex, r"y^{'} = y(1 - y)", "a derivative written in terms of the output", 1),
+    (parse_expr, "y' = y*(1-y)", "a derivative written in terms of the output", 1),
+])
+def test_unsupported_notation_is_named(reader, text, message, column):
+    with pytest.raises(ParseError, match=message) as info:
+        reader(text)
+    assert f"(at column {column})" in str(info.value)
+    assert info.value.position == column - 1

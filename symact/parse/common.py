@@ -407,6 +407,39 @@ def parse_error(message: str, text: str, pos: int | None) -> ParseError:
     return ParseError(format_error(message, text, pos), text, pos)
 
 
+_PROBABILITY_RE = re.compile(
+    r"(?<![\\])P\s{0,8}(?:\(|\\left\s{0,8}\()\s{0,8}X\s{0,8}"
+    r"(?:\\leq?(?![A-Za-z])|<=?|\u2264)")
+_EXPECTATION_RE = re.compile(r"(?<![A-Za-z\\])(?:E|\\mathbb\{E\}|\\mathbb E)\s{0,8}(?:\[|\\left\s{0,8}\[)")
+_OUTPUT_DERIVATIVE_RE = re.compile(
+    r"\s{0,8}([A-Za-z])\s{0,8}(?:'|\u2019|\^\s{0,8}\{\s{0,8}(?:'|\\prime)\s{0,8}\}|\^\s{0,8}\\prime)"
+    r"\s{0,8}=")
+
+
+def unsupported_notation(text: str, exc: ParseError) -> ParseError:
+    """A refusal that names a construct the readers do not support, when ``text``
+    uses one (probability P(X <= x), expectation E[...], a derivative in terms of the
+    output y' = y(1 - y)); else ``exc`` itself.  Only called after a refusal."""
+    if isinstance(exc, FormulaBudgetError) or not isinstance(text, str) or len(text) > MAX_LENGTH:
+        return exc
+    m = _PROBABILITY_RE.search(text)
+    if m is not None:
+        return parse_error("probability notation P(X \\le x) is not supported; write the normal "
+                           "CDF \\Phi(x) (or Phi(x)) for P(X <= x) with X standard normal",
+                           text, m.start())
+    m = _EXPECTATION_RE.search(text)
+    if m is not None:
+        return parse_error("expectation notation E[...] is not supported; write the formula "
+                           "itself", text, m.start())
+    m = _OUTPUT_DERIVATIVE_RE.match(text)
+    if m is not None and re.search(rf"(?<![A-Za-z\\]){m.group(1)}(?![A-Za-z])", text[m.end():]):
+        return parse_error(f"a derivative written in terms of the output ({m.group(1)}' in terms "
+                           f"of {m.group(1)}) is not supported; write it in terms of the "
+                           "variable, as in f'(x) = \\sigma(x)(1 - \\sigma(x))",
+                           text, m.start(1))
+    return exc
+
+
 def budget_error(message: str, text: str, pos: int | None) -> FormulaBudgetError:
     """A :class:`FormulaBudgetError` at ``pos``: ``message`` says what and the bound."""
     return FormulaBudgetError(format_error(message, text, pos), text, pos)

@@ -96,6 +96,7 @@ from symact.parse.common import (
     unexpected_char,
     unicode_greek,
     user_function,
+    unsupported_notation,
 )
 
 __all__ = ["parse_expr"]
@@ -541,6 +542,17 @@ def parse_expr(text: str, *, functions: UserFunctions | None = None) -> ParsedFo
     Raises :class:`~symact.errors.ParseError`, whose message names the column
     and shows a caret excerpt, for anything outside the language.
     """
+    try:
+        return _parse_expr(text, functions)
+    except ParseError as exc:
+        better = unsupported_notation(text, exc)
+        if better is exc:
+            raise
+        raise better from None
+
+
+def _parse_expr(text: str, functions: UserFunctions | None) -> ParsedFormula:
+    """The reader itself (see the public function)."""
     if not isinstance(text, str):
         raise ParseError(f"an expression must be a string, not {type(text).__name__}", "", None)
     if len(text) > MAX_LENGTH:

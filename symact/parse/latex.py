@@ -231,6 +231,7 @@ from symact.parse.common import (
     catalog_name,
     choose_variable,
     parse_error,
+    unsupported_notation,
     user_function,
 )
 from symact.parse.latex_builder import _Analysis, _Builder, _Head, _pos, _read_head
@@ -395,6 +396,17 @@ def parse_latex(text: str, *, functions: UserFunctions | None = None) -> ParsedF
     Raises :class:`~symact.errors.ParseError` for anything outside the
     language; its message gives the line and column with a caret excerpt.
     """
+    try:
+        return _parse_latex(text, functions)
+    except ParseError as exc:
+        better = unsupported_notation(text, exc)
+        if better is exc:
+            raise
+        raise better from None
+
+
+def _parse_latex(text: str, functions: UserFunctions | None) -> ParsedFormula:
+    """The reader itself (see the public function)."""
     tree, tokens, body_start, notes = _parse_tree(text, functions)
     children = tree.children
     trailer = children[-1] if _is(children[-1], "trailer") else None
