@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '7011dc9018e4a82dc714baae12fcd7ba'
+KEY = '544a9f634c56a1ed6988fba2d4ced92a'
 
 #: f(x): the kernel of crelu
 F = {'kind': 'shaped', 'name': 'crelu', 'shape': 'double'}

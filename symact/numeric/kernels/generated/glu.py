@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = 'c00843166cc61132ee8df149a3d836f3'
+KEY = '40e8cb026caf0cfaf039e6898d5b39c6'
 
 #: f(x): the kernel of glu
 F = {'kind': 'shaped', 'name': 'glu', 'shape': 'half'}
