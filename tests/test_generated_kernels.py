@@ -130,7 +130,7 @@ def test_loading_does_no_sympy_or_mpmath_work(monkeypatch):
         act = _fresh(catalog.get(name))
         for derivative in (False, True):
             k = kernels.kernel_for(act, derivative)
-            assert np.isfinite(k(np.linspace(-3, 3, 41))).all()
+            assert np.isfinite(k(np.linspace(-3, 3, 42 if act.shape == "half" else 41))).all()   # glu: even
         assert "derivative" not in act.__dict__     # the cached_property was never computed
         kernels.describe(act, True)
 

@@ -352,6 +352,8 @@ def _gradient_note(sup) -> tuple[str, str]:
 def _vector_facts(act: Activation) -> Facts:
     facts = Facts()
     facts.add("derivative", act.derivative, f"d y_i / d x_k = {sp.sstr(act.derivative)}")
+    if act.shape != "same":
+        return _shaped_facts(act, facts)
     n = 3
     xs, comps = act.components(n)
     jac = sp.Matrix(n, n, lambda i, k: sp.diff(comps[i], xs[k]))
@@ -374,4 +376,28 @@ def _vector_facts(act: Activation) -> Facts:
         facts.add("range", sp.Interval.open(0, 1), "each output lies in (0, 1)")
     elif all(sp.simplify(c).is_nonpositive for c in comps):
         facts.add("range", sp.Interval.Lopen(-sp.oo, 0), "each output lies in (-oo, 0]")
+    return facts
+
+
+def _shaped_facts(act: Activation, facts: Facts) -> Facts:
+    """Facts of a vector activation that changes the axis' length (glu, logsumexp, crelu),
+    proved on rows of length 4 (glu needs an even length) or 3."""
+    n = 4 if act.shape == "half" else 3
+    xs, comps = act.components(n)
+    m = len(comps)
+    facts.add("shape", act.shape, {"half": f"n inputs give n/2 outputs (y_i from x_i and x_(i+n/2))",
+                                    "reduce": "one output per row: the axis is removed; the derivative is the gradient",
+                                    "double": "n inputs give 2 n outputs"}[act.shape])
+    if act.shape == "reduce":
+        soft = [sp.exp(v) / sum(sp.exp(w) for w in xs) for v in xs]
+        if all(prove_zero(sp.diff(comps[0], v) - g, xs) for v, g in zip(xs, soft)):
+            facts.add("jacobian", "softmax(x)", f"gradient = softmax(x) (proved for n = {n})")
+        if prove_zero(comps[0].subs({v: v + 1 for v in xs}, simultaneous=True) - comps[0] - 1, xs):
+            facts.add("shift", 1, f"f(x + c) = f(x) + c (proved for n = {n}, c = 1)")
+    elif act.shape == "double" and all(prove_zero(comps[i] - comps[i + n] - xs[i], xs) for i in range(n)):
+        facts.add("jacobian", "[diag(x > 0); -diag(x < 0)]", "y_i - y_(n+i) = x_i: [relu(x), relu(-x)] "
+                  f"(proved for n = {n})")
+    if all(sp.simplify(c).is_nonnegative for c in comps):
+        facts.add("range", sp.Interval(0, sp.oo), "each output lies in [0, oo)")
+    facts.add("outputs", m, f"{m} output{'' if m == 1 else 's'} for n = {n}")
     return facts

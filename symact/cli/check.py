@@ -176,7 +176,7 @@ _KERNEL_TESTS = ("kernel[", "derivative_kernel[")
 
 
 def _formula_report(name, args, params, opts):
-    """``check [NAME] --latex/--expr``: every side of the formula checked (see
+    r"""``check [NAME] --latex/--expr``: every side of the formula checked (see
     :mod:`symact.verify.claims`). With NAME, or a head that names a catalog entry
     (``\\mathrm{GELU}(x) = ...``), the report is that entry's and each side is checked against
     it. Alone, the formula is recognized (within :data:`symact.verify.formula.RECOGNITION_SECONDS`);

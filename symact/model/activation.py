@@ -19,6 +19,18 @@ from symact.symbolic import budget, forms as symbolic
 from symact.errors import ParameterError
 
 ROLES = ("hidden", "output", "both")
+#: What a vector activation does to its axis: keep its length, halve it (glu), remove it
+#: (logsumexp: one value per row) or double it (crelu).
+SHAPES = ("same", "half", "reduce", "double")
+
+
+def output_length(shape: str, n: int) -> int:
+    """The number of output components for rows of length ``n`` (1 for "reduce")."""
+    if shape == "half":
+        if n % 2:
+            raise ValueError(f"this activation splits the axis in half: its length must be even, got {n}")
+        return n // 2
+    return 1 if shape == "reduce" else 2 * n if shape == "double" else n
 
 
 @dataclass(frozen=True)
@@ -92,6 +104,12 @@ class Activation:
         conventions: derivative at each kink: point -> "left" or "right".
         convention_note: where frameworks disagree, what each does.
         values: parameter values bound on this instance (see :meth:`with_params`).
+        shape: vector activations: what the row axis becomes (:data:`SHAPES`): "same"
+            (softmax), "half" (glu: component i of n/2), "reduce" (logsumexp: one value,
+            the axis removed; its derivative is the gradient, x's shape), "double" (crelu).
+        jacobian: a declared d y_i / d x_k (in ``XV``, ``I``, ``K``, ``N``) where SymPy's
+            diff cannot take it (sparsemax's threshold hides x) or would pick no kink
+            convention (crelu: relu'(0) = 0).
     """
 
     name: str
@@ -106,9 +124,12 @@ class Activation:
     convention_note: str = ""
     vector: bool = False
     values: Mapping[str, sp.Expr] = field(default_factory=dict)
+    shape: str = "same"
+    jacobian: sp.Expr | None = None
 
     def __post_init__(self):
         assert self.role in ROLES, self.role
+        assert self.shape in SHAPES and (self.vector or self.shape == "same"), self.shape
         assert all(side in ("left", "right") for side in self.conventions.values())
 
     # ------------------------------------------------------------------ parameters
@@ -165,18 +186,52 @@ class Activation:
     def derivative(self) -> sp.Expr:
         """f'(x) with the kink conventions; for vectors d y_i / d x_k."""
         def compute():
+            if self.vector and self.jacobian is not None:
+                return self.jacobian
             if self.vector:
                 d = sp.diff(self.expr, symbolic.XV[symbolic.K])
                 return sp.simplify(symbolic.kronecker_sums(d))
             return symbolic.differentiate(self.expr, self.x, self.conventions_bound)
 
         key = (sp.srepr(self.expr), repr(sorted((sp.srepr(k), v) for k, v in self.conventions_bound.items())))
+        if self.jacobian is not None:
+            key += (sp.srepr(self.jacobian),)
         return cache.cached("derivative", key, compute)
 
+    @property
+    def shaped(self) -> bool:
+        """A vector activation whose output does not keep its input's shape (or whose
+        Jacobian is declared): glu, logsumexp, crelu, sparsemax."""
+        return self.vector and (self.shape != "same" or self.jacobian is not None)
+
+    def output_length(self, n: int) -> int:
+        """Vector activations: the number of output components for rows of length ``n``."""
+        return output_length(self.shape, n)
+
     def components(self, n: int):
-        """Vector activations only: (symbols, component expressions) for length n."""
+        """Vector activations only: (symbols x1..xn, the output's component expressions)
+        for rows of length n (:meth:`output_length` components)."""
         assert self.vector
-        return symbolic.components(self.expr, n)
+        return symbolic.components(self.expr, n, self.output_length(n))
+
+    def jacobian_components(self, n: int):
+        """Vector activations only: (symbols, rows) with rows[i][k] = d y_i / d x_k for rows
+        of length n, from the declared :attr:`jacobian` or SymPy's diff of the components."""
+        assert self.vector
+        if self.jacobian is None:
+            xs, comps = self.components(n)
+            return xs, [[sp.diff(c, xk) for xk in xs] for c in comps]
+        m = self.output_length(n)
+        jac = self.jacobian.subs(symbolic.N, n)
+        xs = list(sp.symbols(f"x1:{n + 1}", real=True))
+        rows = []
+        for i in range(1, m + 1):
+            row = []
+            for k in range(1, n + 1):
+                e = jac.subs({symbolic.I: i, symbolic.K: k}).doit()
+                row.append(e.replace(lambda t: isinstance(t, sp.Indexed), lambda t: xs[int(t.indices[0]) - 1]))
+            rows.append(row)
+        return xs, rows
 
     def __call__(self, value):
         """Exact value at a point (scalar activations), e.g. ``get('step')(0)``."""

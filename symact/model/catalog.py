@@ -12,11 +12,11 @@ differ, ``convention_note`` says how.
 from __future__ import annotations
 
 import sympy as sp
-from sympy import Eq, Max, Min, Piecewise, Rational, Sum, exp, erf, log, pi, sqrt, tanh
+from sympy import Eq, KroneckerDelta, Max, Min, Piecewise, Rational, Sum, exp, erf, log, pi, sqrt, tanh
 
 from symact.model.activation import Activation, Param
 from symact.errors import UnknownActivationError
-from symact.symbolic.forms import XV, I, J, N
+from symact.symbolic.forms import XV, I, J, K, N
 from symact.symbolic.forms import X as x
 
 _CATALOG: dict[str, Activation] = {}
@@ -250,6 +250,34 @@ declare(
     latex=r"y_i = \frac{e^{-x_i}}{\sum_{j=1}^{n} e^{-x_j}}",
     reference="PyTorch torch.nn.Softmin",
     role="output",
+)
+
+# vector activations whose output does not keep the input's shape (ShapedKernel)
+declare(
+    "glu", XV[I] / (1 + exp(-XV[I + N / 2])),
+    vector=True, shape="half",
+    description="Gated linear unit along an axis: x = [a, b] split in half, a * sigmoid(b) (an even length).",
+    latex=r"y_i = \frac{x_i}{1 + e^{-x_{i + n/2}}}, \quad i = 1, \ldots, n/2",
+    reference="Dauphin, Fan, Auli & Grangier (2017), arXiv:1612.08083; torch.nn.GLU",
+    role="hidden",
+)
+declare(
+    "logsumexp", log(Sum(exp(XV[J]), (J, 1, N))),
+    vector=True, shape="reduce",
+    description="log sum_j exp(x_j) along an axis, the axis removed; its derivative is the gradient softmax(x).",
+    latex=r"y = \ln \sum_{j=1}^{n} e^{x_j}",
+    reference="jax.nn.logsumexp; torch.logsumexp",
+    role="output",
+)
+declare(
+    "crelu", Piecewise((Max(0, XV[I]), I <= N), (Max(0, -XV[I - N]), True)),
+    vector=True, shape="double",
+    jacobian=Piecewise((KroneckerDelta(I, K) * Piecewise((1, XV[I] > 0), (0, True)), I <= N),
+                       (-KroneckerDelta(I - N, K) * Piecewise((1, XV[I - N] < 0), (0, True)), True)),
+    description="Concatenated ReLU along an axis: [relu(x), relu(-x)], the length doubled; relu'(0) = 0.",
+    latex=r"y = \left[\max(0, x), \max(0, -x)\right]",
+    reference="Shang, Sohn, Almeida & Lee (2016), arXiv:1603.05201; tf.nn.crelu",
+    role="hidden",
 )
 
 

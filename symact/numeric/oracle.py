@@ -1057,9 +1057,15 @@ def oracle_reference(expr, pts, dtype):
 
 def vector_reference(act, v, derivative=False) -> np.ndarray:
     """The vector oracle's correctly rounded values of ``act`` (or its Jacobian,
-    shape (n, n)) at the row ``v``."""
+    shape (m, n) for m outputs) at the row ``v``. An activation that reduces the
+    axis (logsumexp) gives a 0-d value, and its gradient (n,)."""
     n = len(v)
-    xs, comps = act.components(n)
+    reduce = getattr(act, "shape", "same") == "reduce"
     if derivative:
-        comps = [sp.diff(c, xk) for c in comps for xk in xs]
-    return np.array(VectorOracle(comps, xs).rounded(v)).reshape((n, n) if derivative else (n,))
+        xs, rows = act.jacobian_components(n)
+        comps = [c for r in rows for c in r]
+        shape = (n,) if reduce else (len(rows), n)
+    else:
+        xs, comps = act.components(n)
+        shape = () if reduce else (len(comps),)
+    return np.array(VectorOracle(comps, xs).rounded(v)).reshape(shape)

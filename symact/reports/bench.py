@@ -218,6 +218,8 @@ def _vector_accuracy(fn, act):
     (NaN or inf where the truth is finite counts as 1e30)."""
     worst = 0.0
     for v in vector_rows():
+        if act.shape == "half" and len(v) % 2:      # glu: even rows only
+            continue
         ref = vector_reference(act, v)
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
@@ -277,7 +279,8 @@ def run_bench(names=None, size=10**7, dtype="float64", repeats=7, seed=0, deriva
                 continue  # Jacobians are (..., n, n): not comparable per element
             inp = xv if act.vector else x
             k = kernels.kernel_for(act, deriv)
-            obuf = np.empty_like(inp)
+            # a kernel that halves, removes or doubles the axis writes its own shape
+            obuf = np.empty_like(inp) if act.shape == "same" else np.empty(k(inp).shape, inp.dtype)
             peers = {"symact": lambda a, k=k: k(a), "symact_out": lambda a, k=k, o=obuf: k(a, out=o)}
             lam = _lambdify_peer(act, deriv)
             if lam is not None:

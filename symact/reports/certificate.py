@@ -104,14 +104,22 @@ def scalar_points(act, dtype, n: int = POINTS) -> np.ndarray:
     return np.array(out[:n], dtype=dtype)
 
 
-def vector_points(dtype) -> np.ndarray:
-    """Rows of length 3: seeded normal draws at spreads 1, 10, 100, plus wide rows."""
+def vector_length(act) -> int:
+    """The row length of a vector certificate: :data:`VECTOR_LENGTH`, or 4 where the axis is
+    split in half (glu needs an even length)."""
+    return VECTOR_LENGTH + 1 if getattr(act, "shape", "same") == "half" else VECTOR_LENGTH
+
+
+def vector_points(dtype, length: int = VECTOR_LENGTH) -> np.ndarray:
+    """Rows of ``length`` (3, glu 4): seeded normal draws at spreads 1, 10, 100, plus wide rows
+    (a fourth entry 0.5 for length 4)."""
     rng = np.random.default_rng(SEED)
     rows = [[0.0, 0.0, 0.0], [1.0, 2.0, 3.0], [1e3, 0.0, -1e3], [-1e3, -1e3, -1e3], [700.0, 0.0, 1.0],
             [-745.0, 0.0, 0.0], [1e-300, -1e-300, 0.0], [50.0, 50.0, -50.0]]
     while len(rows) < VECTOR_ROWS:
         spread = (1.0, 10.0, 100.0)[len(rows) % 3]
         rows.append(list(rng.normal(0.0, spread, VECTOR_LENGTH)))
+    rows = [r + [0.5] * (length - VECTOR_LENGTH) for r in rows]
     return np.array(rows[:VECTOR_ROWS], dtype=np.float64).astype(dtype)
 
 
@@ -193,11 +201,16 @@ def measure(act) -> list[Accuracy]:
     for dtype in DTYPES:
         name = np.dtype(dtype).name
         if act.vector:
-            pts = vector_points(dtype)
-            xs, comps = act.components(VECTOR_LENGTH)
-            jac = [sp.diff(c, v) for c in comps for v in xs]
-            jobs = [("y", kernel_for(act), comps, (VECTOR_ROWS, VECTOR_LENGTH)),
-                    ("Jacobian", kernel_for(act, derivative=True), jac, (VECTOR_ROWS, VECTOR_LENGTH, VECTOR_LENGTH))]
+            n = vector_length(act)
+            pts = vector_points(dtype, n)
+            xs, comps = act.components(n)
+            _, rows = act.jacobian_components(n)
+            jac = [c for r in rows for c in r]
+            m = len(comps)
+            reduce = act.shape == "reduce"          # logsumexp: one value a row, its gradient x's shape
+            jobs = [("y", kernel_for(act), comps, (VECTOR_ROWS,) if reduce else (VECTOR_ROWS, m)),
+                    ("Jacobian", kernel_for(act, derivative=True), jac,
+                     (VECTOR_ROWS, n) if reduce else (VECTOR_ROWS, m, n))]
             for label, kernel, exprs, shape in jobs:
                 orc = VectorOracle(exprs, xs)
                 ref = np.array([orc.rounded([float(t) for t in row], dtype) for row in pts]).reshape(shape)
@@ -308,7 +321,13 @@ def build(name: str, accuracy: bool = True) -> Certificate:
 
     # derivative
     if act.vector:
-        body = [f"- d y_i / d x_k = {_code(short(act.derivative))} (derived by SymPy)"]
+        body = [f"- d y_i / d x_k = {_code(short(act.derivative))} "
+                + ("(declared: SymPy's diff would pick no kink convention)" if act.jacobian is not None
+                   else "(derived by SymPy)")]
+        if act.shape != "same":
+            body.append(f"- Output shape: {act.shape} (rows of n entries give "
+                        + {"half": "n/2 outputs", "reduce": "one value; the derivative is the gradient",
+                           "double": "2 n outputs"}[act.shape] + ")")
         data["derivative"] = expr_str(act.derivative)
     else:
         form = self_form(act)
@@ -398,7 +417,7 @@ def build(name: str, accuracy: bool = True) -> Certificate:
     if accuracy:
         cert.accuracy = measure(act)
         if act.vector:
-            where = [f"{VECTOR_ROWS} fixed vectors of length {VECTOR_LENGTH}: wide rows (entries up to 1e3 apart) and",
+            where = [f"{VECTOR_ROWS} fixed vectors of length {vector_length(act)}: wide rows (entries up to 1e3 apart) and",
                      f"seeded normal draws at spreads 1, 10, 100 (seed {SEED})."]
         else:
             where = [f"{POINTS} fixed points per dtype: grid on [-10, 10] (step 1/8), kinks and their neighbours, tails,",

@@ -62,6 +62,8 @@ def curves(act, n: int = 1201):
     with np.errstate(all="ignore"):
         if act.vector:
             v = np.stack([xs, np.zeros_like(xs)], axis=-1)
+            if act.shape == "reduce":                   # logsumexp: one value a row, its gradient
+                return xs, kernel_for(act)(v), kernel_for(act, derivative=True)(v)[:, 0]
             return xs, kernel_for(act)(v)[:, 0], kernel_for(act, derivative=True)(v)[:, 0, 0]
         return xs, kernel_for(act)(xs), kernel_for(act, derivative=True)(xs)
 

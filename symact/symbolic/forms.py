@@ -605,14 +605,14 @@ def kronecker_sums(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda e: isinstance(e, sp.Sum), collapse)
 
 
-def components(expr: sp.Expr, n: int) -> tuple[list[sp.Symbol], list[sp.Expr]]:
+def components(expr: sp.Expr, n: int, m: int | None = None) -> tuple[list[sp.Symbol], list[sp.Expr]]:
     """A vector activation's components for a concrete length ``n``.
 
-    Returns the symbols ``x1..xn`` and the ``n`` component expressions.
+    Returns the symbols ``x1..xn`` and the ``m`` (default ``n``) component expressions.
     """
     xs = list(sp.symbols(f"x1:{n + 1}", real=True))
     comps = []
-    for i in range(1, n + 1):
+    for i in range(1, (n if m is None else m) + 1):
         e = expr.subs({N: n, I: i}).doit()
         comps.append(e.replace(lambda t: isinstance(t, sp.Indexed), lambda t: xs[int(t.indices[0]) - 1]))
     return xs, comps

@@ -137,29 +137,43 @@ _VEC_ORACLES: dict = {}
 
 
 def _vector_oracle(act: Activation, n: int, jacobian: bool) -> VectorOracle:
-    key = (act.expr, n, jacobian)
+    key = (act.expr, act.jacobian, n, jacobian)
     if key not in _VEC_ORACLES:
-        xs, comps = act.components(n)
         if jacobian:
-            comps = [sp.diff(c, xk) for c in comps for xk in xs]
+            xs, rows = act.jacobian_components(n)
+            comps = [c for r in rows for c in r]
+        else:
+            xs, comps = act.components(n)
         _VEC_ORACLES[key] = VectorOracle(list(comps), list(xs))
     return _VEC_ORACLES[key]
 
 
+def row_shape(act: Activation, n: int, jacobian: bool) -> tuple:
+    """The declared shape of one row's result: (m,) values and (m, n) Jacobians for m
+    outputs (:meth:`~symact.model.activation.Activation.output_length`); an activation
+    that reduces the axis (logsumexp) gives () and its gradient (n,)."""
+    if act.shape == "reduce":
+        return (n,) if jacobian else ()
+    m = act.output_length(n)
+    return (m, n) if jacobian else (m,)
+
+
 def expected_rows(act: Activation, rows: np.ndarray, dtype, jacobian: bool) -> np.ndarray:
-    """Reference values for rows (m, n) of a vector activation: (m, n) or (m, n, n)."""
+    """Reference values for rows (m, n) of a vector activation: (m,) + :func:`row_shape`
+    ((m, n) or (m, n, n) for softmax)."""
     dt = np.dtype(dtype)
     m, n = rows.shape
     orc = _vector_oracle(act, n, jacobian)
-    cache = _MP_CACHE.setdefault(("rows", act.expr, n, jacobian), {})
-    out = np.empty((m, n * n if jacobian else n), dtype=dt)
+    cache = _MP_CACHE.setdefault(("rows", act.expr, act.jacobian, n, jacobian), {})
+    shape = row_shape(act, n, jacobian)
+    out = np.empty((m, int(np.prod(shape, dtype=int))), dtype=dt)
     for r, row in enumerate(rows.astype(np.float64).tolist()):
         k = tuple(_key(v) for v in row)
         vals = cache.get(k)
         if vals is None:
             vals = cache[k] = orc(row)
         out[r] = [round_to(v, dt) for v in vals]
-    return out.reshape((m, n, n) if jacobian else (m, n))
+    return out.reshape((m,) + shape)
 
 
 # =========================================================================== points
@@ -223,14 +237,17 @@ def scalar_points(act: Activation, dtype, examples: int, seed: int) -> np.ndarra
     return _dedupe(list(edges) + bulk.tolist()).astype(dt)
 
 
-def vector_rows(dtype, count: int, seed: int, max_len: int = 8) -> dict[int, np.ndarray]:
-    """Rows grouped by length: moderate values, large offsets (±1000, 1e5) and ties."""
+def vector_rows(dtype, count: int, seed: int, max_len: int = 8, even: bool = False) -> dict[int, np.ndarray]:
+    """Rows grouped by length: moderate values, large offsets (±1000, 1e5) and ties
+    (``even``: even lengths only, for an activation that splits the axis in half)."""
     dt = np.dtype(dtype)
     rng = np.random.default_rng([seed, 0x7EC])
     groups: dict[int, list] = {}
     offsets = np.array([0.0, 0.0, 1000.0, -1000.0, 1e5, -50.0])
     for r in range(count):
         n = int(rng.integers(1, max_len + 1))
+        if even:
+            n = 2 * max(1, n // 2)
         if r % 10 == 9:
             row = np.full(n, rng.normal() * 5)
         else:
@@ -836,7 +853,7 @@ def _hypothesis_find(strategy, fails: Callable, budget: int, key: Callable = rep
 
 # =========================================================================== vector tests
 #: vector activations whose normwise scale includes the inputs' magnitude (see policy)
-_INPUT_SCALED = ("log_softmax",)
+_INPUT_SCALED = ("log_softmax", "logsumexp")
 
 
 def _row_judge(case: _Case, rows: np.ndarray, got: np.ndarray, exp: np.ndarray, raised: np.ndarray):
@@ -995,9 +1012,10 @@ def _shape_cases(act: Activation, derivative: bool, dtypes) -> list[tuple[np.nda
     for name in dtypes:
         dt = np.dtype(name)
         if act.vector:
-            for shape in ((3,), (2, 3), (2, 2, 3)):
+            n = 4 if act.shape == "half" else 3      # glu splits the axis in half
+            for shape in ((n,), (2, n), (2, 2, n)):
                 x = rng.normal(size=shape).astype(dt)
-                cases.append((x, shape + (shape[-1],) if derivative else shape))
+                cases.append((x, shape[:-1] + row_shape(act, n, derivative)))
         else:
             for shape in ((), (3, 4)):
                 x = np.asarray(rng.normal(size=shape)).astype(dt)
@@ -1130,7 +1148,7 @@ def run_tests(act: Activation, *, impl=None, grad_impl=None, seed=0, examples=20
     if act.vector:
         point_sets = {
             (d, deriv): vector_rows(d, max(examples // VECTOR_ROWS["jacobian" if deriv else "value"], 4),
-                                    seed, max_len=4 if deriv else 8)
+                                    seed, max_len=4 if deriv else 8, even=act.shape == "half")
             for d in dtypes for deriv in (False, True)}
     else:
         point_sets = {(d, deriv): scalar_points(act, d, examples, seed) for d in dtypes for deriv in (False, True)}

@@ -39,12 +39,12 @@ import sympy as sp
 from symact.numeric.kernels import prebuilt
 from symact.numeric.kernels.runtime import get_num_threads, set_num_threads
 from symact.numeric.kernels.scalar import ScalarKernel, build_scalar
-from symact.numeric.kernels.vector import VectorKernel
+from symact.numeric.kernels.vector import ShapedKernel, VectorKernel
 from symact import primitives as rw
 from symact.symbolic.forms import X
 
 __all__ = ["kernel_for", "build_kernel", "describe", "stable_expr", "set_num_threads", "get_num_threads",
-           "ScalarKernel", "VectorKernel"]
+           "ScalarKernel", "ShapedKernel", "VectorKernel"]
 
 
 def stable_expr(act, derivative: bool) -> sp.Expr:
@@ -74,6 +74,9 @@ def describe(act, derivative: bool = False) -> dict:
 
 def describe_kernel(k) -> dict:
     """:func:`describe` for a kernel object (generated now or loaded)."""
+    if isinstance(k, ShapedKernel):
+        return dict(kind="shaped", form=f"hand-written ({k.kind} shape): see symact.numeric.kernels.vector.ShapedKernel",
+                    candidates=[], long_double=[], root_polys=[])
     if isinstance(k, VectorKernel):
         return dict(kind="vector", form=k.form, candidates=list(k.choices), long_double=[], root_polys=[])
     return dict(kind="scalar", form=k.form, candidates=list(k.choices),
@@ -100,6 +103,8 @@ def kernel_for(act, derivative: bool = False):
 
 def build_kernel(act, derivative: bool = False):
     """Generate ``act``'s kernel now, from its SymPy form (no prebuilt file, no cache)."""
+    if act.vector and act.shaped:
+        return ShapedKernel(act.name, derivative)
     if act.vector:
         return VectorKernel(act, derivative)
     expr = act.derivative if derivative else act.expr

@@ -49,7 +49,7 @@ import sympy as sp
 from symact.numeric.fitting import ErfcxTable, RootPoly
 from symact.numeric.kernels.lowering import _NS, _Chain, _exec_source, _RowChain
 from symact.numeric.kernels.scalar import ScalarKernel
-from symact.numeric.kernels.vector import LAMBDA_FUNCS, VectorKernel
+from symact.numeric.kernels.vector import LAMBDA_FUNCS, ShapedKernel, VectorKernel
 
 #: Where the generated modules live (a package: ``symact.numeric.kernels.generated``).
 GENERATED = Path(__file__).resolve().with_name("generated")
@@ -93,6 +93,8 @@ def key(act) -> str:
             sorted((k, sp.srepr(v)) for k, v in act.param_values.items()),
             sorted((sp.srepr(sp.sympify(k)), v) for k, v in act.conventions.items()),
             code_digest()]
+    if getattr(act, "shaped", False):
+        decl += [act.shape, None if act.jacobian is None else sp.srepr(act.jacobian)]
     return hashlib.sha256(json.dumps(decl).encode()).hexdigest()[:32]
 
 
@@ -207,6 +209,8 @@ class _Encoder:
         return d
 
     def kernel(self, k) -> dict:
+        if isinstance(k, ShapedKernel):      # hand-written (glu, logsumexp, crelu, sparsemax): nothing generated
+            return dict(kind="shaped", name=k.name, shape=k.kind)
         if isinstance(k, VectorKernel):
             return dict(kind="vector", form=k.form, choices=_plain(k.choices),
                         fn=self.lambdified(k.fn), fwd=self.row_chain(k.fwd), fwd_safe=self.row_chain(k.fwd_safe),
@@ -426,6 +430,8 @@ def load(act, derivative: bool = False):
     mod = _module(act.name)
     data = mod.DF if derivative else mod.F
     tables = _tables(mod)
+    if data["kind"] == "shaped":
+        return ShapedKernel(data["name"], derivative)
     if data["kind"] == "vector":
         return VectorKernel.from_parts(
             act, derivative, data["form"], _lambda(data["fn"], act.name), _row_chain(data["fwd"], tables),

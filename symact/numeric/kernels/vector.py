@@ -240,7 +240,8 @@ class VectorKernel:
         if xa.dtype == np.float16:
             return half_via_float64(self, xa, out, axis=axis)
         if self.negate:                                # softmin(x) = softmax(-x): exact
-            xa = np.negative(xa)
+            # (integers and booleans widened first: unsigned negation wraps, bool has none)
+            xa = np.negative(xa if xa.dtype.kind == "f" else xa.astype(np.float64))
         rdt = result_dtype_of(xa)
         n = xa.shape[axis]
         shape = xa.shape if not self.derivative else xa.shape[:axis] + (n, n) + xa.shape[axis + 1:]
