@@ -412,6 +412,8 @@ def test_expr_where_clause_and_juxtaposed_call():
         parse_expr("f(x) = x, where x = 1")
     with pytest.raises(ParseError, match="does not use"):
         parse_expr("f(x) = x, where b = 1")
+    with pytest.raises(ParseError, match=r"in the 'where' clause: unexpected '\*'.*\(at column 24\)"):
+        parse_expr("f(x)=a*x, where a = 2 +* 3")
 
 
 def test_expr_for_rows():

@@ -68,6 +68,7 @@ from symact.parse import _grammar
 
 from symact.errors import ParseError
 from symact.parse.common import (
+    FormulaBudgetError,
     FUNCTIONS,
     GREEK,
     MAX_DECIMAL_EXPONENT,
@@ -665,16 +666,21 @@ def _substitute_clause(values, clause, builder, functions, notes):
         rhs = f"{bare.group(1)}({bare.group(2)})"
     try:
         tokens = _tokenize(rhs)
-        tree = _grammar.load("expr").parse(tokens)
-    except UnexpectedInput as exc:
-        raise _syntax_error(exc, rhs, tokens) from None
-    if tree.data == "rows" or len(tree.children) != 1:
-        raise parse_error("a 'where' clause must define one name by one expression",
-                          builder.text, clause.start(2))
-    _check_budget(tree, rhs)
-    sub = _Builder(rhs, builder.head_name, builder.dependent, functions)
-    sub.symbols = builder.symbols
-    value = sub.build(tree.children[0])
+        try:
+            tree = _grammar.load("expr").parse(tokens)
+        except UnexpectedInput as exc:
+            raise _syntax_error(exc, rhs, tokens) from None
+        if tree.data == "rows" or len(tree.children) != 1:
+            raise parse_error("a 'where' clause must define one name by one expression", rhs, 0)
+        _check_budget(tree, rhs)
+        sub = _Builder(rhs, builder.head_name, builder.dependent, functions)
+        sub.symbols = builder.symbols
+        value = sub.build(tree.children[0])
+    except ParseError as exc:  # name the place in the whole formula
+        first = re.sub(r"\s*\(at (line \d+, )?column \d+\)$", "", str(exc).splitlines()[0])
+        pos = clause.start(2) + min(exc.position or 0, len(clause.group(2)))
+        error = budget_error if isinstance(exc, FormulaBudgetError) else parse_error
+        raise error(f"in the 'where' clause: {first}", builder.text, pos) from None
     builder.vector_sums = builder.vector_sums or sub.vector_sums
     symbol = builder.symbols.get(name)
     if symbol is None or not any(v.has(symbol) for v in values):
