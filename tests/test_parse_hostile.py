@@ -178,7 +178,9 @@ def test_real_world_unicode_spellings_mean_the_same():
 
 
 def _catalog_formulas() -> list[str]:
-    return [catalog.get(name).latex for name in catalog.names()]
+    # glu's x_{i + n/2} and crelu's [relu(x), relu(-x)] are outside the formula language (a clear
+    # ParseError: tests/test_formula.py)
+    return [catalog.get(name).latex for name in catalog.names() if catalog.get(name).shape in ("same", "reduce")]
 
 
 VALID_LATEX = _catalog_formulas() + [t for t, ok in REAL_LATEX if ok] + [

@@ -254,6 +254,8 @@ def compare_vector(ref: _Ref, vectors, got, warnings, errors, rules: policy.Poli
         if exp is None:
             continue
         ga = np.full(exp.shape, np.nan) if g is None else np.array([g], dtype=np.float64)
+        if ga.size != exp.size:                        # not the declared output shape: wrong there
+            ga = np.full(exp.shape, np.nan)
         _, norm, comp, row_fail, sev = difftest._row_judge(case, row, ga, exp, np.array([g is None]))
         rows.append((v, g, exp[0], bool(row_fail[0]), sev[0], float(norm[0]), float(comp[0]), err))
     mode = rules.vector_error
@@ -306,7 +308,7 @@ def _recognize_code(call: sandbox.Call, points, rules=None) -> tuple[_Ref | None
                 return ref, "scalar"
     for name in catalog.names():
         act = catalog.get(name)
-        if not act.vector:
+        if not act.vector or act.shape != "same":      # glu, logsumexp, crelu: another output shape
             continue
         ref = _Ref(act, False, name, name)
         ordinary = [i for i, v in enumerate(formula.VECTOR_POINTS) if max(map(abs, v)) <= RECOGNIZE_RANGE]

@@ -915,6 +915,12 @@ def _vector_test(case: _Case, groups: dict[int, np.ndarray]) -> TestResult:
             return _finish(case, False, details, notes)
         if ev.error and "error" not in details:
             details["error"] = ev.error
+        if np.size(ev.values) != exp.size:              # not the declared output shape (glu halves the axis)
+            details["message"] = (f"{_who(case)} returned shape {tuple(np.shape(ev.values))} for rows of shape "
+                                  f"{rows.shape}; the declared output shape is {exp.shape}")
+            details["failing"] = details["failing_rows"] = details["rows"]
+            details["severity"] = "wrong"
+            return _finish(case, False, details, notes)
         judged, norm, comp, row_fail, severity = _row_judge(case, rows, ev.values, exp, ev.raised)
         for r in range(rows.shape[0]):
             parts.append((rows[r], exp[r], ev.values[r], float(judged[r]), float(norm[r]), float(comp[r]),

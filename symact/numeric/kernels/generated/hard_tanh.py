@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = 'a536b23da0f707356f701fa2274b8e2f'
+KEY = '6f4e908945ad78de4e2659c87aad47e9'
 
 #: f(x): the kernel of hard_tanh
 F = {

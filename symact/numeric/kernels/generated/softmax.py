@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = 'fac10656c57858bdd127151c6fec6ea0'
+KEY = '781f10acef89a97f11b735ed60aea146'
 
 #: f(x): the kernel of softmax
 F = {

@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '20953c701f625cf0209c10180843c8c7'
+KEY = '36d828c8902ebaadf872786f71e59396'
 
 #: f(x): the kernel of softsign
 F = {

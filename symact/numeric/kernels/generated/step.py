@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '0028e24b1e42602ff8f495e7cd0409b6'
+KEY = '994553a1b13538515fdc436c1889814e'
 
 #: f(x): the kernel of step
 F = {
