@@ -194,3 +194,13 @@ def test_a_formula_that_is_a_documented_approximation_says_what_it_approximates(
     assert 0.02 < float(known[0]["max_abs_error"]) < 0.021
     plain = formula.activation_from_formula(read_formula(latex=r"x \cdot \sigma(2x)"), kinks=False)
     assert claims.known_approximations(plain) == []
+
+
+def test_a_vector_formula_is_matched_only_against_entries_that_keep_the_row_shape():
+    # glu, logsumexp and crelu change the row's length: a component formula cannot be one of
+    # them, and matching one against them raised IndexError (an internal error in check)
+    parsed = read_formula(latex=r"\log(\frac{e^{x_i}}{\sum_j e^{x_j}})")
+    act = formula.activation_from_formula(parsed)
+    found = formula.catalog_matches(act)
+    assert [m["name"] for m in found] == ["log_softmax"]
+    assert found[0]["verdict"] == "proved"

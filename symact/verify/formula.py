@@ -843,6 +843,8 @@ def _bounded_proof(f, g, variables, deadline, what: str) -> bool:
 def _match_one(act: Activation, name: str, proofs: bool, examples: int, deadline: float) -> dict | None:
     entry = catalog.get(name)
     if act.vector:
+        if not entry.vector or entry.shape != act.shape:
+            return None  # a formula's component i keeps the row's shape: glu, logsumexp, crelu cannot be it
         return _vector_match(act, entry, name, deadline)
     mine = _mine(act)
     candidates = []

@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '57d8df6d8f96bd833fb7658c2d9196c2'
+KEY = '6047c6e4440c3e0ec06edae9dcb53449'
 
 #: f(x): the kernel of hard_sigmoid
 F = {

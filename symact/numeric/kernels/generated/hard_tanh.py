@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '6f4e908945ad78de4e2659c87aad47e9'
+KEY = '23c03dabd7bc9c75a5ac3dfdbb61042b'
 
 #: f(x): the kernel of hard_tanh
 F = {

@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '6d4d4245140913501855003ae581af81'
+KEY = 'f484494c09ee054fc4487fb53f3a2597'
 
 #: f(x): the kernel of relu6
 F = {

@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '781f10acef89a97f11b735ed60aea146'
+KEY = '169fb7a552371b7025252046e8e9573b'
 
 #: f(x): the kernel of softmax
 F = {

@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '36d828c8902ebaadf872786f71e59396'
+KEY = '138f6d97468bd045e783ec8c4228c9d7'
 
 #: f(x): the kernel of softsign
 F = {

@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '994553a1b13538515fdc436c1889814e'
+KEY = '7d384bce1d573cb1a38dc93d2c3c8a36'
 
 #: f(x): the kernel of step
 F = {
