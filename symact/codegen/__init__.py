@@ -70,7 +70,7 @@ def generate(act, target: str = "numpy", dtype: str = "float64", name: str | Non
         raise CodegenError(f"unknown dtype {dtype!r}; choose float64 or float32")
     tgt.check_dtype(dtype)
     ident = tgt.identifier(name or act.name)
-    if getattr(act, "shaped", False) and tgt.name != "latex":
+    if getattr(act, "shaped", False) and tgt.planned:  # code targets: hand-written; LaTeX: the printer
         from symact.codegen import shaped
         return GeneratedCode(tgt.name, ident, shaped.source(act, tgt.name, ident, dtype), {act.name: ident})
     src = tgt.write(act, plan(act) if tgt.planned else None, ident, dtype)

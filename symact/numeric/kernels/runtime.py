@@ -287,7 +287,8 @@ def result_dtype_of(xa: np.ndarray) -> np.dtype:
 def half_via_float64(kernel, xa: np.ndarray, out, **kw) -> np.ndarray:
     """A float16 input: computed in float64, rounded once to float16 (into ``out``,
     whose shape must be the result's)."""
-    res = kernel(xa.astype(np.float64), **kw).astype(np.float16)
+    with np.errstate(over="ignore", invalid="ignore"):  # beyond float16's range rounds to +-inf
+        res = kernel(xa.astype(np.float64), **kw).astype(np.float16)
     if out is None:
         return res
     if out.shape != res.shape:

@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '4c3c0186848247ada7e66f3c425f3c14'
+KEY = 'edbe682f324e5f9304c48e9064ae9d10'
 
 #: f(x): the kernel of crelu
 F = {'kind': 'shaped', 'name': 'crelu', 'shape': 'double'}

@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = 'ce2a460ec8b3301bf1ba7324b2a1ac33'
+KEY = '5b72d657473bb97dabf580f5d8848d8b'
 
 #: f(x): the kernel of glu
 F = {'kind': 'shaped', 'name': 'glu', 'shape': 'half'}

@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '6047c6e4440c3e0ec06edae9dcb53449'
+KEY = '63efeff1139f86a71cd21602e36d914f'
 
 #: f(x): the kernel of hard_sigmoid
 F = {

@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '23c03dabd7bc9c75a5ac3dfdbb61042b'
+KEY = '897cbf5e5124c4a830eab48e4e00a53f'
 
 #: f(x): the kernel of hard_tanh
 F = {

@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = 'f484494c09ee054fc4487fb53f3a2597'
+KEY = '2c9f321d4c1bf0af37117a9322ddcea8'
 
 #: f(x): the kernel of relu6
 F = {

@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '906195aba0fd316ccf619f8da2005911'
+KEY = '802cc0a1f03a1784e5dbb1b4abfa2e40'
 
 #: f(x): the kernel of relu_keras_capped
 F = {

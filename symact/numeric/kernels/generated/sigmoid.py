@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '7ad5dc1fa0cfff8a757ec31bccfa6462'
+KEY = '74759e035a8f59c00a8768b14827b336'
 
 #: f(x): the kernel of sigmoid
 F = {

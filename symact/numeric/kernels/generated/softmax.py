@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '169fb7a552371b7025252046e8e9573b'
+KEY = '5f3e1597e87a5b7fd8bc33c2d248ab23'
 
 #: f(x): the kernel of softmax
 F = {

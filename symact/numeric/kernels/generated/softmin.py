@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = 'cf4b7cd980739547f2bc9b4a8b3efea1'
+KEY = '8c242828780e1603dd48932020b79ea8'
 
 #: f(x): the kernel of softmin
 F = {

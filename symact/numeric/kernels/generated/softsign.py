@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '138f6d97468bd045e783ec8c4228c9d7'
+KEY = '28d783828c80abc7385093d0b14e3a18'
 
 #: f(x): the kernel of softsign
 F = {

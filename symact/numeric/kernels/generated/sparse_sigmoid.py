@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '2852be73983612451415132ec46dadd8'
+KEY = '083e059872833881c5d780e0ec73f438'
 
 #: f(x): the kernel of sparse_sigmoid
 F = {

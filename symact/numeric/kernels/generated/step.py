@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = '7d384bce1d573cb1a38dc93d2c3c8a36'
+KEY = '88f43b949f42a5b44c70196d6d50c104'
 
 #: f(x): the kernel of step
 F = {

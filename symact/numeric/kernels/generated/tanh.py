@@ -5,7 +5,7 @@ symact.numeric.kernels.prebuilt.load without SymPy or mpmath work while KEY matc
 declaration and the generator's code (otherwise the kernels are generated at run time).
 """
 
-KEY = 'bf75509554f1e4281f9253a0d057262c'
+KEY = 'f208eb4714fcd80e2922f8210307033e'
 
 #: f(x): the kernel of tanh
 F = {
